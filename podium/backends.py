@@ -1,0 +1,145 @@
+"""The composition root: which concrete stores serve a tracking URI or an artifact URI.
+
+This is the one module (with ``podium.server.app``, which calls it) that names concrete stores.
+
+=================================  =============================================================
+tracking URI                       backend
+=================================  =============================================================
+(nothing set)                      embedded: ``sqlite:///./podium-data/podium.db`` + local files
+``sqlite:///path.db``              embedded SQLite; artifacts beside it in ``<dir>/artifacts``
+``postgresql://``, ``mysql://``    embedded SQL on that database (artifacts: ``PODIUM_ARTIFACT_ROOT``)
+``http://``, ``https://``          a Podium (or MLflow) server over its REST API
+=================================  =============================================================
+
+Order of precedence: ``set_tracking_uri()``, then ``PODIUM_TRACKING_URI``, then
+``MLFLOW_TRACKING_URI``, then the embedded default. ``PODIUM_ARTIFACT_ROOT`` overrides where
+embedded mode keeps artifacts.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from podium.errors import InvalidParameterValue, NotImplementedByPodium
+from podium.uris import is_local_path, local_path_of
+
+__all__ = [
+    "Backend",
+    "artifact_store_for",
+    "backend_for",
+    "default_tracking_uri",
+    "resolve_tracking_uri",
+]
+
+DEFAULT_DATA_DIR = "podium-data"
+_SQL_SCHEMES = ("sqlite", "postgresql", "postgres", "mysql")
+
+_lock = threading.Lock()
+_backends: dict[tuple[str, str], "Backend"] = {}
+
+
+@dataclass
+class Backend:
+    """What the client talks to: tracking and registry operations with MLflow's names."""
+
+    tracking_uri: str
+    tracking: object  # TrackingService or the REST equivalent
+    registry: object  # RegistryService or the REST equivalent
+    is_remote: bool = False
+
+
+def default_tracking_uri() -> str:
+    return f"sqlite:///{(Path.cwd() / DEFAULT_DATA_DIR / 'podium.db').as_posix()}"
+
+
+def resolve_tracking_uri(explicit: str | None = None) -> str:
+    uri = (
+        explicit
+        or os.environ.get("PODIUM_TRACKING_URI")
+        or os.environ.get("MLFLOW_TRACKING_URI")
+        or default_tracking_uri()
+    )
+    return str(uri)
+
+
+def _default_artifact_root(tracking_uri: str) -> str:
+    configured = os.environ.get("PODIUM_ARTIFACT_ROOT")
+    if configured:
+        return configured if not is_local_path(configured) else str(Path(local_path_of(configured)).expanduser().resolve())
+    if tracking_uri.startswith("sqlite:///") and ":memory:" not in tracking_uri:
+        db_path = Path(tracking_uri[len("sqlite:///"):].split("?", 1)[0]).expanduser().resolve()
+        return str(db_path.parent / "artifacts")
+    return str((Path.cwd() / DEFAULT_DATA_DIR / "artifacts").resolve())
+
+
+def backend_for(tracking_uri: str | None = None) -> Backend:
+    """The (cached) backend for a tracking URI; embedded stores share one engine per URI."""
+    uri = resolve_tracking_uri(tracking_uri)
+    artifact_root = _default_artifact_root(uri)
+    key = (uri, artifact_root)
+    with _lock:
+        backend = _backends.get(key)
+        if backend is None:
+            backend = _build(uri, artifact_root)
+            _backends[key] = backend
+        return backend
+
+
+def _build(uri: str, artifact_root: str) -> Backend:
+    scheme = uri.split(":", 1)[0].split("+", 1)[0].lower()
+    if scheme in ("http", "https"):
+        from podium.client.rest import RestBackend
+
+        rest = RestBackend(uri)
+        return Backend(uri, rest.tracking, rest.registry, is_remote=True)
+    if scheme in _SQL_SCHEMES:
+        return embedded_backend(uri, artifact_root)
+    if "://" not in uri and not uri.startswith("file:"):
+        raise InvalidParameterValue(
+            f"Tracking URI '{uri}' is a plain path. Podium keeps metadata in a database: use "
+            f"'sqlite:///{uri.rstrip('/')}/podium.db' or leave the URI unset for the embedded default."
+        )
+    raise NotImplementedByPodium(f"Unsupported tracking URI '{uri}' (use sqlite:///, postgresql://, mysql:// or http://).")
+
+
+def embedded_backend(db_url: str, artifact_root: str) -> Backend:
+    """Services over SQL stores: what both embedded mode and the server run on."""
+    from podium.services.registry import RegistryService
+    from podium.services.tracking import TrackingService
+    from podium.store.sql import Database, SqlRegistryStore, SqlTrackingStore
+
+    db = Database(db_url)
+    tracking_store = SqlTrackingStore(db, artifact_root)
+    return Backend(
+        db_url,
+        TrackingService(tracking_store),
+        RegistryService(SqlRegistryStore(db), tracking_store),
+    )
+
+
+def artifact_store_for(uri: str, tracking_uri: str | None = None):
+    """The artifact store rooted at ``uri`` (a local path, ``file:``, or ``mlflow-artifacts:``)."""
+    if is_local_path(uri):
+        from podium.store.artifacts.local import LocalArtifactStore
+
+        return LocalArtifactStore(uri)
+    if uri.startswith("mlflow-artifacts:"):
+        from podium.client.artifacts_http import HttpArtifactStore
+
+        return HttpArtifactStore(uri, resolve_tracking_uri(tracking_uri))
+    raise NotImplementedByPodium(
+        f"No artifact store for URI '{uri}' (supported: local paths, file:, mlflow-artifacts:)."
+    )
+
+
+def reset_backends() -> None:
+    """Forget cached backends (tests use it between databases)."""
+    with _lock:
+        for backend in _backends.values():
+            db = getattr(getattr(backend.tracking, "store", None), "db", None)
+            if db is not None:
+                db.dispose()
+        _backends.clear()

@@ -1,0 +1,1 @@
+"""Use cases spanning stores: the registry and tracking services (governance joins them later)."""

@@ -1,0 +1,266 @@
+"""The model registry's use cases: validation, source rules and cross-store links.
+
+``RegistryService`` is what the Python client (embedded mode) and the server's routes call. It
+validates every input with MLflow's error codes before anything is written, resolves where a new
+version's files live, and links versions to MLflow 3 logged models.
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+from collections.abc import Sequence
+
+from podium.domain import rules
+from podium.domain.entities import ModelVersion, PagedList, RegisteredModel
+from podium.domain.paging import validate_max_results
+from podium.errors import InvalidParameterValue, ResourceAlreadyExists, ResourceDoesNotExist
+from podium.store.base import RegistryStore, TrackingStore
+from podium.uris import ModelsUri, parse_models_uri, parse_runs_uri
+
+__all__ = ["RegistryService"]
+
+MODEL_VERSIONS_TAG = "mlflow.modelVersions"
+
+
+def _tags(tags) -> dict[str, str]:
+    if not tags:
+        return {}
+    items = tags.items() if isinstance(tags, dict) else ((t.key, t.value) for t in tags)
+    return {rules.validate_key(k): rules.validate_tag_value(v) for k, v in items}
+
+
+class RegistryService:
+    def __init__(self, registry: RegistryStore, tracking: TrackingStore) -> None:
+        self.registry = registry
+        self.tracking = tracking
+
+    # ------------------------------------------------------------------ registered models
+    def create_registered_model(self, name, tags=None, description=None, user_id=None) -> RegisteredModel:
+        return self.registry.create_registered_model(
+            rules.validate_model_name(name), _tags(tags), description, user_id
+        )
+
+    def get_registered_model(self, name) -> RegisteredModel:
+        return self.registry.get_registered_model(rules.validate_model_name(name))
+
+    def rename_registered_model(self, name, new_name) -> RegisteredModel:
+        rules.validate_model_name(name)
+        rules.validate_model_name(new_name, "new_name")
+        return self.registry.rename_registered_model(name, new_name)
+
+    def update_registered_model(self, name, description=None) -> RegisteredModel:
+        return self.registry.update_registered_model(rules.validate_model_name(name), description)
+
+    def delete_registered_model(self, name) -> None:
+        self.registry.delete_registered_model(rules.validate_model_name(name))
+
+    def search_registered_models(self, filter_string=None, max_results=None, order_by=None, page_token=None) -> PagedList:
+        limit = validate_max_results(max_results, default=100, limit=1000)
+        return self.registry.search_registered_models(filter_string, limit, order_by, page_token)
+
+    def get_latest_versions(self, name, stages: Sequence[str] | None = None) -> list[ModelVersion]:
+        canonical = [rules.canonical_stage(s) for s in stages] if stages else None
+        return self.registry.get_latest_versions(rules.validate_model_name(name), canonical)
+
+    def set_registered_model_tag(self, name, key, value) -> None:
+        self.registry.set_registered_model_tag(
+            rules.validate_model_name(name), rules.validate_key(key), rules.validate_tag_value(value)
+        )
+
+    def delete_registered_model_tag(self, name, key) -> None:
+        self.registry.delete_registered_model_tag(rules.validate_model_name(name), rules.validate_key(key))
+
+    # ------------------------------------------------------------------ model versions
+    def create_model_version(
+        self,
+        name,
+        source,
+        run_id=None,
+        tags=None,
+        run_link=None,
+        description=None,
+        model_id=None,
+        user_id=None,
+    ) -> ModelVersion:
+        rules.validate_model_name(name)
+        rules.require(source, "source")
+        run_id, storage_location = self._resolve_source(source, run_id or None, model_id or None)
+        version = self.registry.create_model_version(
+            name,
+            source,
+            run_id=run_id,
+            tags=_tags(tags),
+            run_link=run_link,
+            description=description,
+            model_id=model_id or None,
+            storage_location=storage_location,
+            user_id=user_id,
+        )
+        if model_id:
+            self._link_logged_model(model_id, version)
+        return version
+
+    def _resolve_source(self, source: str, run_id: str | None, model_id: str | None) -> tuple[str | None, str]:
+        """Check a version's source against its run/model, as MLflow does; return (run_id, storage)."""
+        if "\x00" in source or ".." in posixpath.normpath(source).split("/"):
+            raise InvalidParameterValue(
+                f"Invalid model version source: '{source}'. To use a local path as a model version "
+                "source, an absolute path must be provided without relative path references present."
+            )
+        if source.startswith("models:/"):
+            uri = parse_models_uri(source)
+            if uri.model_id:
+                if model_id != uri.model_id:
+                    raise InvalidParameterValue(
+                        f"Invalid model version source: '{source}'. The model_id request parameter "
+                        "must identify the resource that contains the source."
+                    )
+                logged = self.tracking.get_logged_model(uri.model_id)
+                if run_id and logged.source_run_id and run_id != logged.source_run_id:
+                    raise InvalidParameterValue(
+                        f"run_id '{run_id}' does not match the logged model's run '{logged.source_run_id}'."
+                    )
+                return run_id or logged.source_run_id, logged.artifact_location
+            src = self.resolve_model_version(uri)
+            return run_id or src.run_id, src.storage_location or src.source
+        if source.startswith("runs:/"):
+            runs_uri = parse_runs_uri(source)
+            if run_id and run_id != runs_uri.run_id:
+                raise InvalidParameterValue(
+                    f"Invalid model version source: '{source}'. The run_id request parameter must "
+                    "identify the resource that contains the source."
+                )
+            run = self.tracking.get_run(runs_uri.run_id)
+            if model_id:
+                return runs_uri.run_id, self.tracking.get_logged_model(model_id).artifact_location
+            logged = self._logged_model_of_run(run.info.experiment_id, runs_uri.run_id, runs_uri.path)
+            if logged is not None:
+                return runs_uri.run_id, logged.artifact_location
+            base = run.info.artifact_uri.rstrip("/")
+            return runs_uri.run_id, f"{base}/{runs_uri.path}" if runs_uri.path else base
+        if model_id:
+            return run_id, self.tracking.get_logged_model(model_id).artifact_location
+        if run_id:
+            self.tracking.get_run(run_id)
+        return run_id, source
+
+    def _logged_model_of_run(self, experiment_id: str, run_id: str, name: str):
+        """The newest logged model named ``name`` from ``run_id`` (MLflow 3's ``runs:/`` fallback)."""
+        if not name or "/" in name:
+            return None
+        found = self.tracking.search_logged_models(
+            [experiment_id], filter_string=f"name = '{name}' AND source_run_id = '{run_id}'", max_results=1
+        )
+        return found[0] if found else None
+
+    def _link_logged_model(self, model_id: str, version: ModelVersion) -> None:
+        """Record the version on its logged model's ``mlflow.modelVersions`` tag, as MLflow does."""
+        logged = self.tracking.get_logged_model(model_id)
+        try:
+            entries = json.loads(logged.tags.get(MODEL_VERSIONS_TAG, "[]"))
+            if not isinstance(entries, list):
+                entries = []
+        except ValueError:
+            entries = []
+        entries.append({"name": version.name, "version": version.version})
+        self.tracking.set_logged_model_tags(model_id, {MODEL_VERSIONS_TAG: json.dumps(entries)})
+
+    def get_model_version(self, name, version) -> ModelVersion:
+        return self.registry.get_model_version(rules.validate_model_name(name), rules.validate_version(version))
+
+    def update_model_version(self, name, version, description=None) -> ModelVersion:
+        return self.registry.update_model_version(
+            rules.validate_model_name(name), rules.validate_version(version), description
+        )
+
+    def transition_model_version_stage(self, name, version, stage, archive_existing_versions=False) -> ModelVersion:
+        if not isinstance(archive_existing_versions, bool):
+            raise InvalidParameterValue(
+                f"Invalid value {archive_existing_versions!r} for parameter 'archive_existing_versions': "
+                "expected a boolean."
+            )
+        return self.registry.transition_model_version_stage(
+            rules.validate_model_name(name),
+            rules.validate_version(version),
+            rules.canonical_stage(rules.require(stage, "stage")),
+            archive_existing_versions,
+        )
+
+    def delete_model_version(self, name, version) -> None:
+        self.registry.delete_model_version(rules.validate_model_name(name), rules.validate_version(version))
+
+    def search_model_versions(self, filter_string=None, max_results=None, order_by=None, page_token=None) -> PagedList:
+        limit = validate_max_results(max_results, default=10000, limit=200000)
+        return self.registry.search_model_versions(filter_string, limit, order_by, page_token)
+
+    def get_model_version_download_uri(self, name, version) -> str:
+        mv = self.get_model_version(name, version)
+        return mv.storage_location or mv.source
+
+    def set_model_version_tag(self, name, version, key, value) -> None:
+        self.registry.set_model_version_tag(
+            rules.validate_model_name(name),
+            rules.validate_version(version),
+            rules.validate_key(key),
+            rules.validate_tag_value(value),
+        )
+
+    def delete_model_version_tag(self, name, version, key) -> None:
+        self.registry.delete_model_version_tag(
+            rules.validate_model_name(name), rules.validate_version(version), rules.validate_key(key)
+        )
+
+    def copy_model_version(self, src_model_uri: str, dst_name: str) -> ModelVersion:
+        """A new version of ``dst_name`` (created if needed) with the source version's files and metadata."""
+        src = self.resolve_model_version(parse_models_uri(src_model_uri))
+        rules.validate_model_name(dst_name)
+        try:
+            self.registry.create_registered_model(dst_name)
+        except ResourceAlreadyExists:
+            pass
+        return self.registry.create_model_version(
+            dst_name,
+            f"models:/{src.name}/{src.version}",
+            run_id=src.run_id,
+            tags=dict(src.tags),
+            run_link=src.run_link,
+            description=src.description,
+            model_id=src.model_id,
+            storage_location=src.storage_location or src.source,
+        )
+
+    # ------------------------------------------------------------------ aliases
+    def set_registered_model_alias(self, name, alias, version) -> None:
+        self.registry.set_registered_model_alias(
+            rules.validate_model_name(name), rules.validate_alias_name(alias), rules.validate_version(version)
+        )
+
+    def delete_registered_model_alias(self, name, alias) -> None:
+        self.registry.delete_registered_model_alias(rules.validate_model_name(name), rules.validate_alias_name(alias))
+
+    def get_model_version_by_alias(self, name, alias) -> ModelVersion:
+        return self.registry.get_model_version_by_alias(
+            rules.validate_model_name(name), rules.require(alias, "alias")
+        )
+
+    # ------------------------------------------------------------------ URIs
+    def resolve_model_version(self, uri: ModelsUri) -> ModelVersion:
+        """The version a ``models:/name/...`` or ``models:/name@alias`` URI names."""
+        if uri.alias:
+            return self.get_model_version_by_alias(uri.name, uri.alias)
+        if uri.version is not None:
+            return self.get_model_version(uri.name, uri.version)
+        if uri.stage:
+            found = self.get_latest_versions(uri.name, [uri.stage])
+            if not found:
+                raise ResourceDoesNotExist(
+                    f"No versions of model with name '{uri.name}' and stage '{uri.stage}' found"
+                )
+            return found[0]
+        if uri.latest:
+            found = self.get_latest_versions(uri.name)
+            if not found:
+                raise ResourceDoesNotExist(f"No versions of model with name '{uri.name}' found")
+            return max(found, key=lambda v: v.version)
+        raise InvalidParameterValue("A models:/ URI naming a logged model has no registry version.")

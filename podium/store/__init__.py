@@ -1,0 +1,1 @@
+"""Storage: the contracts (``base``), the SQL implementation (``sql``) and artifact stores."""

@@ -1,0 +1,139 @@
+"""``LocalArtifactStore``: artifacts as files below a directory.
+
+Every write goes to a temporary file in the destination directory and is renamed into place when
+complete (``os.replace`` is atomic on POSIX), so a reader never sees a partial file.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import BinaryIO, Iterator
+
+from podium.domain.entities import FileInfo
+from podium.errors import InvalidParameterValue, ResourceDoesNotExist
+from podium.store.artifacts.base import clean_relative_path
+from podium.uris import local_path_of
+
+__all__ = ["LocalArtifactStore"]
+
+
+class LocalArtifactStore:
+    def __init__(self, root_uri: str) -> None:
+        self.root_uri = root_uri
+        self.root = Path(local_path_of(root_uri)).expanduser().resolve()
+
+    def _path(self, path: str | None) -> Path:
+        relative = clean_relative_path(path)
+        full = (self.root / relative) if relative else self.root
+        resolved = full.resolve()
+        if resolved != self.root and self.root not in resolved.parents:
+            raise InvalidParameterValue(f"Invalid artifact path: '{path}' escapes the artifact root")
+        return full
+
+    def log_artifact(self, local_file: str, artifact_path: str | None = None) -> None:
+        target_dir = self._path(artifact_path)
+        with open(local_file, "rb") as src:
+            self.write_stream(str((target_dir / Path(local_file).name).relative_to(self.root)), src)
+
+    def log_artifacts(self, local_dir: str, artifact_path: str | None = None) -> None:
+        base = Path(local_dir)
+        prefix = clean_relative_path(artifact_path)
+        for file in sorted(p for p in base.rglob("*") if p.is_file()):
+            rel = file.relative_to(base).as_posix()
+            with open(file, "rb") as src:
+                self.write_stream(f"{prefix}/{rel}" if prefix else rel, src)
+
+    def list_artifacts(self, path: str | None = None) -> list[FileInfo]:
+        directory = self._path(path)
+        if not directory.is_dir():
+            return []
+        prefix = clean_relative_path(path)
+        infos = []
+        for child in sorted(directory.iterdir()):
+            if child.name.startswith(".podium-tmp-"):
+                continue  # an upload in flight is not an artifact yet
+            rel = f"{prefix}/{child.name}" if prefix else child.name
+            if child.is_dir():
+                infos.append(FileInfo(rel, True, None))
+            else:
+                infos.append(FileInfo(rel, False, child.stat().st_size))
+        return infos
+
+    def is_dir(self, path: str) -> bool:
+        return self._path(path).is_dir()
+
+    def exists(self, path: str) -> bool:
+        return self._path(path).exists()
+
+    def file_size(self, path: str) -> int:
+        full = self._path(path)
+        if not full.is_file():
+            raise ResourceDoesNotExist(f"No such artifact: '{path}'")
+        return full.stat().st_size
+
+    def local_file(self, path: str) -> Path:
+        """The file's own path on disk (lets the server hand it to the OS to send)."""
+        full = self._path(path)
+        if not full.is_file():
+            raise ResourceDoesNotExist(f"No such artifact: '{path}'")
+        return full
+
+    def download_artifacts(self, artifact_path: str, dst_path: str) -> str:
+        source = self._path(artifact_path)
+        if not source.exists():
+            raise ResourceDoesNotExist(f"No such artifact: '{artifact_path}'")
+        rel = clean_relative_path(artifact_path)
+        target = Path(dst_path) / rel if rel else Path(dst_path)
+        if source.is_dir():
+            shutil.copytree(source, target, dirs_exist_ok=True,
+                            ignore=shutil.ignore_patterns(".podium-tmp-*"))
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target)
+        return str(target)
+
+    def open_read(self, path: str, chunk_size: int = 1 << 20) -> Iterator[bytes]:
+        full = self.local_file(path)
+
+        def chunks() -> Iterator[bytes]:
+            with open(full, "rb") as fh:
+                while block := fh.read(chunk_size):
+                    yield block
+
+        return chunks()
+
+    def write_stream(self, path: str, chunks: BinaryIO | Iterator[bytes]) -> int:
+        target = self._path(path)
+        if not clean_relative_path(path):
+            raise InvalidParameterValue("Cannot write to the artifact root itself; give a file path.")
+        if target.is_dir():
+            raise InvalidParameterValue(f"Cannot overwrite directory '{path}' with a file.")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".podium-tmp-", dir=target.parent)
+        written = 0
+        try:
+            with os.fdopen(fd, "wb") as out:
+                if hasattr(chunks, "read"):
+                    while block := chunks.read(1 << 20):
+                        out.write(block)
+                        written += len(block)
+                else:
+                    for block in chunks:
+                        out.write(block)
+                        written += len(block)
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return written
+
+    def delete_artifacts(self, path: str | None = None) -> None:
+        full = self._path(path)
+        if full.is_dir():
+            shutil.rmtree(full)
+        elif full.exists():
+            full.unlink()

@@ -1,0 +1,169 @@
+"""Engines and transactions for SQLite, PostgreSQL and MySQL, and schema upgrades.
+
+SQLite is tuned for many writers in many processes: WAL journal (readers never block writers),
+``synchronous=NORMAL`` (durable across process crashes; see decision 0003), a 30 s busy timeout and
+write transactions opened with ``BEGIN IMMEDIATE`` so two writers never deadlock on a lock upgrade.
+Together these keep "database is locked" from ever reaching a caller.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+import time
+from pathlib import Path
+
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import OperationalError
+
+from podium.errors import TemporarilyUnavailable
+
+__all__ = ["SCHEMA_REVISION", "Database", "default_sqlite_url", "normalize_db_url"]
+
+#: The Alembic head this code expects. A test checks it matches ``migrations/versions``.
+SCHEMA_REVISION = "0001"
+
+_MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+_LOCKED_RETRY_SECONDS = 60.0
+
+
+def normalize_db_url(url: str) -> str:
+    """Pick Podium's drivers for bare dialect names (``postgresql://`` -> psycopg 3, ``mysql://`` -> PyMySQL)."""
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    if url.startswith("mysql://"):
+        return "mysql+pymysql://" + url.split("://", 1)[1]
+    return url
+
+
+def _sqlite_path(url: str) -> str | None:
+    if not url.startswith("sqlite:"):
+        return None
+    path = url.split(":///", 1)[1] if ":///" in url else ""
+    return path.split("?", 1)[0] or None
+
+
+class Database:
+    """One engine plus the two kinds of transaction Podium uses: ``read()`` and ``write()``."""
+
+    def __init__(self, url: str, *, upgrade: bool = True) -> None:
+        self.url = normalize_db_url(url)
+        path = _sqlite_path(self.url)
+        self.is_sqlite = self.url.startswith("sqlite")
+        if self.is_sqlite:
+            if path and path != ":memory:":
+                Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            self.engine = create_engine(
+                self.url,
+                connect_args={"timeout": 30, "check_same_thread": False},
+                pool_size=8,
+                max_overflow=32,
+            )
+            event.listen(self.engine, "connect", _sqlite_on_connect)
+            event.listen(self.engine, "begin", _sqlite_on_begin)
+        else:
+            kwargs = {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20}
+            if self.url.startswith("mysql"):
+                kwargs["isolation_level"] = "READ COMMITTED"
+            self.engine = create_engine(self.url, **kwargs)
+        self._upgrade_lock = threading.Lock()
+        if upgrade:
+            self.upgrade()
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    # -- transactions -------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def read(self):
+        """A read-only transaction (a consistent snapshot on SQLite's WAL)."""
+        with self.engine.connect() as conn:
+            with conn.begin():
+                yield conn
+
+    @contextlib.contextmanager
+    def write(self):
+        """A write transaction: all of it commits, or none of it does."""
+        deadline = time.monotonic() + _LOCKED_RETRY_SECONDS
+        while True:
+            conn = self.engine.connect().execution_options(podium_write=True)
+            try:
+                trans = conn.begin()
+            except OperationalError as exc:  # SQLite: BEGIN IMMEDIATE timed out
+                conn.close()
+                if _is_locked(exc) and time.monotonic() < deadline:
+                    continue
+                raise _unavailable(exc) from exc
+            break
+        try:
+            yield conn
+            trans.commit()
+        except BaseException:
+            if trans.is_active:
+                trans.rollback()
+            raise
+        finally:
+            conn.close()
+
+    # -- schema -------------------------------------------------------------------------------
+    def current_revision(self) -> str | None:
+        with self.engine.connect() as conn:
+            try:
+                row = conn.execute(text("SELECT version_num FROM alembic_version")).first()
+            except Exception:  # noqa: BLE001 - no table yet: an empty database
+                conn.rollback()
+                return None
+            return row[0] if row else None
+
+    def upgrade(self, revision: str = "head") -> None:
+        """Bring the schema to ``revision`` (a no-op costing one query when it is current)."""
+        if revision == "head" and self.current_revision() == SCHEMA_REVISION:
+            return
+        with self._upgrade_lock:
+            from alembic import command
+            from alembic.config import Config
+
+            config = Config()
+            config.set_main_option("script_location", str(_MIGRATIONS_DIR))
+            config.set_main_option("sqlalchemy.url", self.url.replace("%", "%%"))
+            with self.engine.begin() as conn:
+                if self.dialect == "postgresql":  # one migrator at a time across processes
+                    conn.execute(text("SELECT pg_advisory_xact_lock(724201)"))
+                config.attributes["connection"] = conn
+                command.upgrade(config, revision)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _sqlite_on_connect(dbapi_connection, _record) -> None:
+    dbapi_connection.isolation_level = None  # we issue BEGIN ourselves (see _sqlite_on_begin)
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def _sqlite_on_begin(conn: Connection) -> None:
+    if conn.get_execution_options().get("podium_write"):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        conn.exec_driver_sql("BEGIN")
+
+
+def _is_locked(exc: OperationalError) -> bool:
+    return "database is locked" in str(exc) or "database is busy" in str(exc)
+
+
+def _unavailable(exc: Exception) -> TemporarilyUnavailable:
+    return TemporarilyUnavailable(f"The database is busy; try again. ({type(exc).__name__})")
+
+
+def default_sqlite_url(directory: str | os.PathLike) -> str:
+    return f"sqlite:///{Path(directory).expanduser().resolve() / 'podium.db'}"
+

@@ -1,0 +1,158 @@
+"""Compile the neutral search AST (``podium.domain.search_ast``) into SQL expressions.
+
+Every filter, including ``OR``, ``NOT`` and parentheses, becomes one SQL ``WHERE`` clause; no row is
+loaded into Python to be filtered. Tags, params and metrics are matched with correlated ``EXISTS``
+sub-queries that ride on the ``(key, value)`` indexes.
+
+Semantics worth knowing (as MLflow): ``tags.k != 'v'`` matches entities that *have* tag ``k`` with
+another value, except for ``mlflow.prompt.is_prompt``, where entities without the tag match too (the
+mlflow client appends ``tag.`mlflow.prompt.is_prompt` != 'true'`` to every model search).
+``NOT tags.k = 'v'`` matches entities without the tag as well. ``LIKE`` is case-sensitive on every
+backend, ``ILIKE`` is not.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from sqlalchemy import and_, exists, false, not_, or_, select, true
+from sqlalchemy.sql.elements import ColumnElement
+
+from podium.domain.search_ast import And, Comparison, Node, Not, Or, OrderKey
+from podium.errors import InvalidParameterValue
+
+__all__ = ["Target", "compile_filter", "compile_order_by"]
+
+#: tag keys whose ``!=`` also matches entities without the tag (MLflow's prompt convention)
+_ABSENT_MATCHES_NOT_EQUAL = {"mlflow.prompt.is_prompt"}
+
+
+@dataclass
+class KeyedTable:
+    """A key/value side table (tags, params, metrics) and how its rows join the searched row."""
+
+    table: object
+    join: Callable[[object], ColumnElement]  # table -> condition tying it to the outer row
+    value_column: str = "value"
+
+
+@dataclass
+class Target:
+    """What a search runs over: attribute columns by canonical key, plus side tables by kind."""
+
+    attributes: dict[str, ColumnElement]
+    keyed: dict[str, KeyedTable] = field(default_factory=dict)
+    dialect: str = "sqlite"
+
+
+def compile_filter(node: Node | None, target: Target) -> ColumnElement:
+    if node is None:
+        return true()
+    if isinstance(node, And):
+        return and_(*(compile_filter(item, target) for item in node.items))
+    if isinstance(node, Or):
+        return or_(*(compile_filter(item, target) for item in node.items))
+    if isinstance(node, Not):
+        return not_(compile_filter(node.item, target))
+    if isinstance(node, Comparison):
+        if node.kind == "attribute":
+            column = target.attributes.get(node.key)
+            if column is None:
+                raise InvalidParameterValue(f"Invalid attribute key '{node.key}' specified.")
+            return _compare(column, node.op, node.value, target.dialect)
+        return _compare_keyed(node, target)
+    raise InvalidParameterValue(f"Unsupported filter node {node!r}")
+
+
+def _compare_keyed(node: Comparison, target: Target) -> ColumnElement:
+    side = target.keyed.get(node.kind)
+    if side is None:
+        raise InvalidParameterValue(f"Invalid entity type '{node.kind}' in this search.")
+    table = side.table.alias()
+    value = getattr(table.c, side.value_column)
+    base = [side.join(table), table.c.key == node.key]
+    if node.op == "IS NULL":
+        return not_(exists().where(*base))
+    if node.op == "IS NOT NULL":
+        return exists().where(*base)
+    if node.op == "!=" and node.kind == "tag" and node.key in _ABSENT_MATCHES_NOT_EQUAL:
+        return not_(exists().where(*base, value == node.value))
+    if node.op == "NOT IN" and node.kind == "tag" and node.key in _ABSENT_MATCHES_NOT_EQUAL:
+        return not_(exists().where(*base, value.in_(list(node.value))))
+    return exists().where(*base, _compare(value, node.op, node.value, target.dialect))
+
+
+def _compare(column, op: str, value, dialect: str) -> ColumnElement:
+    if op == "=":
+        return column == value
+    if op == "!=":
+        return column != value
+    if op == "<":
+        return column < value
+    if op == "<=":
+        return column <= value
+    if op == ">":
+        return column > value
+    if op == ">=":
+        return column >= value
+    if op == "LIKE":
+        return _like(column, value, dialect)
+    if op == "ILIKE":
+        return column.ilike(value)
+    if op == "IN":
+        return column.in_(list(value)) if value else false()
+    if op == "NOT IN":
+        return column.not_in(list(value)) if value else true()
+    if op == "IS NULL":
+        return column.is_(None)
+    if op == "IS NOT NULL":
+        return column.is_not(None)
+    raise InvalidParameterValue(f"Invalid comparator '{op}'.")
+
+
+def _like(column, pattern: str, dialect: str) -> ColumnElement:
+    """Case-sensitive LIKE everywhere (SQLite's LIKE folds ASCII case, so it gets GLOB)."""
+    if dialect == "sqlite":
+        return column.op("GLOB")(_like_to_glob(pattern))
+    if dialect in ("mysql", "mariadb"):
+        return column.collate("utf8mb4_bin").like(pattern)
+    return column.like(pattern)
+
+
+def _like_to_glob(pattern: str) -> str:
+    out = []
+    for ch in pattern:
+        if ch == "%":
+            out.append("*")
+        elif ch == "_":
+            out.append("?")
+        elif ch in "*?[":
+            out.append(f"[{ch}]")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def compile_order_by(keys: list[OrderKey], target: Target) -> list[ColumnElement]:
+    """ORDER BY terms; missing values (NULLs) sort last in both directions, on every backend."""
+    terms = []
+    for key in keys:
+        if key.kind == "attribute":
+            column = target.attributes.get(key.key)
+            if column is None:
+                raise InvalidParameterValue(f"Invalid order_by key '{key.key}'.")
+        else:
+            side = target.keyed.get(key.kind)
+            if side is None:
+                raise InvalidParameterValue(f"Invalid order_by entity '{key.kind}'.")
+            table = side.table.alias()
+            column = (
+                select(getattr(table.c, side.value_column))
+                .where(side.join(table), table.c.key == key.key)
+                .limit(1)
+                .scalar_subquery()
+            )
+        terms.append(column.is_(None))
+        terms.append(column.asc() if key.ascending else column.desc())
+    return terms

@@ -1,0 +1,1 @@
+"""Alembic migrations for Podium's schema (``versions/``, one file per change)."""

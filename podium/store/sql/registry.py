@@ -1,0 +1,489 @@
+"""``SqlRegistryStore``: registered models, versions, stages, tags and aliases in SQL.
+
+Concurrency contract (holds on SQLite, PostgreSQL and MySQL, with any number of processes):
+every write that touches a model first locks that model's row (``SELECT ... FOR UPDATE``; on SQLite
+the ``BEGIN IMMEDIATE`` transaction already excludes other writers), so version numbers come out
+unique and gap-free, and ``archive_existing_versions`` leaves exactly one version in the stage.
+Listing is done in a fixed number of queries per page, never one query per row.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+
+from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from podium.domain.entities import STAGES, ModelVersion, PagedList, RegisteredModel
+from podium.domain.paging import decode_page_token, encode_page_token
+from podium.domain.search import parse_filter, parse_order_by
+from podium.domain.search_ast import OrderKey
+from podium.errors import InvalidParameterValue, ResourceAlreadyExists, ResourceDoesNotExist
+from podium.store.sql.engine import Database
+from podium.store.sql.filters import KeyedTable, Target, compile_filter, compile_order_by
+from podium.store.sql.tables import (
+    model_version_tags,
+    model_versions,
+    registered_model_aliases,
+    registered_model_tags,
+    registered_models,
+)
+
+__all__ = ["SqlRegistryStore"]
+
+rm = registered_models
+mv = model_versions
+
+_ACTIVE_STAGES = ("Staging", "Production")
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _model_not_found(name: str) -> ResourceDoesNotExist:
+    return ResourceDoesNotExist(f"Registered Model with name={name} not found")
+
+
+def _version_not_found(name: str, version: int) -> ResourceDoesNotExist:
+    return ResourceDoesNotExist(f"Model Version (name={name}, version={version}) not found")
+
+
+class SqlRegistryStore:
+    """The model registry on a :class:`~podium.store.sql.engine.Database`."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._rm_target = Target(
+            attributes={
+                "name": rm.c.name,
+                "creation_timestamp": rm.c.creation_timestamp,
+                "last_updated_timestamp": rm.c.last_updated_timestamp,
+                "description": rm.c.description,
+            },
+            keyed={"tag": KeyedTable(registered_model_tags, lambda t: t.c.model == rm.c.id)},
+            dialect=db.dialect,
+        )
+        self._mv_target = Target(
+            attributes={
+                "name": rm.c.name,
+                "version_number": mv.c.version,
+                "run_id": mv.c.run_id,
+                "source_path": mv.c.source,
+                "current_stage": mv.c.current_stage,
+                "creation_timestamp": mv.c.creation_timestamp,
+                "last_updated_timestamp": mv.c.last_updated_timestamp,
+                "model_id": mv.c.model_id,
+                "description": mv.c.description,
+            },
+            keyed={
+                "tag": KeyedTable(
+                    model_version_tags,
+                    lambda t: (t.c.model == mv.c.model) & (t.c.version == mv.c.version),
+                )
+            },
+            dialect=db.dialect,
+        )
+
+    # ------------------------------------------------------------------ registered models
+    def create_registered_model(
+        self,
+        name: str,
+        tags: dict[str, str] | None = None,
+        description: str | None = None,
+        user_id: str | None = None,
+    ) -> RegisteredModel:
+        now = now_ms()
+        try:
+            with self.db.write() as conn:
+                if conn.execute(select(rm.c.id).where(rm.c.name == name)).first():
+                    raise ResourceAlreadyExists(f"Registered Model (name={name}) already exists.")
+                model_pk = conn.execute(
+                    insert(rm).values(
+                        name=name,
+                        description=description,
+                        user_id=user_id,
+                        creation_timestamp=now,
+                        last_updated_timestamp=now,
+                        last_version=0,
+                    )
+                ).inserted_primary_key[0]
+                if tags:
+                    conn.execute(
+                        insert(registered_model_tags),
+                        [{"model": model_pk, "key": k, "value": v} for k, v in tags.items()],
+                    )
+                return self._registered_models(conn, [self._rm_row_by_id(conn, model_pk)])[0]
+        except IntegrityError:  # a concurrent writer on a non-SQLite backend got there first
+            raise ResourceAlreadyExists(f"Registered Model (name={name}) already exists.") from None
+
+    def get_registered_model(self, name: str) -> RegisteredModel:
+        with self.db.read() as conn:
+            return self._registered_models(conn, [self._rm_row(conn, name)])[0]
+
+    def rename_registered_model(self, name: str, new_name: str) -> RegisteredModel:
+        with self.db.write() as conn:
+            row = self._rm_row(conn, name, lock=True)
+            if new_name != name and conn.execute(select(rm.c.id).where(rm.c.name == new_name)).first():
+                raise ResourceAlreadyExists(f"Registered Model (name={new_name}) already exists.")
+            conn.execute(
+                update(rm).where(rm.c.id == row.id).values(name=new_name, last_updated_timestamp=now_ms())
+            )
+            return self._registered_models(conn, [self._rm_row_by_id(conn, row.id)])[0]
+
+    def update_registered_model(self, name: str, description: str | None) -> RegisteredModel:
+        with self.db.write() as conn:
+            row = self._rm_row(conn, name, lock=True)
+            conn.execute(
+                update(rm)
+                .where(rm.c.id == row.id)
+                .values(description=description, last_updated_timestamp=now_ms())
+            )
+            return self._registered_models(conn, [self._rm_row_by_id(conn, row.id)])[0]
+
+    def delete_registered_model(self, name: str) -> None:
+        with self.db.write() as conn:
+            row = self._rm_row(conn, name, lock=True)
+            for table in (model_version_tags, registered_model_aliases, registered_model_tags, mv):
+                conn.execute(delete(table).where(table.c.model == row.id))
+            conn.execute(delete(rm).where(rm.c.id == row.id))
+
+    def search_registered_models(
+        self,
+        filter_string: str | None = None,
+        max_results: int = 100,
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList:
+        where = compile_filter(parse_filter(filter_string, "registered_models"), self._rm_target)
+        keys = parse_order_by(list(order_by or []), "registered_models")
+        if not any(k.kind == "attribute" and k.key == "name" for k in keys):
+            keys.append(OrderKey("attribute", "name", True))
+        offset = decode_page_token(page_token).get("offset", 0)
+        query = (
+            select(rm)
+            .where(where)
+            .order_by(*compile_order_by(keys, self._rm_target))
+            .limit(max_results + 1)
+            .offset(offset)
+        )
+        with self.db.read() as conn:
+            rows = conn.execute(query).all()
+            token = encode_page_token({"offset": offset + max_results}) if len(rows) > max_results else None
+            return PagedList(self._registered_models(conn, rows[:max_results]), token)
+
+    def get_latest_versions(self, name: str, stages: Sequence[str] | None = None) -> list[ModelVersion]:
+        with self.db.read() as conn:
+            row = self._rm_row(conn, name)
+            wanted = list(stages) if stages else list(STAGES)
+            latest = (
+                select(mv.c.current_stage, func.max(mv.c.version).label("version"))
+                .where(mv.c.model == row.id, mv.c.current_stage.in_(wanted))
+                .group_by(mv.c.current_stage)
+                .subquery()
+            )
+            rows = conn.execute(
+                select(mv, rm.c.name)
+                .join(rm, rm.c.id == mv.c.model)
+                .join(latest, (latest.c.current_stage == mv.c.current_stage) & (latest.c.version == mv.c.version))
+                .where(mv.c.model == row.id)
+            ).all()
+            by_stage = {v.current_stage: v for v in self._model_versions(conn, rows)}
+            return [by_stage[s] for s in wanted if s in by_stage]
+
+    def set_registered_model_tag(self, name: str, key: str, value: str) -> None:
+        with self.db.write() as conn:
+            row = self._rm_row(conn, name, lock=True)
+            t = registered_model_tags
+            conn.execute(delete(t).where(t.c.model == row.id, t.c.key == key))
+            conn.execute(insert(t).values(model=row.id, key=key, value=value))
+
+    def delete_registered_model_tag(self, name: str, key: str) -> None:
+        with self.db.write() as conn:
+            row = self._rm_row(conn, name, lock=True)
+            t = registered_model_tags
+            conn.execute(delete(t).where(t.c.model == row.id, t.c.key == key))
+
+    # ------------------------------------------------------------------ model versions
+    def create_model_version(
+        self,
+        name: str,
+        source: str,
+        run_id: str | None = None,
+        tags: dict[str, str] | None = None,
+        run_link: str | None = None,
+        description: str | None = None,
+        model_id: str | None = None,
+        storage_location: str | None = None,
+        user_id: str | None = None,
+    ) -> ModelVersion:
+        now = now_ms()
+        with self.db.write() as conn:
+            row = self._rm_row(conn, name, lock=True)
+            # take the next number inside this transaction: the row lock makes it ours alone
+            conn.execute(
+                update(rm)
+                .where(rm.c.id == row.id)
+                .values(last_version=rm.c.last_version + 1, last_updated_timestamp=now)
+            )
+            version = conn.execute(select(rm.c.last_version).where(rm.c.id == row.id)).scalar_one()
+            conn.execute(
+                insert(mv).values(
+                    model=row.id,
+                    version=version,
+                    current_stage="None",
+                    description=description,
+                    user_id=user_id,
+                    source=source,
+                    run_id=run_id,
+                    model_id=model_id,
+                    run_link=run_link,
+                    status="READY",
+                    storage_location=storage_location,
+                    creation_timestamp=now,
+                    last_updated_timestamp=now,
+                )
+            )
+            if tags:
+                conn.execute(
+                    insert(model_version_tags),
+                    [{"model": row.id, "version": version, "key": k, "value": v} for k, v in tags.items()],
+                )
+            return self._model_versions(conn, [self._mv_row(conn, row, version)])[0]
+
+    def get_model_version(self, name: str, version: int) -> ModelVersion:
+        with self.db.read() as conn:
+            row = self._rm_row(conn, name, missing=_version_not_found(name, version))
+            return self._model_versions(conn, [self._mv_row(conn, row, version)])[0]
+
+    def update_model_version(self, name: str, version: int, description: str | None) -> ModelVersion:
+        with self.db.write() as conn:
+            row = self._rm_row(conn, name, lock=True, missing=_version_not_found(name, version))
+            self._mv_row(conn, row, version)
+            now = now_ms()
+            conn.execute(
+                update(mv)
+                .where(mv.c.model == row.id, mv.c.version == version)
+                .values(description=description, last_updated_timestamp=now)
+            )
+            return self._model_versions(conn, [self._mv_row(conn, row, version)])[0]
+
+    def transition_model_version_stage(
+        self, name: str, version: int, stage: str, archive_existing_versions: bool = False
+    ) -> ModelVersion:
+        if archive_existing_versions and stage not in _ACTIVE_STAGES:
+            raise InvalidParameterValue(
+                f"Model version transition cannot archive existing model versions because "
+                f"'{stage}' is not an Active stage. Valid stages are {', '.join(_ACTIVE_STAGES)}."
+            )
+        with self.db.write() as conn:
+            row = self._rm_row(conn, name, lock=True, missing=_version_not_found(name, version))
+            self._mv_row(conn, row, version)
+            now = now_ms()
+            if archive_existing_versions:
+                conn.execute(
+                    update(mv)
+                    .where(mv.c.model == row.id, mv.c.current_stage == stage, mv.c.version != version)
+                    .values(current_stage="Archived", last_updated_timestamp=now)
+                )
+            conn.execute(
+                update(mv)
+                .where(mv.c.model == row.id, mv.c.version == version)
+                .values(current_stage=stage, last_updated_timestamp=now)
+            )
+            conn.execute(update(rm).where(rm.c.id == row.id).values(last_updated_timestamp=now))
+            return self._model_versions(conn, [self._mv_row(conn, row, version)])[0]
+
+    def delete_model_version(self, name: str, version: int) -> None:
+        with self.db.write() as conn:
+            row = self._rm_row(conn, name, lock=True, missing=_version_not_found(name, version))
+            self._mv_row(conn, row, version)
+            t, a = model_version_tags, registered_model_aliases
+            conn.execute(delete(t).where(t.c.model == row.id, t.c.version == version))
+            conn.execute(delete(a).where(a.c.model == row.id, a.c.version == version))
+            conn.execute(delete(mv).where(mv.c.model == row.id, mv.c.version == version))
+            conn.execute(update(rm).where(rm.c.id == row.id).values(last_updated_timestamp=now_ms()))
+
+    def search_model_versions(
+        self,
+        filter_string: str | None = None,
+        max_results: int = 10000,
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList:
+        where = compile_filter(parse_filter(filter_string, "model_versions"), self._mv_target)
+        keys = parse_order_by(list(order_by or []), "model_versions") or [
+            OrderKey("attribute", "last_updated_timestamp", False)
+        ]
+        for tiebreak in (OrderKey("attribute", "name", True), OrderKey("attribute", "version_number", False)):
+            if not any(k.kind == "attribute" and k.key == tiebreak.key for k in keys):
+                keys.append(tiebreak)
+        offset = decode_page_token(page_token).get("offset", 0)
+        query = (
+            select(mv, rm.c.name)
+            .join(rm, rm.c.id == mv.c.model)
+            .where(where)
+            .order_by(*compile_order_by(keys, self._mv_target))
+            .limit(max_results + 1)
+            .offset(offset)
+        )
+        with self.db.read() as conn:
+            rows = conn.execute(query).all()
+            token = encode_page_token({"offset": offset + max_results}) if len(rows) > max_results else None
+            return PagedList(self._model_versions(conn, rows[:max_results]), token)
+
+    def set_model_version_tag(self, name: str, version: int, key: str, value: str) -> None:
+        with self.db.write() as conn:
+            row = self._rm_row(conn, name, lock=True, missing=_version_not_found(name, version))
+            self._mv_row(conn, row, version)
+            t = model_version_tags
+            conn.execute(delete(t).where(t.c.model == row.id, t.c.version == version, t.c.key == key))
+            conn.execute(insert(t).values(model=row.id, version=version, key=key, value=value))
+
+    def delete_model_version_tag(self, name: str, version: int, key: str) -> None:
+        with self.db.write() as conn:
+            row = self._rm_row(conn, name, lock=True, missing=_version_not_found(name, version))
+            self._mv_row(conn, row, version)
+            t = model_version_tags
+            conn.execute(delete(t).where(t.c.model == row.id, t.c.version == version, t.c.key == key))
+
+    # ------------------------------------------------------------------ aliases
+    def set_registered_model_alias(self, name: str, alias: str, version: int) -> None:
+        with self.db.write() as conn:
+            row = self._rm_row(conn, name, lock=True)
+            self._mv_row(conn, row, version)
+            a = registered_model_aliases
+            conn.execute(delete(a).where(a.c.model == row.id, a.c.alias == alias))
+            conn.execute(insert(a).values(model=row.id, alias=alias, version=version))
+            conn.execute(update(rm).where(rm.c.id == row.id).values(last_updated_timestamp=now_ms()))
+
+    def delete_registered_model_alias(self, name: str, alias: str) -> None:
+        with self.db.write() as conn:
+            row = self._rm_row(conn, name, lock=True)
+            a = registered_model_aliases
+            conn.execute(delete(a).where(a.c.model == row.id, a.c.alias == alias))
+
+    def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion:
+        a = registered_model_aliases
+        with self.db.read() as conn:
+            rows = conn.execute(
+                select(mv, rm.c.name)
+                .join(rm, rm.c.id == mv.c.model)
+                .join(a, (a.c.model == mv.c.model) & (a.c.version == mv.c.version))
+                .where(rm.c.name == name, a.c.alias == alias)
+            ).all()
+            if not rows:
+                if not conn.execute(select(rm.c.id).where(rm.c.name == name)).first():
+                    raise _model_not_found(name)
+                raise InvalidParameterValue(f"Registered model alias {alias} not found.")
+            return self._model_versions(conn, rows)[0]
+
+    # ------------------------------------------------------------------ row loading
+    def _rm_row(self, conn, name: str, *, lock: bool = False, missing: Exception | None = None):
+        query = select(rm).where(rm.c.name == name)
+        if lock and self.db.dialect != "sqlite":
+            query = query.with_for_update()
+        row = conn.execute(query).first()
+        if row is None:
+            raise missing or _model_not_found(name)
+        return row
+
+    @staticmethod
+    def _rm_row_by_id(conn, model_pk: int):
+        return conn.execute(select(rm).where(rm.c.id == model_pk)).one()
+
+    @staticmethod
+    def _mv_row(conn, rm_row, version: int):
+        row = conn.execute(
+            select(mv, rm.c.name).join(rm, rm.c.id == mv.c.model).where(mv.c.model == rm_row.id, mv.c.version == version)
+        ).first()
+        if row is None:
+            raise _version_not_found(rm_row.name, version)
+        return row
+
+    def _model_versions(self, conn, rows: Sequence) -> list[ModelVersion]:
+        """Entities for version rows (with ``name``), tags and aliases in two queries in all."""
+        if not rows:
+            return []
+        model_ids = sorted({r.model for r in rows})
+        tags: dict[tuple[int, int], dict[str, str]] = defaultdict(dict)
+        aliases: dict[tuple[int, int], list[str]] = defaultdict(list)
+        t, a = model_version_tags, registered_model_aliases
+        versions = sorted({r.version for r in rows})
+        for tr in conn.execute(
+            select(t).where(t.c.model.in_(bindparam("m", expanding=True)), t.c.version.in_(bindparam("v", expanding=True))),
+            {"m": model_ids, "v": versions},
+        ):
+            tags[(tr.model, tr.version)][tr.key] = tr.value
+        for ar in conn.execute(
+            select(a).where(a.c.model.in_(bindparam("m", expanding=True))).order_by(a.c.alias), {"m": model_ids}
+        ):
+            aliases[(ar.model, ar.version)].append(ar.alias)
+        return [_version_entity(r, tags[(r.model, r.version)], aliases[(r.model, r.version)]) for r in rows]
+
+    def _registered_models(self, conn, rows: Sequence) -> list[RegisteredModel]:
+        """Entities for model rows, with tags, aliases and latest version per stage, in 4 queries."""
+        if not rows:
+            return []
+        ids = [r.id for r in rows]
+        ids_param = {"m": ids}
+        t, a = registered_model_tags, registered_model_aliases
+        tags: dict[int, dict[str, str]] = defaultdict(dict)
+        for tr in conn.execute(select(t).where(t.c.model.in_(bindparam("m", expanding=True))), ids_param):
+            tags[tr.model][tr.key] = tr.value
+        aliases: dict[int, dict[str, int]] = defaultdict(dict)
+        for ar in conn.execute(
+            select(a).where(a.c.model.in_(bindparam("m", expanding=True))).order_by(a.c.alias), ids_param
+        ):
+            aliases[ar.model][ar.alias] = ar.version
+        latest = (
+            select(mv.c.model, mv.c.current_stage, func.max(mv.c.version).label("version"))
+            .where(mv.c.model.in_(bindparam("m", expanding=True)))
+            .group_by(mv.c.model, mv.c.current_stage)
+            .subquery()
+        )
+        version_rows = conn.execute(
+            select(mv, rm.c.name)
+            .join(rm, rm.c.id == mv.c.model)
+            .join(latest, (latest.c.model == mv.c.model) & (latest.c.version == mv.c.version)),
+            ids_param,
+        ).all()
+        latest_by_model: dict[int, list[ModelVersion]] = defaultdict(list)
+        for vrow, version in zip(version_rows, self._model_versions(conn, version_rows)):
+            latest_by_model[vrow.model].append(version)
+        return [
+            RegisteredModel(
+                name=r.name,
+                creation_timestamp=r.creation_timestamp,
+                last_updated_timestamp=r.last_updated_timestamp,
+                description=r.description,
+                user_id=r.user_id,
+                latest_versions=sorted(latest_by_model[r.id], key=lambda v: STAGES.index(v.current_stage)),
+                tags=tags[r.id],
+                aliases=aliases[r.id],
+            )
+            for r in rows
+        ]
+
+
+def _version_entity(row, tags: dict[str, str], aliases: list[str]) -> ModelVersion:
+    return ModelVersion(
+        name=row.name,
+        version=row.version,
+        creation_timestamp=row.creation_timestamp,
+        last_updated_timestamp=row.last_updated_timestamp,
+        current_stage=row.current_stage,
+        description=row.description,
+        user_id=row.user_id,
+        source=row.source,
+        run_id=row.run_id,
+        status=row.status,
+        status_message=row.status_message,
+        run_link=row.run_link,
+        model_id=row.model_id,
+        tags=dict(tags),
+        aliases=list(aliases),
+        storage_location=row.storage_location,
+    )

@@ -1,0 +1,253 @@
+"""The database schema, in SQLAlchemy Core. Alembic migrations create and change it.
+
+Design notes:
+- Registered models have a surrogate integer key, so a rename touches one row; versions, tags and
+  aliases hang off that key.
+- ``registered_models.last_version`` is the per-model version counter. A new version number is
+  taken with ``UPDATE ... SET last_version = last_version + 1`` inside the creating transaction,
+  which also locks the model row: numbers are unique and gap-free however many processes write,
+  and never reused after a delete.
+- Every search path has an index (see the ``Index`` lines).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Float,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# Key and name columns are bounded so that MySQL can index them (utf8mb4, 3072-byte keys).
+NAME = String(256)
+KEY = String(250)
+ID = String(64)
+STAGE = String(20)
+VALUE = Text  # tag / param values: MLflow allows long values
+TAG_VALUE = String(5000)
+
+experiments = Table(
+    "experiments",
+    metadata,
+    Column("experiment_id", Integer, primary_key=True, autoincrement=True),
+    Column("name", NAME, nullable=False, unique=True),
+    Column("artifact_location", Text, nullable=False),
+    Column("lifecycle_stage", STAGE, nullable=False, default="active"),
+    Column("creation_time", BigInteger),
+    Column("last_update_time", BigInteger),
+)
+
+experiment_tags = Table(
+    "experiment_tags",
+    metadata,
+    Column("experiment_id", Integer, ForeignKey("experiments.experiment_id", ondelete="CASCADE"), primary_key=True),
+    Column("key", KEY, primary_key=True),
+    Column("value", TAG_VALUE, nullable=False),
+)
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("run_id", ID, primary_key=True),
+    Column("experiment_id", Integer, ForeignKey("experiments.experiment_id"), nullable=False),
+    Column("run_name", NAME),
+    Column("user_id", NAME),
+    Column("status", STAGE, nullable=False),
+    Column("start_time", BigInteger),
+    Column("end_time", BigInteger),
+    Column("artifact_uri", Text),
+    Column("lifecycle_stage", STAGE, nullable=False, default="active"),
+    Column("deleted_time", BigInteger),
+    Index("ix_runs_experiment_start", "experiment_id", "start_time"),
+)
+
+params = Table(
+    "params",
+    metadata,
+    Column("run_id", ID, ForeignKey("runs.run_id", ondelete="CASCADE"), primary_key=True),
+    Column("key", KEY, primary_key=True),
+    Column("value", TAG_VALUE, nullable=False),
+)
+
+run_tags = Table(
+    "run_tags",
+    metadata,
+    Column("run_id", ID, ForeignKey("runs.run_id", ondelete="CASCADE"), primary_key=True),
+    Column("key", KEY, primary_key=True),
+    Column("value", TAG_VALUE, nullable=False),
+)
+
+#: every logged point (the history)
+metrics = Table(
+    "metrics",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", ID, ForeignKey("runs.run_id", ondelete="CASCADE"), nullable=False),
+    Column("key", KEY, nullable=False),
+    Column("value", Float, nullable=False),
+    Column("timestamp", BigInteger, nullable=False),
+    Column("step", BigInteger, nullable=False, default=0),
+    Column("model_id", ID),
+    Column("dataset_name", NAME),
+    Column("dataset_digest", String(64)),
+    Index("ix_metrics_run_key_step", "run_id", "key", "step", "timestamp"),
+)
+
+#: the latest point per (run, key), for run data and metric search
+latest_metrics = Table(
+    "latest_metrics",
+    metadata,
+    Column("run_id", ID, ForeignKey("runs.run_id", ondelete="CASCADE"), primary_key=True),
+    Column("key", KEY, primary_key=True),
+    Column("value", Float, nullable=False),
+    Column("timestamp", BigInteger, nullable=False),
+    Column("step", BigInteger, nullable=False),
+    Index("ix_latest_metrics_key_value", "key", "value"),
+)
+
+run_outputs = Table(
+    "run_outputs",
+    metadata,
+    Column("run_id", ID, ForeignKey("runs.run_id", ondelete="CASCADE"), primary_key=True),
+    Column("model_id", ID, primary_key=True),
+    Column("step", BigInteger, nullable=False, default=0),
+)
+
+run_inputs = Table(
+    "run_inputs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", ID, ForeignKey("runs.run_id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("kind", String(16), nullable=False),  # "dataset" | "model"
+    Column("payload", Text, nullable=False),  # JSON
+)
+
+logged_models = Table(
+    "logged_models",
+    metadata,
+    Column("model_id", ID, primary_key=True),
+    Column("experiment_id", Integer, ForeignKey("experiments.experiment_id"), nullable=False),
+    Column("name", NAME, nullable=False),
+    Column("artifact_location", Text, nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("status_message", Text),
+    Column("model_type", NAME),
+    Column("source_run_id", ID),
+    Column("creation_timestamp", BigInteger, nullable=False),
+    Column("last_updated_timestamp", BigInteger, nullable=False),
+    Column("lifecycle_stage", STAGE, nullable=False, default="active"),
+    Index("ix_logged_models_experiment_name", "experiment_id", "name"),
+    Index("ix_logged_models_source_run", "source_run_id"),
+)
+
+logged_model_tags = Table(
+    "logged_model_tags",
+    metadata,
+    Column("model_id", ID, ForeignKey("logged_models.model_id", ondelete="CASCADE"), primary_key=True),
+    Column("key", KEY, primary_key=True),
+    Column("value", TAG_VALUE, nullable=False),
+)
+
+logged_model_params = Table(
+    "logged_model_params",
+    metadata,
+    Column("model_id", ID, ForeignKey("logged_models.model_id", ondelete="CASCADE"), primary_key=True),
+    Column("key", KEY, primary_key=True),
+    Column("value", TAG_VALUE, nullable=False),
+)
+
+logged_model_metrics = Table(
+    "logged_model_metrics",
+    metadata,
+    Column("model_id", ID, ForeignKey("logged_models.model_id", ondelete="CASCADE"), primary_key=True),
+    Column("key", KEY, primary_key=True),
+    Column("step", BigInteger, primary_key=True),
+    Column("timestamp", BigInteger, primary_key=True),
+    Column("value", Float, nullable=False),
+    Column("run_id", ID),
+    Column("dataset_name", NAME),
+    Column("dataset_digest", String(64)),
+)
+
+registered_models = Table(
+    "registered_models",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", NAME, nullable=False, unique=True),
+    Column("description", Text),
+    Column("user_id", NAME),
+    Column("creation_timestamp", BigInteger, nullable=False),
+    Column("last_updated_timestamp", BigInteger, nullable=False),
+    Column("last_version", Integer, nullable=False, default=0),
+    Index("ix_registered_models_last_updated", "last_updated_timestamp"),
+    Index("ix_registered_models_creation", "creation_timestamp"),
+)
+
+registered_model_tags = Table(
+    "registered_model_tags",
+    metadata,
+    Column("model", Integer, ForeignKey("registered_models.id", ondelete="CASCADE"), primary_key=True),
+    Column("key", KEY, primary_key=True),
+    Column("value", TAG_VALUE, nullable=False),
+    Index("ix_registered_model_tags_key_value", "key", "value", mysql_length={"value": 255}),
+)
+
+model_versions = Table(
+    "model_versions",
+    metadata,
+    Column("model", Integer, ForeignKey("registered_models.id", ondelete="CASCADE"), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("current_stage", STAGE, nullable=False, default="None"),
+    Column("description", Text),
+    Column("user_id", NAME),
+    Column("source", Text),
+    Column("run_id", ID),
+    Column("model_id", ID),
+    Column("run_link", Text),
+    Column("status", String(32), nullable=False, default="READY"),
+    Column("status_message", Text),
+    Column("storage_location", Text),
+    Column("creation_timestamp", BigInteger, nullable=False),
+    Column("last_updated_timestamp", BigInteger, nullable=False),
+    Index("ix_model_versions_stage", "model", "current_stage"),
+    Index("ix_model_versions_run", "run_id"),
+    Index("ix_model_versions_last_updated", "last_updated_timestamp"),
+)
+
+model_version_tags = Table(
+    "model_version_tags",
+    metadata,
+    Column("model", Integer, primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("key", KEY, primary_key=True),
+    Column("value", TAG_VALUE, nullable=False),
+    ForeignKeyConstraint(
+        ["model", "version"], ["model_versions.model", "model_versions.version"], ondelete="CASCADE"
+    ),
+    Index("ix_model_version_tags_key_value", "key", "value", mysql_length={"value": 255}),
+)
+
+registered_model_aliases = Table(
+    "registered_model_aliases",
+    metadata,
+    Column("model", Integer, ForeignKey("registered_models.id", ondelete="CASCADE"), primary_key=True),
+    Column("alias", NAME, primary_key=True),
+    Column("version", Integer, nullable=False),
+)
