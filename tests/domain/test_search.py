@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ast
 import random
+import sys
+from pathlib import Path
 
 import pytest
 
