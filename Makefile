@@ -1,0 +1,38 @@
+# Podium's developer entry points. Each target creates the virtual environment it needs.
+#   make demo   set up and run the model-registry workflow on the embedded store
+#   make server set up and start `podium server` on http://127.0.0.1:5000
+#   make test   set up and run the whole test suite (what CI runs)
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+
+.PHONY: demo server test install install-test clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# the stamp files record which extras are installed; they are rebuilt when pyproject.toml changes
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[sklearn]"
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+demo: install
+	$(BIN)/podium demo
+
+server: install
+	$(BIN)/podium server
+
+test: install-test
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) podium-data podium-demo .pytest_cache
