@@ -1,0 +1,163 @@
+"""The ``podium`` command line: a click group whose subcommands load on first use.
+
+``podium --help`` imports nothing but click: each subcommand lives in its own module, named in
+:data:`COMMANDS` with its one-line help, and is imported only when it runs. So the CLI starts fast
+and never imports SQLAlchemy or an ML library before a command needs it.
+
+Every command talks to Podium through :class:`~podium.client.PodiumClient`, so it works the same
+against the embedded store and against a server. The tracking URI is chosen by, in order:
+``--tracking-uri``, ``PODIUM_TRACKING_URI``, ``MLFLOW_TRACKING_URI``, then the embedded default
+``sqlite:///./podium-data/podium.db`` (see :mod:`podium.backends`).
+
+Errors: every :class:`~podium.errors.PodiumError` ends here, in :meth:`PodiumGroup.invoke`, and
+becomes one line on stderr plus an exit code (table in :mod:`podium.cli.output`).
+"""
+
+from __future__ import annotations
+
+import importlib
+import warnings
+from dataclasses import dataclass
+
+import click
+
+from podium.errors import PodiumError
+from podium.version import __version__
+
+__all__ = ["COMMANDS", "CliState", "LazyGroup", "PodiumGroup", "collect", "main", "pass_state"]
+
+#: command name -> ("module:attribute", one-line help shown by ``podium --help``)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "models": ("podium.cli.models:models", "List and inspect registered models; move stages and aliases."),
+    "runs": ("podium.cli.runs:runs", "List tracked runs with their metrics and params."),
+    "demo": ("podium.cli.demo:demo", "Run the model-registry workflow end to end in a scratch store."),
+    "server": ("podium.cli.server:server", "Run the Podium tracking and registry server."),
+}
+
+#: the FutureWarning PodiumClient's stage methods emit (MLflow deprecated stages); noise in a CLI
+_STAGE_WARNING = r"\w+ is deprecated in MLflow since 2\.9\.0"
+
+
+@dataclass
+class CliState:
+    """What the root group hands to every command (``ctx.obj``)."""
+
+    tracking_uri: str | None = None
+
+    def client(self):
+        """A :class:`~podium.client.PodiumClient` for the chosen tracking URI (built lazily)."""
+        from podium.client import PodiumClient
+
+        return PodiumClient(tracking_uri=self.tracking_uri)
+
+
+#: a decorator passing the :class:`CliState` to a command (a default one outside the root group)
+pass_state = click.make_pass_decorator(CliState, ensure=True)
+
+
+def collect(fetch, max_results: int | None, page_size: int = 1000) -> list:
+    """Follow page tokens: ``fetch(page_token, n)`` until ``max_results`` items (all when None)."""
+    items: list = []
+    token = None
+    while True:
+        want = page_size if max_results is None else min(page_size, max_results - len(items))
+        if want <= 0:
+            return items
+        page = fetch(token, want)
+        items.extend(page)
+        token = getattr(page, "token", None)
+        if not token:
+            return items
+
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported from ``"module:attr"`` only when they are used."""
+
+    def __init__(self, *args, lazy_commands: dict[str, tuple[str, str]] | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy_commands = dict(lazy_commands or {})
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(self.lazy_commands))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.commands or cmd_name not in self.lazy_commands:
+            return super().get_command(ctx, cmd_name)
+        target, _help = self.lazy_commands[cmd_name]
+        module_name, attr = target.split(":", 1)
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            return _unavailable_command(cmd_name, module_name, exc)
+        return getattr(module, attr)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """List commands from :data:`COMMANDS` without importing them (keeps ``--help`` fast)."""
+        rows = []
+        for name in self.list_commands(ctx):
+            if name in self.lazy_commands:
+                rows.append((name, self.lazy_commands[name][1]))
+            else:
+                command = self.commands[name]
+                if not command.hidden:
+                    rows.append((name, command.get_short_help_str()))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+def _unavailable_command(name: str, module_name: str, exc: ModuleNotFoundError) -> click.Command:
+    """A stand-in for a subcommand whose module cannot be imported: fails with one clean line."""
+    missing = exc.name or module_name
+    if missing == module_name or missing.split(".")[0] == "podium":
+        reason = f"'podium {name}' is not available in this installation (module {missing} is missing)."
+    else:
+        reason = f"'podium {name}' needs the Python package '{missing.split('.')[0]}', which is not installed."
+
+    def fail() -> None:
+        raise click.ClickException(reason)
+
+    return click.Command(
+        name,
+        callback=fail,
+        help=reason,
+        add_help_option=False,
+        context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+    )
+
+
+class PodiumGroup(LazyGroup):
+    """The root group: turns any :class:`PodiumError` into one line on stderr and an exit code."""
+
+    def invoke(self, ctx: click.Context):
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=_STAGE_WARNING, category=FutureWarning)
+            try:
+                return super().invoke(ctx)
+            except PodiumError as error:
+                from podium.cli.output import fail
+
+                fail(error)
+
+
+@click.group(cls=PodiumGroup, lazy_commands=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", "-V", prog_name="podium", message="%(prog)s %(version)s")
+@click.option(
+    "--tracking-uri",
+    envvar="PODIUM_TRACKING_URI",
+    metavar="URI",
+    help="Where runs and models live: sqlite:///path.db, postgresql://..., http://host:port. "
+    "[env: PODIUM_TRACKING_URI; default: sqlite:///./podium-data/podium.db]",
+)
+@click.pass_context
+def main(ctx: click.Context, tracking_uri: str | None) -> None:
+    """Podium: version control for ML models, a drop-in for MLflow's Model Registry.
+
+    \b
+    Examples:
+      podium models list
+      podium models versions wine-quality-classifier --stage Production
+      podium --tracking-uri http://localhost:5000 runs list --json
+    """
+    ctx.obj = CliState(tracking_uri=tracking_uri or None)
+

@@ -1,0 +1,218 @@
+"""``podium models``: list and inspect registered models, move stages, set and delete aliases.
+
+Each command parses its arguments, makes a few :class:`~podium.client.PodiumClient` calls and
+hands the result to a renderer below (a rich table, or JSON with ``--json``). Nothing here touches
+a store, so the same commands work against a server URL.
+"""
+
+from __future__ import annotations
+
+import click
+
+from podium.cli import CliState, collect, pass_state
+from podium.cli.output import console, format_time, json_option, print_json, print_renderable, table, text
+
+__all__ = ["WIDE_CONSOLE", "all_versions", "models", "versions_table"]
+
+#: how stages are listed in tables: what serves first
+_STAGE_ORDER = {"Production": 0, "Staging": 1, "None": 2, "Archived": 3}
+
+#: console width from which version tables also show tags and source / storage
+WIDE_CONSOLE = 150
+
+
+@click.group()
+def models() -> None:
+    """List and inspect registered models; move stages and aliases."""
+
+
+@models.command("list")
+@click.option("--filter", "filter_string", metavar="FILTER",
+              help="MLflow search filter, e.g. \"name LIKE 'wine%'\" or \"tags.team = 'fraud'\".")
+@click.option("--max-results", type=click.IntRange(min=1), default=100, show_default=True,
+              help="Stop after this many models.")
+@json_option
+@pass_state
+def list_models(state: CliState, filter_string: str | None, max_results: int, as_json: bool) -> None:
+    """List registered models with their latest version per stage and their aliases."""
+    client = state.client()
+    found = collect(lambda token, n: client.search_registered_models(filter_string, n, None, token), max_results)
+    if as_json:
+        print_json({"registered_models": found})
+        return
+    result = table(f"Registered models ({len(found)})", ("Name", {"min_width": 12}),
+                   ("Latest versions", {"no_wrap": True}), ("Aliases", {"min_width": 7}), "Description",
+                   ("Last updated", {"no_wrap": True}))
+    for model in found:
+        result.add_row(text(model.name, "bold"), text(_latest_by_stage(model.latest_versions)),
+                       text(_aliases_of(model.aliases)), text(model.description),
+                       format_time(model.last_updated_timestamp))
+    print_renderable(result)
+
+
+@models.command("show")
+@click.argument("name")
+@json_option
+@pass_state
+def show_model(state: CliState, name: str, as_json: bool) -> None:
+    """Show one registered model: details, tags, aliases and latest versions."""
+    model = state.client().get_registered_model(name)
+    if as_json:
+        print_json({"registered_model": model})
+        return
+    details = table(f"Registered model {model.name}", "Field", "Value")
+    details.show_header = False
+    for field, value in (("Name", model.name), ("Description", model.description),
+                         ("Created", format_time(model.creation_timestamp)),
+                         ("Last updated", format_time(model.last_updated_timestamp))):
+        details.add_row(field, text(value))
+    tags = table("Tags", "Key", "Value")
+    for key, value in sorted(model.tags.items()):
+        tags.add_row(text(key), text(value))
+    aliases = table("Aliases", "Alias", "Version")
+    for alias, version in sorted(model.aliases.items()):
+        aliases.add_row(text(f"@{alias}", "cyan"), str(version))
+    latest = sorted(model.latest_versions, key=lambda v: _STAGE_ORDER.get(v.current_stage, 9))
+    print_renderable(details, tags if model.tags else text("No tags."),
+                     aliases if model.aliases else text("No aliases."),
+                     versions_table(latest, "Latest version per stage"))
+
+
+@models.command("versions")
+@click.argument("name")
+@click.option("--stage", metavar="STAGE", help="Only versions in this stage (None, Staging, Production, Archived; "
+              "any case).")
+@json_option
+@pass_state
+def list_versions(state: CliState, name: str, stage: str | None, as_json: bool) -> None:
+    """List every version of a model, newest first."""
+    from podium.domain.rules import canonical_stage
+
+    client = state.client()
+    client.get_registered_model(name)  # an unknown model is an error, not an empty list
+    wanted = canonical_stage(stage) if stage is not None else None
+    found = [v for v in all_versions(client, name) if wanted is None or v.current_stage == wanted]
+    if as_json:
+        print_json({"model_versions": found})
+        return
+    title = f"Versions of {name}" + (f" in stage {wanted}" if wanted else "") + f" ({len(found)})"
+    print_renderable(versions_table(found, title))
+
+
+@models.command("transition")
+@click.argument("name")
+@click.argument("version", type=int)
+@click.argument("stage")
+@click.option("--archive-existing", is_flag=True,
+              help="Archive the versions currently in STAGE (Staging or Production only).")
+@json_option
+@pass_state
+def transition(state: CliState, name: str, version: int, stage: str, archive_existing: bool, as_json: bool) -> None:
+    """Move VERSION of model NAME to STAGE (None, Staging, Production, Archived; any case)."""
+    client = state.client()
+    before = client.get_model_version(name, version)
+    others_before = all_versions(client, name) if archive_existing else []
+    updated = client.transition_model_version_stage(name, version, stage, archive_existing_versions=archive_existing)
+    archived = _newly_archived(others_before, all_versions(client, name)) if archive_existing else []
+    if as_json:
+        print_json({"model_version": updated, "previous_stage": before.current_stage, "archived_versions": archived})
+        return
+    from rich.text import Text
+
+    print_renderable(Text.assemble(
+        (f"{name} version {updated.version}: ", "bold"), before.current_stage, " -> ",
+        (updated.current_stage, "bold green"),
+    ))
+    if archived:
+        print_renderable(text(f"Archived version{'s' if len(archived) > 1 else ''} "
+                              f"{', '.join(map(str, archived))} (previously in {updated.current_stage})."))
+
+
+@models.command("alias")
+@click.argument("name")
+@click.argument("alias")
+@click.argument("version", type=int, required=False)
+@click.option("--delete", is_flag=True, help="Delete the alias instead of setting it.")
+@json_option
+@pass_state
+def set_alias(state: CliState, name: str, alias: str, version: int | None, delete: bool, as_json: bool) -> None:
+    """Point ALIAS of model NAME at VERSION, or delete it with --delete.
+
+    \b
+    Examples:
+      podium models alias wine-quality-classifier champion 2
+      podium models alias wine-quality-classifier champion --delete
+    """
+    if delete == (version is not None):
+        raise click.UsageError("Give either VERSION (to set the alias) or --delete, not both.")
+    client = state.client()
+    if delete:
+        client.delete_registered_model_alias(name, alias)
+        payload, message = {"name": name, "alias": alias, "deleted": True}, f"Deleted alias @{alias} of {name}."
+    else:
+        client.set_registered_model_alias(name, alias, version)
+        payload, message = {"name": name, "alias": alias, "version": version}, f"@{alias} -> {name} version {version}"
+    if as_json:
+        print_json(payload)
+    else:
+        print_renderable(text(message, "bold"))
+
+
+# ------------------------------------------------------------------------------------ helpers
+def all_versions(client, name: str) -> list:
+    """Every version of model ``name``, newest first."""
+    quoted = "'" + name.replace("'", "''") + "'"
+    found = collect(lambda token, n: client.search_model_versions(f"name = {quoted}", n, None, token), None, 10000)
+    return sorted(found, key=lambda v: int(v.version), reverse=True)
+
+
+def _newly_archived(before: list, after: list) -> list[int]:
+    was = {int(v.version): v.current_stage for v in before}
+    return sorted(int(v.version) for v in after
+                  if v.current_stage == "Archived" and was.get(int(v.version), "Archived") != "Archived")
+
+
+def versions_table(versions: list, title: str, *, full: bool | None = None):
+    """Model versions as a table: version, stage, aliases, created, run, description.
+
+    ``full`` adds tags and source / storage; by default it does when the console is at least
+    :data:`WIDE_CONSOLE` columns wide (a caption says where to find them otherwise).
+    """
+    auto = full is None
+    if auto:
+        full = console().width >= WIDE_CONSOLE
+    columns = [("Version", {"justify": "right", "no_wrap": True}), ("Stage", {"no_wrap": True}), "Aliases",
+               ("Created", {"no_wrap": True}), ("Run ID", {"no_wrap": True}), ("Description", {"ratio": 1})]
+    if full:
+        columns += [("Tags", {"ratio": 1}), ("Source / storage", {"ratio": 3})]
+    result = table(title, *columns)
+    if auto and not full:
+        result.caption = f"Tags and source / storage: use a console {WIDE_CONSOLE} columns wide, or --json."
+    for v in versions:
+        row = [str(v.version), text(v.current_stage, _stage_style(v.current_stage)),
+               text(" ".join(f"@{a}" for a in sorted(v.aliases)), "cyan"), format_time(v.creation_timestamp),
+               text(v.run_id), text(v.description)]
+        if full:
+            row += [text("\n".join(f"{k}={val}" for k, val in sorted(v.tags.items()))), text(_source_of(v))]
+        result.add_row(*row)
+    return result
+
+
+def _stage_style(stage: str) -> str:
+    return {"Production": "bold green", "Staging": "yellow", "Archived": "dim"}.get(stage, "")
+
+
+def _source_of(version) -> str | None:
+    if version.storage_location and version.storage_location != version.source:
+        return f"{version.source}\n{version.storage_location}"
+    return version.source
+
+
+def _latest_by_stage(latest: list) -> str:
+    ordered = sorted(latest, key=lambda v: _STAGE_ORDER.get(v.current_stage, 9))
+    return "\n".join(f"{v.current_stage}: v{v.version}" for v in ordered)
+
+
+def _aliases_of(aliases: dict) -> str:
+    return "\n".join(f"@{alias}: v{version}" for alias, version in sorted(aliases.items()))
+

@@ -1,0 +1,156 @@
+"""One HTTP session to a Podium (or MLflow) server: pooled connections, timeouts, auth, retries.
+
+Retries happen only for requests that are safe to repeat (GET, HEAD, PUT of an artifact, DELETE),
+on connection errors and on 429/502/503/504 answers, with exponential backoff. A POST or PATCH is
+sent once: repeating ``model-versions/create`` would register two versions.
+
+Settings (environment): ``PODIUM_HTTP_TIMEOUT`` (seconds, default 120), ``PODIUM_HTTP_MAX_RETRIES``
+(default 5), credentials from ``PODIUM_TRACKING_TOKEN`` / ``MLFLOW_TRACKING_TOKEN`` (Bearer) or
+``MLFLOW_TRACKING_USERNAME`` + ``MLFLOW_TRACKING_PASSWORD`` (Basic), as the mlflow client does.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import threading
+import time
+from typing import Any, Iterator
+
+import httpx
+
+from podium.errors import PodiumError, TemporarilyUnavailable
+from podium.version import __version__
+from podium.wire import error_from_wire
+
+__all__ = ["HttpSession", "session_for"]
+
+API = "/api/2.0/mlflow"
+_RETRY_STATUSES = {429, 502, 503, 504}
+_IDEMPOTENT = {"GET", "HEAD", "PUT", "DELETE"}
+
+_sessions: dict[str, "HttpSession"] = {}
+_sessions_lock = threading.Lock()
+
+
+def session_for(base_url: str) -> "HttpSession":
+    """One shared session (and connection pool) per server URL."""
+    base = base_url.rstrip("/")
+    with _sessions_lock:
+        session = _sessions.get(base)
+        if session is None:
+            session = _sessions[base] = HttpSession(base)
+        return session
+
+
+def _auth() -> httpx.Auth | None:
+    token = os.environ.get("PODIUM_TRACKING_TOKEN") or os.environ.get("MLFLOW_TRACKING_TOKEN")
+    if token:
+        return _BearerAuth(token)
+    user = os.environ.get("MLFLOW_TRACKING_USERNAME") or os.environ.get("PODIUM_TRACKING_USERNAME")
+    password = os.environ.get("MLFLOW_TRACKING_PASSWORD") or os.environ.get("PODIUM_TRACKING_PASSWORD")
+    if user and password is not None:
+        return httpx.BasicAuth(user, password)
+    return None
+
+
+class _BearerAuth(httpx.Auth):
+    def __init__(self, token: str) -> None:
+        self.token = token
+
+    def auth_flow(self, request):
+        request.headers["Authorization"] = f"Bearer {self.token}"
+        yield request
+
+
+class HttpSession:
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self.timeout = float(os.environ.get("PODIUM_HTTP_TIMEOUT", "120"))
+        self.max_retries = int(os.environ.get("PODIUM_HTTP_MAX_RETRIES", "5"))
+        self.client = httpx.Client(
+            base_url=base_url,
+            timeout=httpx.Timeout(self.timeout, connect=min(self.timeout, 10.0)),
+            headers={"User-Agent": f"podium-python-client/{__version__}"},
+            auth=_auth(),
+            limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
+        )
+
+    # -- JSON API -------------------------------------------------------------------------------
+    def call(self, method: str, endpoint: str, body: dict | None = None, *, prefix: str = API) -> dict:
+        """Call ``<prefix>/<endpoint>``: GET sends ``body`` as query parameters, others as JSON."""
+        url = f"{prefix}/{endpoint}"
+        if method == "GET":
+            response = self.send("GET", url, params=_query(body or {}))
+        else:
+            response = self.send(method, url, content=json.dumps(body or {}),
+                                 headers={"Content-Type": "application/json"})
+        return self.json_of(response)
+
+    def json_of(self, response: httpx.Response) -> dict:
+        if response.status_code >= 400:
+            raise _error(response)
+        if not response.content:
+            return {}
+        try:
+            return response.json()
+        except ValueError:
+            raise PodiumError(f"The server at {self.base_url} answered {response.request.url.path} with "
+                              "a body that is not JSON; is this a Podium or MLflow server?") from None
+
+    # -- raw requests, with retries for idempotent methods ------------------------------------------
+    def send(self, method: str, url: str, **kwargs) -> httpx.Response:
+        attempts = 1 + (self.max_retries if method in _IDEMPOTENT and _replayable(kwargs) else 0)
+        for attempt in range(attempts):
+            try:
+                response = self.client.request(method, url, **kwargs)
+            except (httpx.ConnectError, httpx.ReadError, httpx.RemoteProtocolError, httpx.WriteError) as exc:
+                if attempt + 1 >= attempts:
+                    raise TemporarilyUnavailable(f"Cannot reach {self.base_url}: {exc}") from exc
+            except httpx.TimeoutException as exc:
+                if attempt + 1 >= attempts:
+                    raise TemporarilyUnavailable(f"{method} {url} timed out after {self.timeout:.0f} s") from exc
+            else:
+                if response.status_code not in _RETRY_STATUSES or attempt + 1 >= attempts:
+                    return response
+            time.sleep(min(30.0, 0.25 * 2**attempt) * (0.5 + random.random()))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def stream(self, method: str, url: str, **kwargs):
+        """A streamed response (context manager); the caller reads ``iter_bytes``."""
+        return self.client.stream(method, url, **kwargs)
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def _replayable(kwargs: dict) -> bool:
+    """A request whose body is a one-shot stream cannot be retried."""
+    content = kwargs.get("content")
+    return content is None or isinstance(content, (bytes, str))
+
+
+def _query(params: dict[str, Any]) -> list[tuple[str, str]]:
+    """MLflow's GET encoding: repeated keys for lists, lower-case booleans, strings for the rest."""
+    items: list[tuple[str, str]] = []
+    for key, value in params.items():
+        if value is None:
+            continue
+        for item in value if isinstance(value, (list, tuple)) else [value]:
+            items.append((key, "true" if item is True else "false" if item is False else str(item)))
+    return items
+
+
+def _error(response: httpx.Response) -> PodiumError:
+    try:
+        body = response.json()
+    except ValueError:
+        body = response.text
+    return error_from_wire(body, response.status_code)
+
+
+def iter_file(path: str, chunk_size: int = 1 << 20) -> Iterator[bytes]:
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk_size):
+            yield block
