@@ -67,7 +67,8 @@ def log_model(
     ctx.set_last_logged_model_id(logged.model_id)
     try:
         with tempfile.TemporaryDirectory(prefix="podium-model-") as tmp:
-            meta = Model(artifact_path=model_name, run_id=run_id, model_id=logged.model_id)
+            meta = Model(artifact_path=model_name, run_id=run_id, model_id=logged.model_id,
+                         model_uuid=logged.model_id)
             save_model(tmp, meta)
             client.log_model_artifacts(logged.model_id, tmp)
             saved = Model.load(tmp)
@@ -78,7 +79,7 @@ def log_model(
     if run_id:
         client.log_outputs(run_id, [LoggedModelOutput(logged.model_id, step)])
         _attach_run_metrics(client, run_id, logged.model_id, step)
-    info = ModelInfo.from_model(saved, f"models:/{logged.model_id}")
+    info = ModelInfo.from_model(saved, f"models:/{logged.model_id}", name=model_name)
     if registered_model_name:
         version = fluent.register_model(f"models:/{logged.model_id}", registered_model_name)
         info.registered_model_version = version.version
