@@ -1,0 +1,181 @@
+"""``create_app(settings)``: the composition root, and the ASGI application that dispatches requests.
+
+The composition: services over SQL stores from :func:`podium.backends.embedded_backend`, with the
+tracking store's default artifact root set to ``mlflow-artifacts:/`` (so experiments get
+``mlflow-artifacts:/<id>`` locations and clients upload through this server), plus a
+:class:`~podium.store.artifacts.local.LocalArtifactStore` on the artifacts destination for the proxy.
+
+One request, end to end: route table lookup -> parameters parsed (:mod:`podium.server.requests`) ->
+handler (database calls on a thread pool, never on the event loop) -> JSON via :mod:`podium.wire`.
+Any exception ends in :func:`podium.server.errors.error_response`. On SQLite, writes of one worker
+take turns on an asyncio lock before they reach the pool, so they never queue inside SQLite's
+sleeping busy-handler (decision 0002).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from podium.server import errors
+from podium.server.http import JSONResponse, Request, Response
+from podium.server.requests import parse_body, parse_params, parse_query
+from podium.server.routing import RouteTable
+from podium.server.settings import ServerSettings
+
+__all__ = ["PodiumApp", "Services", "create_app", "create_app_from_env"]
+
+logger = logging.getLogger("podium.server")
+access_logger = logging.getLogger("podium.access")
+
+MLFLOW_ARTIFACTS_ROOT = "mlflow-artifacts:/"
+#: threads per worker for artifact file I/O (uploads hold one for their whole duration)
+FILE_THREADS = 32
+
+
+@dataclass
+class Services:
+    """What handlers receive: the use cases and the proxy's artifact store."""
+
+    tracking: object
+    registry: object
+    artifacts: object
+    settings: ServerSettings
+    store_type: str = "SqlStore"
+    file_executor: ThreadPoolExecutor | None = None
+
+    def run(self, fn, *args):
+        """Await ``fn(*args)`` on the file thread pool (streaming artifact handlers)."""
+        return asyncio.get_running_loop().run_in_executor(self.file_executor, fn, *args)
+
+
+def build_services(settings: ServerSettings) -> Services:
+    from podium.backends import embedded_backend
+    from podium.store.artifacts.local import LocalArtifactStore
+
+    os.makedirs(settings.artifacts_destination, exist_ok=True)
+    backend = embedded_backend(settings.backend_store_uri, MLFLOW_ARTIFACTS_ROOT)
+    return Services(backend.tracking, backend.registry, LocalArtifactStore(settings.artifacts_destination), settings)
+
+
+class PodiumApp:
+    """The ASGI application. ``routes`` is the :class:`RouteTable` (also what ``/openapi.json`` shows)."""
+
+    def __init__(self, services: Services, routes: RouteTable) -> None:
+        self.services = services
+        self.routes = routes
+        self.settings = services.settings
+        self.executor = ThreadPoolExecutor(max(1, self.settings.db_threads), thread_name_prefix="podium-db")
+        # files get their own pool: a long upload must not hold a database thread
+        self.file_executor = ThreadPoolExecutor(FILE_THREADS, thread_name_prefix="podium-files")
+        services.file_executor = self.file_executor
+        self.access_log = self.settings.access_log
+        db = getattr(getattr(services.tracking, "store", None), "db", None)
+        self._db = db
+        self._serialize_writes = bool(getattr(db, "is_sqlite", False))
+        self._write_lock: asyncio.Lock | None = None
+
+    async def __call__(self, scope, receive, send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            await self._http(scope, receive, send)
+        elif kind == "lifespan":
+            await self._lifespan(receive, send)
+
+    async def _lifespan(self, receive, send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                self.close()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=True, cancel_futures=True)
+        self.file_executor.shutdown(wait=False, cancel_futures=True)
+        if self._db is not None:
+            self._db.dispose()
+
+    async def _http(self, scope, receive, send) -> None:
+        start = time.perf_counter()
+        method = scope["method"]
+        path = scope["path"]
+        request = Request(scope, receive)
+        try:
+            response = await self._dispatch(method, path, request)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the one place that turns exceptions into answers
+            status, body = errors.error_response(exc, method, path)
+            response = JSONResponse(body, status)
+        try:
+            await response.send(send, self.file_executor)
+        except OSError:
+            pass  # the client went away mid-response
+        if self.access_log:
+            self._log_access(method, path, response.status, start)
+
+    async def _dispatch(self, method: str, path: str, request: Request):
+        methods, path_params = self.routes.match(path)
+        if methods is None:
+            status, body = errors.not_found(method, path)
+            return JSONResponse(body, status)
+        route = methods.get(method)
+        if route is None:
+            if method == "HEAD" and "GET" in methods:
+                route = methods["GET"]
+            else:
+                status, body = errors.method_not_allowed(method, path, list(methods))
+                return JSONResponse(body, status, [(b"allow", ", ".join(sorted(methods)).encode())])
+        query = parse_query(request.scope.get("query_string", b""))
+        if route.streaming:
+            params = parse_params(route, query, {}, path_params)
+            return await route.handler(self.services, params, request)
+        body = parse_body(await request.body()) if method != "GET" else {}
+        params = parse_params(route, query, body, path_params)
+        if not route.blocking:
+            result = route.handler(self.services, params)
+        elif route.writes and self._serialize_writes:
+            async with self._lock():
+                result = await self._run(route.handler, params)
+        else:
+            result = await self._run(route.handler, params)
+        return result if isinstance(result, Response) else JSONResponse(result)
+
+    def _run(self, handler, params):
+        return asyncio.get_running_loop().run_in_executor(self.executor, handler, self.services, params)
+
+    def _lock(self) -> asyncio.Lock:
+        if self._write_lock is None:
+            self._write_lock = asyncio.Lock()
+        return self._write_lock
+
+    def _log_access(self, method: str, path: str, status: int, start: float) -> None:
+        ms = round((time.perf_counter() - start) * 1000, 2)
+        access_logger.info(
+            "%s %s %d %.2fms", method, path, status, ms,
+            extra={"method": method, "path": path, "status": status, "duration_ms": ms},
+        )
+
+
+def create_app(settings: ServerSettings | None = None) -> PodiumApp:
+    """The ASGI app for ``settings`` (defaults plus ``PODIUM_*`` variables when omitted)."""
+    from podium.server.api import all_routes
+
+    settings = settings or ServerSettings.from_env()
+    return PodiumApp(build_services(settings), RouteTable(all_routes()))
+
+
+def create_app_from_env() -> PodiumApp:
+    """Factory for ASGI servers started per worker process (settings arrive as ``PODIUM_*`` variables)."""
+    from podium.server.logs import configure_logging
+
+    settings = ServerSettings.from_env()
+    configure_logging(settings)
+    return create_app(settings)

@@ -1,0 +1,158 @@
+"""The little HTTP layer under the routes: a request wrapper and three response kinds, on bare ASGI.
+
+Podium speaks ASGI directly instead of through a framework (decision 0002): a JSON response is one
+``orjson.dumps`` and two ``send`` calls. Bodies stream both ways without being held in memory:
+:meth:`Request.read_some` hands an upload to the artifact store in ~1 MiB pieces, and
+:class:`FileResponse` sends a file in 1 MiB chunks read on the thread pool.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import mimetypes
+from pathlib import Path
+from urllib.parse import quote
+
+from podium.errors import BadRequest
+
+try:
+    import orjson
+
+    def dumps(obj) -> bytes:
+        return orjson.dumps(obj)
+except ImportError:  # pragma: no cover - orjson is a declared dependency
+
+    def dumps(obj) -> bytes:
+        return json.dumps(obj, separators=(",", ":")).encode()
+
+
+__all__ = ["ClientDisconnected", "FileResponse", "JSONResponse", "Request", "Response", "dumps"]
+
+CHUNK = 1 << 20
+_TEXT_SUFFIXES = {".txt", ".yaml", ".yml", ".json", ".md", ".csv", ".py", ".log", ""}
+
+
+class ClientDisconnected(BadRequest):
+    """The client went away before sending its whole body (nobody reads the answer)."""
+
+    def __init__(self) -> None:
+        super().__init__("The client disconnected before sending the whole request body.")
+
+
+class Request:
+    """What a streaming handler gets besides its parameters: headers and the body stream."""
+
+    __slots__ = ("scope", "receive", "_done", "_pending")
+
+    def __init__(self, scope: dict, receive) -> None:
+        self.scope = scope
+        self.receive = receive
+        self._done = False
+        self._pending = b""
+
+    def header(self, name: str) -> str | None:
+        key = name.lower().encode("latin-1")
+        for k, v in self.scope.get("headers", ()):
+            if k == key:
+                return v.decode("latin-1")
+        return None
+
+    async def body(self) -> bytes:
+        """The whole body (for JSON requests, which are small)."""
+        parts = []
+        while not self._done:
+            parts.append(await self._next())
+        return b"".join(parts)
+
+    async def read_some(self, size: int = CHUNK) -> bytes:
+        """The next ~``size`` bytes of the body; ``b""`` at its end."""
+        parts, have = [], 0
+        while have < size and not self._done:
+            part = await self._next()
+            parts.append(part)
+            have += len(part)
+        return b"".join(parts)
+
+    async def _next(self) -> bytes:
+        message = await self.receive()
+        if message["type"] == "http.disconnect":
+            self._done = True
+            raise ClientDisconnected()
+        if not message.get("more_body", False):
+            self._done = True
+        return message.get("body", b"")
+
+
+class Response:
+    """A complete response: status, raw body, extra headers."""
+
+    __slots__ = ("status", "body", "headers")
+
+    def __init__(self, body: bytes = b"", status: int = 200, content_type: str | None = "text/plain; charset=utf-8",
+                 headers: list[tuple[bytes, bytes]] | None = None) -> None:
+        self.status = status
+        self.body = body
+        self.headers = list(headers or [])
+        if content_type:
+            self.headers.append((b"content-type", content_type.encode("latin-1")))
+
+    async def send(self, send, executor=None) -> None:
+        headers = self.headers + [(b"content-length", str(len(self.body)).encode())]
+        await send({"type": "http.response.start", "status": self.status, "headers": headers})
+        await send({"type": "http.response.body", "body": self.body})
+
+
+class JSONResponse(Response):
+    __slots__ = ()
+
+    def __init__(self, obj, status: int = 200, headers: list[tuple[bytes, bytes]] | None = None) -> None:
+        super().__init__(dumps(obj), status, "application/json", headers)
+
+
+def guess_content_type(path: str) -> str:
+    suffix = Path(path).suffix.lower()
+    if suffix in _TEXT_SUFFIXES:
+        return "text/plain"
+    return mimetypes.guess_type(path)[0] or "application/octet-stream"
+
+
+def _disposition(name: str) -> bytes:
+    if name.isascii() and name.isprintable() and '"' not in name and "\\" not in name:
+        return f'attachment; filename="{name}"'.encode()
+    return f"attachment; filename*=UTF-8''{quote(name)}".encode()
+
+
+class FileResponse:
+    """A file sent as an attachment in 1 MiB chunks; memory stays flat whatever its size."""
+
+    __slots__ = ("path", "status")
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.status = 200
+
+    async def send(self, send, executor=None) -> None:
+        loop = asyncio.get_running_loop()
+        handle = await loop.run_in_executor(executor, open, self.path, "rb")
+        try:
+            size = await loop.run_in_executor(executor, lambda: Path(self.path).stat().st_size)
+            name = self.path.name
+            headers = [
+                (b"content-type", guess_content_type(name).encode()),
+                (b"content-length", str(size).encode()),
+                (b"content-disposition", _disposition(name)),
+                (b"x-content-type-options", b"nosniff"),
+            ]
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            remaining = size
+            while remaining > 0:
+                chunk = await loop.run_in_executor(executor, handle.read, min(CHUNK, remaining))
+                if not chunk:  # the file shrank under us; end the body where it ends
+                    break
+                remaining -= len(chunk)
+                await send({"type": "http.response.body", "body": chunk, "more_body": remaining > 0})
+            if remaining > 0:
+                await send({"type": "http.response.body", "body": b""})
+        finally:
+            handle.close()

@@ -1,0 +1,73 @@
+"""Server logging: one line per request (``podium.access``) and everything else, as text or JSON.
+
+Text lines read ``2026-11-27 10:00:00,123 INFO podium.access POST /api/2.0/mlflow/runs/create 200
+1.84ms``. With ``--log-format json`` every line is one JSON object, e.g. ``{"ts": "...", "level":
+"INFO", "logger": "podium.access", "message": "...", "method": "POST", "path": "...", "status": 200,
+"duration_ms": 1.84}``; tracebacks go in ``"exc_info"``. uvicorn's own access log is always off
+(Podium's carries the duration), its other messages use the same format.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+
+__all__ = ["JsonFormatter", "configure_logging", "uvicorn_log_config"]
+
+_FIELDS = ("method", "path", "status", "duration_ms")
+_TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per record, with the access-log fields when the record has them."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        out = {
+            "ts": self.formatTime(record),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for name in _FIELDS:
+            if hasattr(record, name):
+                out[name] = getattr(record, name)
+        if record.exc_info:
+            out["exc_info"] = self.formatException(record.exc_info)
+        return json.dumps(out)
+
+
+def _formatter(log_format: str) -> logging.Formatter:
+    return JsonFormatter() if log_format == "json" else logging.Formatter(_TEXT_FORMAT)
+
+
+def configure_logging(settings) -> None:
+    """Send ``podium.*`` logs to stderr at the configured level and format (idempotent)."""
+    level = settings.log_level.upper()
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_formatter(settings.log_format))
+    for name in ("podium",):  # uvicorn's loggers are set up by uvicorn_log_config
+        logger = logging.getLogger(name)
+        logger.handlers[:] = [handler]
+        logger.setLevel(level)
+        logger.propagate = False
+    access = logging.getLogger("podium.access")
+    access.disabled = not settings.access_log
+
+
+def uvicorn_log_config(settings) -> dict:
+    """A ``logging.dictConfig`` for uvicorn that matches :func:`configure_logging`."""
+    formatter = {"()": f"{__name__}.JsonFormatter"} if settings.log_format == "json" else {"format": _TEXT_FORMAT}
+    handler = {"class": "logging.StreamHandler", "formatter": "default", "stream": "ext://sys.stderr"}
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"default": formatter},
+        "handlers": {"default": handler},
+        "loggers": {
+            "uvicorn": {"handlers": ["default"], "level": settings.log_level.upper(), "propagate": False},
+            "uvicorn.error": {"level": settings.log_level.upper()},
+            "uvicorn.access": {"handlers": [], "level": "WARNING", "propagate": False},
+            "podium": {"handlers": ["default"], "level": settings.log_level.upper(), "propagate": False},
+        },
+    }

@@ -1,0 +1,106 @@
+"""Running the server: migrations once in the parent, then uvicorn with one or more workers.
+
+* The schema is upgraded (Alembic) in the parent process before any worker starts, so workers
+  never race to migrate; each worker only checks the revision (one query).
+* uvicorn with httptools and uvloop when installed. Accepted connections get ``TCP_NODELAY`` (our
+  protocol classes set it): without it a keep-alive client waits ~40 ms for a delayed ACK on most
+  writes, which is what MLflow's multi-worker server pays.
+* SIGTERM and SIGINT shut down gracefully: stop accepting, finish in-flight requests (up to 30 s),
+  then close the database pool and the thread pool (ASGI lifespan shutdown).
+* Worker processes get the settings as ``PODIUM_*`` environment variables and build their app with
+  :func:`podium.server.app.create_app_from_env`.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import signal
+import socket
+
+from podium.server.logs import configure_logging, uvicorn_log_config
+from podium.server.settings import ServerSettings
+
+__all__ = ["migrate", "serve"]
+
+GRACEFUL_SHUTDOWN_SECONDS = 30
+
+
+def _set_nodelay(transport) -> None:
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except (OSError, AttributeError):  # not TCP (a Unix socket), or a transport without options
+            pass
+
+
+try:
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    class NoDelayHttpToolsProtocol(HttpToolsProtocol):
+        """uvicorn's httptools protocol with TCP_NODELAY on every accepted connection."""
+
+        def connection_made(self, transport) -> None:
+            _set_nodelay(transport)
+            super().connection_made(transport)
+except ImportError:  # pragma: no cover - httptools is a declared dependency
+    NoDelayHttpToolsProtocol = None
+
+from uvicorn.protocols.http.h11_impl import H11Protocol  # noqa: E402
+
+
+class NoDelayH11Protocol(H11Protocol):
+    """uvicorn's pure-Python protocol with TCP_NODELAY (used when httptools is missing)."""
+
+    def connection_made(self, transport) -> None:
+        _set_nodelay(transport)
+        super().connection_made(transport)
+
+
+def migrate(settings: ServerSettings) -> None:
+    """Bring the database schema up to date and create the Default experiment (parent process only)."""
+    from podium.backends import embedded_backend
+    from podium.server.app import MLFLOW_ARTIFACTS_ROOT
+
+    backend = embedded_backend(settings.backend_store_uri, MLFLOW_ARTIFACTS_ROOT)
+    backend.tracking.store.db.dispose()
+
+
+def uvicorn_options(settings: ServerSettings) -> dict:
+    return {
+        "host": settings.host,
+        "port": settings.port,
+        "http": NoDelayHttpToolsProtocol or NoDelayH11Protocol,
+        "loop": "uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
+        "lifespan": "on",
+        "access_log": False,
+        "log_config": uvicorn_log_config(settings),
+        "log_level": settings.log_level,
+        "server_header": False,
+        "timeout_graceful_shutdown": GRACEFUL_SHUTDOWN_SECONDS,
+    }
+
+
+def _exit_cleanly(signum, frame) -> None:
+    raise SystemExit(0)
+
+
+def serve(settings: ServerSettings) -> None:
+    """Run until SIGTERM/SIGINT, then exit with status 0 once in-flight requests are done."""
+    import uvicorn
+
+    # uvicorn re-raises the signal it caught after its graceful shutdown; with these handlers in
+    # place that ends the process with status 0 instead of "killed by SIGTERM"
+    signal.signal(signal.SIGTERM, _exit_cleanly)
+    signal.signal(signal.SIGINT, _exit_cleanly)
+    configure_logging(settings)
+    migrate(settings)
+    options = uvicorn_options(settings)
+    if settings.workers <= 1:
+        from podium.server.app import create_app
+
+        uvicorn.run(create_app(settings), **options)
+        return
+    os.environ.update(settings.to_env())
+    uvicorn.run("podium.server.app:create_app_from_env", factory=True, workers=settings.workers, **options)
