@@ -30,7 +30,7 @@ __all__ = [
 MAX_ENTITY_KEY_LENGTH = 250
 MAX_TAG_VALUE_LENGTH = 5000
 MAX_PARAM_VALUE_LENGTH = 5000
-MAX_NAME_LENGTH = 256
+MAX_NAME_LENGTH = 500
 
 _ALIAS_RE = re.compile(r"^[A-Za-z0-9_\-]+$")
 _VERSION_ALIAS_RE = re.compile(r"^[vV]\d+$")

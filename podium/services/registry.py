@@ -8,7 +8,7 @@ version's files live, and links versions to MLflow 3 logged models.
 from __future__ import annotations
 
 import json
-import posixpath
+import re
 from collections.abc import Sequence
 
 from podium.domain import rules
@@ -21,6 +21,23 @@ from podium.uris import ModelsUri, parse_models_uri, parse_runs_uri
 __all__ = ["RegistryService"]
 
 MODEL_VERSIONS_TAG = "mlflow.modelVersions"
+
+
+def _source_not_contained(source: str, param: str) -> InvalidParameterValue:
+    return InvalidParameterValue(
+        f"Invalid model version source: '{source}'. The {param} request parameter must identify "
+        "the resource that contains the source."
+    )
+
+
+def _inside(source: str, root: str) -> bool:
+    """Is ``source`` the artifact location ``root`` or a path below it (same scheme)?"""
+    def parts(uri: str) -> tuple[str, str]:
+        scheme, _, path = uri.partition(":")
+        return scheme, path.lstrip("/").rstrip("/")
+
+    (s_scheme, s_path), (r_scheme, r_path) = parts(source), parts(root)
+    return s_scheme == r_scheme and (s_path == r_path or s_path.startswith(r_path + "/"))
 
 
 def _tags(tags) -> dict[str, str]:
@@ -103,7 +120,7 @@ class RegistryService:
 
     def _resolve_source(self, source: str, run_id: str | None, model_id: str | None) -> tuple[str | None, str]:
         """Check a version's source against its run/model, as MLflow does; return (run_id, storage)."""
-        if "\x00" in source or ".." in posixpath.normpath(source).split("/"):
+        if "\x00" in source or ".." in re.split(r"[/\\]", source):
             raise InvalidParameterValue(
                 f"Invalid model version source: '{source}'. To use a local path as a model version "
                 "source, an absolute path must be provided without relative path references present."
@@ -112,10 +129,7 @@ class RegistryService:
             uri = parse_models_uri(source)
             if uri.model_id:
                 if model_id != uri.model_id:
-                    raise InvalidParameterValue(
-                        f"Invalid model version source: '{source}'. The model_id request parameter "
-                        "must identify the resource that contains the source."
-                    )
+                    raise _source_not_contained(source, "model_id")
                 logged = self.tracking.get_logged_model(uri.model_id)
                 if run_id and logged.source_run_id and run_id != logged.source_run_id:
                     raise InvalidParameterValue(
@@ -127,30 +141,40 @@ class RegistryService:
         if source.startswith("runs:/"):
             runs_uri = parse_runs_uri(source)
             if run_id and run_id != runs_uri.run_id:
-                raise InvalidParameterValue(
-                    f"Invalid model version source: '{source}'. The run_id request parameter must "
-                    "identify the resource that contains the source."
-                )
-            run = self.tracking.get_run(runs_uri.run_id)
+                raise _source_not_contained(source, "run_id")
+            info = self.tracking.get_run_info(runs_uri.run_id)
             if model_id:
                 return runs_uri.run_id, self.tracking.get_logged_model(model_id).artifact_location
-            logged = self._logged_model_of_run(run.info.experiment_id, runs_uri.run_id, runs_uri.path)
+            logged = self._logged_model_of_run(info.experiment_id, runs_uri.run_id, runs_uri.path)
             if logged is not None:
                 return runs_uri.run_id, logged.artifact_location
-            base = run.info.artifact_uri.rstrip("/")
+            base = info.artifact_uri.rstrip("/")
             return runs_uri.run_id, f"{base}/{runs_uri.path}" if runs_uri.path else base
+        if source.startswith("mlflow-artifacts:"):
+            # a proxied location must lie inside the run's or the logged model's own artifacts
+            if model_id:
+                logged = self.tracking.get_logged_model(model_id)
+                if not _inside(source, logged.artifact_location):
+                    raise _source_not_contained(source, "model_id")
+                return run_id or logged.source_run_id, source
+            if not run_id:
+                raise _source_not_contained(source, "run_id")
+            if not _inside(source, self.tracking.get_run_info(run_id).artifact_uri):
+                raise _source_not_contained(source, "run_id")
+            return run_id, source
         if model_id:
             return run_id, self.tracking.get_logged_model(model_id).artifact_location
         if run_id:
-            self.tracking.get_run(run_id)
+            self.tracking.get_run_info(run_id)
         return run_id, source
 
     def _logged_model_of_run(self, experiment_id: str, run_id: str, name: str):
         """The newest logged model named ``name`` from ``run_id`` (MLflow 3's ``runs:/`` fallback)."""
         if not name or "/" in name:
             return None
+        quoted = name.replace("'", "''")
         found = self.tracking.search_logged_models(
-            [experiment_id], filter_string=f"name = '{name}' AND source_run_id = '{run_id}'", max_results=1
+            [experiment_id], filter_string=f"name = '{quoted}' AND source_run_id = '{run_id}'", max_results=1
         )
         return found[0] if found else None
 

@@ -196,8 +196,6 @@ def test_invalid_tag_keys(api, model):
           "and must not resolve to other names when treated as such. This name would resolve to '../x'")
 
 
-@pytest.mark.xfail(strict=True, reason="RegistryService._resolve_source accepts an mlflow-artifacts: source "
-                   "without run_id/model_id (MLflow: 400 before the model-exists check); services/registry.py")
 def test_version_source_not_tied_to_a_run_or_model(api):
     source = "mlflow-artifacts:/0/x/artifacts/model"
     error(api.post(f"{A2}/model-versions/create", json={"name": "no-such-model-xyz", "source": source}), 400,
@@ -206,8 +204,6 @@ def test_version_source_not_tied_to_a_run_or_model(api):
           "that contains the source.")
 
 
-@pytest.mark.xfail(strict=True, reason="RegistryService._resolve_source checks '..' after posixpath.normpath, "
-                   "which folds 'mlflow-artifacts:/0/../../etc/passwd' to 'etc/passwd'; services/registry.py")
 def test_version_source_with_path_traversal(api, model):
     body = error(api.post(f"{A2}/model-versions/create",
                           json={"name": model, "source": "mlflow-artifacts:/0/../../etc/passwd"}),

@@ -86,6 +86,7 @@ class SqlRegistryStore:
             },
             dialect=db.dialect,
         )
+        self._returning = db.engine.dialect.update_returning
 
     # ------------------------------------------------------------------ registered models
     def create_registered_model(
@@ -220,18 +221,12 @@ class SqlRegistryStore:
         user_id: str | None = None,
     ) -> ModelVersion:
         now = now_ms()
+        tags = dict(tags or {})
         with self.db.write() as conn:
-            row = self._rm_row(conn, name, lock=True)
-            # take the next number inside this transaction: the row lock makes it ours alone
-            conn.execute(
-                update(rm)
-                .where(rm.c.id == row.id)
-                .values(last_version=rm.c.last_version + 1, last_updated_timestamp=now)
-            )
-            version = conn.execute(select(rm.c.last_version).where(rm.c.id == row.id)).scalar_one()
+            model_pk, version = self._next_version(conn, name, now)
             conn.execute(
                 insert(mv).values(
-                    model=row.id,
+                    model=model_pk,
                     version=version,
                     current_stage="None",
                     description=description,
@@ -249,26 +244,88 @@ class SqlRegistryStore:
             if tags:
                 conn.execute(
                     insert(model_version_tags),
-                    [{"model": row.id, "version": version, "key": k, "value": v} for k, v in tags.items()],
+                    [{"model": model_pk, "version": version, "key": k, "value": v} for k, v in tags.items()],
                 )
-            return self._model_versions(conn, [self._mv_row(conn, row, version)])[0]
+        return ModelVersion(
+            name=name,
+            version=version,
+            creation_timestamp=now,
+            last_updated_timestamp=now,
+            description=description,
+            user_id=user_id,
+            source=source,
+            run_id=run_id,
+            run_link=run_link,
+            model_id=model_id,
+            tags=tags,
+            storage_location=storage_location,
+        )
+
+    def _next_version(self, conn, name: str, now: int) -> tuple[int, int]:
+        """Take the model's next version number inside this transaction (and lock the model row)."""
+        bump = (
+            update(rm)
+            .where(rm.c.name == name)
+            .values(last_version=rm.c.last_version + 1, last_updated_timestamp=now)
+        )
+        if self._returning:
+            row = conn.execute(bump.returning(rm.c.id, rm.c.last_version)).first()
+            if row is None:
+                raise _model_not_found(name)
+            return row.id, row.last_version
+        model_pk = self._lock_model(conn, name, now)
+        conn.execute(bump)
+        return model_pk, conn.execute(select(rm.c.last_version).where(rm.c.id == model_pk)).scalar_one()
+
+    def _lock_model(self, conn, name: str, now: int, missing: Exception | None = None) -> int:
+        """Lock the model's row until commit and mark it updated; returns its key.
+
+        Every write to a model's versions, tags or aliases goes through here first, so writers to one
+        model queue up (a row lock on PostgreSQL/MySQL, the write lock on SQLite).
+        """
+        touch = update(rm).where(rm.c.name == name).values(last_updated_timestamp=now)
+        if self._returning:
+            row = conn.execute(touch.returning(rm.c.id)).first()
+        else:
+            row = conn.execute(select(rm.c.id).where(rm.c.name == name).with_for_update()).first()
+            if row is not None:
+                conn.execute(touch)
+        if row is None:
+            raise missing or _model_not_found(name)
+        return row.id
+
+    def _require_version(self, conn, model_pk: int, name: str, version: int) -> None:
+        found = conn.execute(select(mv.c.version).where(mv.c.model == model_pk, mv.c.version == version)).first()
+        if found is None:
+            raise _version_not_found(name, version)
+
+    def _version(self, conn, model_pk: int, version: int) -> ModelVersion:
+        row = conn.execute(
+            select(mv, rm.c.name).join(rm, rm.c.id == mv.c.model).where(mv.c.model == model_pk, mv.c.version == version)
+        ).one()
+        return self._model_versions(conn, [row])[0]
 
     def get_model_version(self, name: str, version: int) -> ModelVersion:
         with self.db.read() as conn:
-            row = self._rm_row(conn, name, missing=_version_not_found(name, version))
-            return self._model_versions(conn, [self._mv_row(conn, row, version)])[0]
+            row = conn.execute(
+                select(mv, rm.c.name).join(rm, rm.c.id == mv.c.model).where(rm.c.name == name, mv.c.version == version)
+            ).first()
+            if row is None:
+                raise _version_not_found(name, version)
+            return self._model_versions(conn, [row])[0]
 
     def update_model_version(self, name: str, version: int, description: str | None) -> ModelVersion:
+        now = now_ms()
         with self.db.write() as conn:
-            row = self._rm_row(conn, name, lock=True, missing=_version_not_found(name, version))
-            self._mv_row(conn, row, version)
-            now = now_ms()
-            conn.execute(
+            model_pk = self._lock_model(conn, name, now, _version_not_found(name, version))
+            updated = conn.execute(
                 update(mv)
-                .where(mv.c.model == row.id, mv.c.version == version)
+                .where(mv.c.model == model_pk, mv.c.version == version)
                 .values(description=description, last_updated_timestamp=now)
             )
-            return self._model_versions(conn, [self._mv_row(conn, row, version)])[0]
+            if updated.rowcount == 0:
+                raise _version_not_found(name, version)
+            return self._version(conn, model_pk, version)
 
     def transition_model_version_stage(
         self, name: str, version: int, stage: str, archive_existing_versions: bool = False
@@ -278,33 +335,32 @@ class SqlRegistryStore:
                 f"Model version transition cannot archive existing model versions because "
                 f"'{stage}' is not an Active stage. Valid stages are {', '.join(_ACTIVE_STAGES)}."
             )
+        now = now_ms()
         with self.db.write() as conn:
-            row = self._rm_row(conn, name, lock=True, missing=_version_not_found(name, version))
-            self._mv_row(conn, row, version)
-            now = now_ms()
+            model_pk = self._lock_model(conn, name, now, _version_not_found(name, version))
+            moved = conn.execute(
+                update(mv)
+                .where(mv.c.model == model_pk, mv.c.version == version)
+                .values(current_stage=stage, last_updated_timestamp=now)
+            )
+            if moved.rowcount == 0:
+                raise _version_not_found(name, version)  # rolls back: nothing changed
             if archive_existing_versions:
                 conn.execute(
                     update(mv)
-                    .where(mv.c.model == row.id, mv.c.current_stage == stage, mv.c.version != version)
+                    .where(mv.c.model == model_pk, mv.c.current_stage == stage, mv.c.version != version)
                     .values(current_stage="Archived", last_updated_timestamp=now)
                 )
-            conn.execute(
-                update(mv)
-                .where(mv.c.model == row.id, mv.c.version == version)
-                .values(current_stage=stage, last_updated_timestamp=now)
-            )
-            conn.execute(update(rm).where(rm.c.id == row.id).values(last_updated_timestamp=now))
-            return self._model_versions(conn, [self._mv_row(conn, row, version)])[0]
+            return self._version(conn, model_pk, version)
 
     def delete_model_version(self, name: str, version: int) -> None:
         with self.db.write() as conn:
-            row = self._rm_row(conn, name, lock=True, missing=_version_not_found(name, version))
-            self._mv_row(conn, row, version)
+            model_pk = self._lock_model(conn, name, now_ms(), _version_not_found(name, version))
             t, a = model_version_tags, registered_model_aliases
-            conn.execute(delete(t).where(t.c.model == row.id, t.c.version == version))
-            conn.execute(delete(a).where(a.c.model == row.id, a.c.version == version))
-            conn.execute(delete(mv).where(mv.c.model == row.id, mv.c.version == version))
-            conn.execute(update(rm).where(rm.c.id == row.id).values(last_updated_timestamp=now_ms()))
+            conn.execute(delete(t).where(t.c.model == model_pk, t.c.version == version))
+            conn.execute(delete(a).where(a.c.model == model_pk, a.c.version == version))
+            if conn.execute(delete(mv).where(mv.c.model == model_pk, mv.c.version == version)).rowcount == 0:
+                raise _version_not_found(name, version)
 
     def search_model_versions(
         self,
@@ -336,34 +392,33 @@ class SqlRegistryStore:
 
     def set_model_version_tag(self, name: str, version: int, key: str, value: str) -> None:
         with self.db.write() as conn:
-            row = self._rm_row(conn, name, lock=True, missing=_version_not_found(name, version))
-            self._mv_row(conn, row, version)
+            model_pk = self._lock_model(conn, name, now_ms(), _version_not_found(name, version))
+            self._require_version(conn, model_pk, name, version)
             t = model_version_tags
-            conn.execute(delete(t).where(t.c.model == row.id, t.c.version == version, t.c.key == key))
-            conn.execute(insert(t).values(model=row.id, version=version, key=key, value=value))
+            conn.execute(delete(t).where(t.c.model == model_pk, t.c.version == version, t.c.key == key))
+            conn.execute(insert(t).values(model=model_pk, version=version, key=key, value=value))
 
     def delete_model_version_tag(self, name: str, version: int, key: str) -> None:
         with self.db.write() as conn:
-            row = self._rm_row(conn, name, lock=True, missing=_version_not_found(name, version))
-            self._mv_row(conn, row, version)
+            model_pk = self._lock_model(conn, name, now_ms(), _version_not_found(name, version))
+            self._require_version(conn, model_pk, name, version)
             t = model_version_tags
-            conn.execute(delete(t).where(t.c.model == row.id, t.c.version == version, t.c.key == key))
+            conn.execute(delete(t).where(t.c.model == model_pk, t.c.version == version, t.c.key == key))
 
     # ------------------------------------------------------------------ aliases
     def set_registered_model_alias(self, name: str, alias: str, version: int) -> None:
         with self.db.write() as conn:
-            row = self._rm_row(conn, name, lock=True)
-            self._mv_row(conn, row, version)
+            model_pk = self._lock_model(conn, name, now_ms())
+            self._require_version(conn, model_pk, name, version)
             a = registered_model_aliases
-            conn.execute(delete(a).where(a.c.model == row.id, a.c.alias == alias))
-            conn.execute(insert(a).values(model=row.id, alias=alias, version=version))
-            conn.execute(update(rm).where(rm.c.id == row.id).values(last_updated_timestamp=now_ms()))
+            conn.execute(delete(a).where(a.c.model == model_pk, a.c.alias == alias))
+            conn.execute(insert(a).values(model=model_pk, alias=alias, version=version))
 
     def delete_registered_model_alias(self, name: str, alias: str) -> None:
         with self.db.write() as conn:
-            row = self._rm_row(conn, name, lock=True)
+            model_pk = self._lock_model(conn, name, now_ms())
             a = registered_model_aliases
-            conn.execute(delete(a).where(a.c.model == row.id, a.c.alias == alias))
+            conn.execute(delete(a).where(a.c.model == model_pk, a.c.alias == alias))
 
     def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion:
         a = registered_model_aliases
@@ -393,15 +448,6 @@ class SqlRegistryStore:
     @staticmethod
     def _rm_row_by_id(conn, model_pk: int):
         return conn.execute(select(rm).where(rm.c.id == model_pk)).one()
-
-    @staticmethod
-    def _mv_row(conn, rm_row, version: int):
-        row = conn.execute(
-            select(mv, rm.c.name).join(rm, rm.c.id == mv.c.model).where(mv.c.model == rm_row.id, mv.c.version == version)
-        ).first()
-        if row is None:
-            raise _version_not_found(rm_row.name, version)
-        return row
 
     def _model_versions(self, conn, rows: Sequence) -> list[ModelVersion]:
         """Entities for version rows (with ``name``), tags and aliases in two queries in all."""

@@ -36,7 +36,7 @@ metadata = MetaData(
 )
 
 # Key and name columns are bounded so that MySQL can index them (utf8mb4, 3072-byte keys).
-NAME = String(256)
+NAME = String(500)
 KEY = String(250)
 ID = String(64)
 STAGE = String(20)
@@ -101,7 +101,7 @@ metrics = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("run_id", ID, ForeignKey("runs.run_id", ondelete="CASCADE"), nullable=False),
     Column("key", KEY, nullable=False),
-    Column("value", Float, nullable=False),
+    Column("value", Float),  # NULL stands for NaN (SQLite and MySQL cannot store NaN)
     Column("timestamp", BigInteger, nullable=False),
     Column("step", BigInteger, nullable=False, default=0),
     Column("model_id", ID),
@@ -116,7 +116,7 @@ latest_metrics = Table(
     metadata,
     Column("run_id", ID, ForeignKey("runs.run_id", ondelete="CASCADE"), primary_key=True),
     Column("key", KEY, primary_key=True),
-    Column("value", Float, nullable=False),
+    Column("value", Float),  # NULL stands for NaN
     Column("timestamp", BigInteger, nullable=False),
     Column("step", BigInteger, nullable=False),
     Index("ix_latest_metrics_key_value", "key", "value"),
@@ -180,7 +180,7 @@ logged_model_metrics = Table(
     Column("key", KEY, primary_key=True),
     Column("step", BigInteger, primary_key=True),
     Column("timestamp", BigInteger, primary_key=True),
-    Column("value", Float, nullable=False),
+    Column("value", Float),  # NULL stands for NaN
     Column("run_id", ID),
     Column("dataset_name", NAME),
     Column("dataset_digest", String(64)),

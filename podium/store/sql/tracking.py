@@ -8,6 +8,7 @@ layout: ``<root>/<experiment_id>`` for an experiment, ``.../<run_id>/artifacts``
 from __future__ import annotations
 
 import json
+import math
 import random
 import time
 import uuid
@@ -346,6 +347,11 @@ class SqlTrackingStore:
         with self.db.read() as conn:
             return self._runs(conn, [self._run_row(conn, run_id)])[0]
 
+    def get_run_info(self, run_id: str) -> RunInfo:
+        """Only the run's own row: cheaper than ``get_run`` when params, metrics and tags are not needed."""
+        with self.db.read() as conn:
+            return _run_info(self._run_row(conn, run_id))
+
     def update_run_info(
         self, run_id: str, status: str | None = None, end_time: int | None = None, run_name: str | None = None
     ) -> RunInfo:
@@ -437,7 +443,7 @@ class SqlTrackingStore:
                 history[r.key].add((r.value, r.timestamp, r.step))
         rows, model_rows = [], []
         for m in points:
-            point = (m.value, m.timestamp, m.step)
+            point = (_to_db(m.value), m.timestamp, m.step)
             if m.model_id:
                 model_rows.append(m)
                 if point in history[m.key]:
@@ -447,7 +453,7 @@ class SqlTrackingStore:
                 {
                     "run_id": run_id,
                     "key": m.key,
-                    "value": m.value,
+                    "value": _to_db(m.value),
                     "timestamp": m.timestamp,
                     "step": m.step,
                     "model_id": m.model_id,
@@ -465,10 +471,8 @@ class SqlTrackingStore:
         best: dict[str, dict] = {}
         for r in rows:
             current = best.get(r["key"])
-            if current is None or (r["step"], r["timestamp"], r["value"]) >= (
-                current["step"],
-                current["timestamp"],
-                current["value"],
+            if current is None or _recency(r["step"], r["timestamp"], r["value"]) >= _recency(
+                current["step"], current["timestamp"], current["value"]
             ):
                 best[r["key"]] = r
         lm = latest_metrics
@@ -484,7 +488,7 @@ class SqlTrackingStore:
             values = {"value": r["value"], "timestamp": r["timestamp"], "step": r["step"]}
             if old is None:
                 conn.execute(insert(lm).values(run_id=run_id, key=key, **values))
-            elif (r["step"], r["timestamp"], r["value"]) >= (old.step, old.timestamp, old.value):
+            elif _recency(r["step"], r["timestamp"], r["value"]) >= _recency(old.step, old.timestamp, old.value):
                 conn.execute(update(lm).where(lm.c.run_id == run_id, lm.c.key == key).values(**values))
 
     def _log_model_metrics(self, conn, run_id: str, points: Sequence[Metric]) -> None:
@@ -499,7 +503,7 @@ class SqlTrackingStore:
                     key=m.key,
                     step=m.step,
                     timestamp=m.timestamp,
-                    value=m.value,
+                    value=_to_db(m.value),
                     run_id=run_id,
                     dataset_name=m.dataset_name,
                     dataset_digest=m.dataset_digest,
@@ -533,7 +537,7 @@ class SqlTrackingStore:
             rows = rows[:max_results]
             token = encode_page_token({"offset": offset + max_results})
         return PagedList(
-            [Metric(r.key, r.value, r.timestamp, r.step, r.model_id, run_id, r.dataset_name, r.dataset_digest) for r in rows],
+            [Metric(r.key, _from_db(r.value), r.timestamp, r.step, r.model_id, run_id, r.dataset_name, r.dataset_digest) for r in rows],
             token,
         )
 
@@ -617,7 +621,7 @@ class SqlTrackingStore:
             tags[t.run_id][t.key] = t.value
         latest: dict[str, list[Metric]] = defaultdict(list)
         for m in conn.execute(select(latest_metrics).where(latest_metrics.c.run_id.in_(expanding)), ids):
-            latest[m.run_id].append(Metric(m.key, m.value, m.timestamp, m.step, run_id=m.run_id))
+            latest[m.run_id].append(Metric(m.key, _from_db(m.value), m.timestamp, m.step, run_id=m.run_id))
         outputs: dict[str, list[LoggedModelOutput]] = defaultdict(list)
         for o in conn.execute(select(run_outputs).where(run_outputs.c.run_id.in_(expanding)), ids):
             outputs[o.run_id].append(LoggedModelOutput(o.model_id, o.step))
@@ -778,7 +782,7 @@ class SqlTrackingStore:
             select(lmm).where(lmm.c.model_id.in_(expanding)).order_by(lmm.c.key, lmm.c.step, lmm.c.timestamp), ids
         ):
             model_metrics[m.model_id].append(
-                Metric(m.key, m.value, m.timestamp, m.step, m.model_id, m.run_id, m.dataset_name, m.dataset_digest)
+                Metric(m.key, _from_db(m.value), m.timestamp, m.step, m.model_id, m.run_id, m.dataset_name, m.dataset_digest)
             )
         return [
             LoggedModel(
@@ -798,6 +802,20 @@ class SqlTrackingStore:
             )
             for r in rows
         ]
+
+
+def _to_db(value: float) -> float | None:
+    """NaN is stored as NULL: SQLite turns NaN into NULL anyway, and MySQL cannot store it."""
+    return None if math.isnan(value) else value
+
+
+def _from_db(value: float | None) -> float:
+    return math.nan if value is None else value
+
+
+def _recency(step: int, timestamp: int, value: float | None) -> tuple:
+    """Which point is a metric's latest: highest step, then timestamp, then value (NaN lowest)."""
+    return (step, timestamp, -math.inf if value is None else value)
 
 
 def _run_info(r) -> RunInfo:
