@@ -145,7 +145,7 @@ class RegistryService:
             info = self.tracking.get_run_info(runs_uri.run_id)
             if model_id:
                 return runs_uri.run_id, self.tracking.get_logged_model(model_id).artifact_location
-            logged = self._logged_model_of_run(info.experiment_id, runs_uri.run_id, runs_uri.path)
+            logged = self._logged_model_of_run(runs_uri.run_id, runs_uri.path)
             if logged is not None:
                 return runs_uri.run_id, logged.artifact_location
             base = info.artifact_uri.rstrip("/")
@@ -168,15 +168,11 @@ class RegistryService:
             self.tracking.get_run_info(run_id)
         return run_id, source
 
-    def _logged_model_of_run(self, experiment_id: str, run_id: str, name: str):
+    def _logged_model_of_run(self, run_id: str, name: str):
         """The newest logged model named ``name`` from ``run_id`` (MLflow 3's ``runs:/`` fallback)."""
         if not name or "/" in name:
             return None
-        quoted = name.replace("'", "''")
-        found = self.tracking.search_logged_models(
-            [experiment_id], filter_string=f"name = '{quoted}' AND source_run_id = '{run_id}'", max_results=1
-        )
-        return found[0] if found else None
+        return self.tracking.find_logged_model(run_id, name)
 
     def _link_logged_model(self, model_id: str, version: ModelVersion) -> None:
         """Record the version on its logged model's ``mlflow.modelVersions`` tag, as MLflow does."""

@@ -87,6 +87,34 @@ class SqlRegistryStore:
             dialect=db.dialect,
         )
         self._returning = db.engine.dialect.update_returning
+        t, a = model_version_tags, registered_model_aliases
+        expanding_models = bindparam("m", expanding=True)
+        self._version_tags = select(t).where(t.c.model.in_(expanding_models), t.c.version.in_(bindparam("v", expanding=True)))
+        self._aliases_of_models = select(a).where(a.c.model.in_(expanding_models)).order_by(a.c.alias)
+        self._model_tags = select(registered_model_tags).where(registered_model_tags.c.model.in_(expanding_models))
+        latest = (
+            select(mv.c.model, mv.c.current_stage, func.max(mv.c.version).label("version"))
+            .where(mv.c.model.in_(expanding_models))
+            .group_by(mv.c.model, mv.c.current_stage)
+            .subquery()
+        )
+        latest_by_name = (
+            select(mv.c.model, mv.c.current_stage, func.max(mv.c.version).label("version"))
+            .join(rm, rm.c.id == mv.c.model)
+            .where(rm.c.name == bindparam("name"), mv.c.current_stage.in_(bindparam("stages", expanding=True)))
+            .group_by(mv.c.model, mv.c.current_stage)
+            .subquery()
+        )
+        self._latest_versions_by_name = (
+            select(mv, rm.c.name)
+            .join(rm, rm.c.id == mv.c.model)
+            .join(latest_by_name, (latest_by_name.c.model == mv.c.model) & (latest_by_name.c.version == mv.c.version))
+        )
+        self._latest_versions_of_models = (
+            select(mv, rm.c.name)
+            .join(rm, rm.c.id == mv.c.model)
+            .join(latest, (latest.c.model == mv.c.model) & (latest.c.version == mv.c.version))
+        )
 
     # ------------------------------------------------------------------ registered models
     def create_registered_model(
@@ -176,21 +204,12 @@ class SqlRegistryStore:
             return PagedList(self._registered_models(conn, rows[:max_results]), token)
 
     def get_latest_versions(self, name: str, stages: Sequence[str] | None = None) -> list[ModelVersion]:
+        wanted = list(stages) if stages else list(STAGES)
         with self.db.read() as conn:
-            row = self._rm_row(conn, name)
-            wanted = list(stages) if stages else list(STAGES)
-            latest = (
-                select(mv.c.current_stage, func.max(mv.c.version).label("version"))
-                .where(mv.c.model == row.id, mv.c.current_stage.in_(wanted))
-                .group_by(mv.c.current_stage)
-                .subquery()
-            )
-            rows = conn.execute(
-                select(mv, rm.c.name)
-                .join(rm, rm.c.id == mv.c.model)
-                .join(latest, (latest.c.current_stage == mv.c.current_stage) & (latest.c.version == mv.c.version))
-                .where(mv.c.model == row.id)
-            ).all()
+            rows = conn.execute(self._latest_versions_by_name, {"name": name, "stages": wanted}).all()
+            if not rows:
+                self._rm_row(conn, name)  # a missing model is an error; a model without versions is not
+                return []
             by_stage = {v.current_stage: v for v in self._model_versions(conn, rows)}
             return [by_stage[s] for s in wanted if s in by_stage]
 
@@ -449,56 +468,44 @@ class SqlRegistryStore:
     def _rm_row_by_id(conn, model_pk: int):
         return conn.execute(select(rm).where(rm.c.id == model_pk)).one()
 
-    def _model_versions(self, conn, rows: Sequence) -> list[ModelVersion]:
-        """Entities for version rows (with ``name``), tags and aliases in two queries in all."""
+    def _model_versions(self, conn, rows: Sequence, aliases: dict | None = None) -> list[ModelVersion]:
+        """Entities for version rows (with ``name``): tags and aliases in two queries per 500 rows.
+
+        ``aliases`` ((model, version) -> [alias]) may be passed in by a caller that already has them.
+        """
         if not rows:
             return []
-        model_ids = sorted({r.model for r in rows})
-        tags: dict[tuple[int, int], dict[str, str]] = defaultdict(dict)
-        aliases: dict[tuple[int, int], list[str]] = defaultdict(list)
         t, a = model_version_tags, registered_model_aliases
-        versions = sorted({r.version for r in rows})
-        for tr in conn.execute(
-            select(t).where(t.c.model.in_(bindparam("m", expanding=True)), t.c.version.in_(bindparam("v", expanding=True))),
-            {"m": model_ids, "v": versions},
-        ):
-            tags[(tr.model, tr.version)][tr.key] = tr.value
-        for ar in conn.execute(
-            select(a).where(a.c.model.in_(bindparam("m", expanding=True))).order_by(a.c.alias), {"m": model_ids}
-        ):
-            aliases[(ar.model, ar.version)].append(ar.alias)
-        return [_version_entity(r, tags[(r.model, r.version)], aliases[(r.model, r.version)]) for r in rows]
+        tags: dict[tuple[int, int], dict[str, str]] = defaultdict(dict)
+        fetch_aliases = aliases is None
+        aliases = defaultdict(list) if aliases is None else aliases
+        for chunk in _chunks(rows):
+            models = sorted({r.model for r in chunk})
+            versions = sorted({r.version for r in chunk})
+            for tr in conn.execute(self._version_tags, {"m": models, "v": versions}):
+                tags[(tr.model, tr.version)][tr.key] = tr.value
+            if fetch_aliases:
+                for ar in conn.execute(self._aliases_of_models, {"m": models}):
+                    aliases[(ar.model, ar.version)].append(ar.alias)
+        return [_version_entity(r, tags.get((r.model, r.version), {}), aliases.get((r.model, r.version), []))
+                for r in rows]
 
     def _registered_models(self, conn, rows: Sequence) -> list[RegisteredModel]:
-        """Entities for model rows, with tags, aliases and latest version per stage, in 4 queries."""
-        if not rows:
-            return []
-        ids = [r.id for r in rows]
-        ids_param = {"m": ids}
-        t, a = registered_model_tags, registered_model_aliases
+        """Entities for model rows, with tags, aliases and latest version per stage: 4 queries per 500."""
         tags: dict[int, dict[str, str]] = defaultdict(dict)
-        for tr in conn.execute(select(t).where(t.c.model.in_(bindparam("m", expanding=True))), ids_param):
-            tags[tr.model][tr.key] = tr.value
         aliases: dict[int, dict[str, int]] = defaultdict(dict)
-        for ar in conn.execute(
-            select(a).where(a.c.model.in_(bindparam("m", expanding=True))).order_by(a.c.alias), ids_param
-        ):
-            aliases[ar.model][ar.alias] = ar.version
-        latest = (
-            select(mv.c.model, mv.c.current_stage, func.max(mv.c.version).label("version"))
-            .where(mv.c.model.in_(bindparam("m", expanding=True)))
-            .group_by(mv.c.model, mv.c.current_stage)
-            .subquery()
-        )
-        version_rows = conn.execute(
-            select(mv, rm.c.name)
-            .join(rm, rm.c.id == mv.c.model)
-            .join(latest, (latest.c.model == mv.c.model) & (latest.c.version == mv.c.version)),
-            ids_param,
-        ).all()
+        version_aliases: dict[tuple[int, int], list[str]] = defaultdict(list)
         latest_by_model: dict[int, list[ModelVersion]] = defaultdict(list)
-        for vrow, version in zip(version_rows, self._model_versions(conn, version_rows)):
-            latest_by_model[vrow.model].append(version)
+        for chunk in _chunks(rows):
+            ids = {"m": [r.id for r in chunk]}
+            for tr in conn.execute(self._model_tags, ids):
+                tags[tr.model][tr.key] = tr.value
+            for ar in conn.execute(self._aliases_of_models, ids):
+                aliases[ar.model][ar.alias] = ar.version
+                version_aliases[(ar.model, ar.version)].append(ar.alias)
+            version_rows = conn.execute(self._latest_versions_of_models, ids).all()
+            for vrow, version in zip(version_rows, self._model_versions(conn, version_rows, version_aliases)):
+                latest_by_model[vrow.model].append(version)
         return [
             RegisteredModel(
                 name=r.name,
@@ -512,6 +519,12 @@ class SqlRegistryStore:
             )
             for r in rows
         ]
+
+
+def _chunks(rows: Sequence, size: int = 500):
+    """Slices of at most ``size``: keeps every IN (...) list far below any backend's parameter limit."""
+    for start in range(0, len(rows), size):
+        yield rows[start : start + size]
 
 
 def _version_entity(row, tags: dict[str, str], aliases: list[str]) -> ModelVersion:

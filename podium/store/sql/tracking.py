@@ -127,6 +127,16 @@ class SqlTrackingStore:
             dialect=dialect,
         )
         lm = logged_models
+        self._find_logged_model = (
+            select(lm)
+            .where(
+                lm.c.source_run_id == bindparam("run_id"),
+                lm.c.name == bindparam("name"),
+                lm.c.lifecycle_stage == "active",
+            )
+            .order_by(lm.c.creation_timestamp.desc())
+            .limit(1)
+        )
         self._logged_model_target = Target(
             attributes={
                 "name": lm.c.name,
@@ -758,6 +768,12 @@ class SqlTrackingStore:
             rows = conn.execute(query).all()
             token = encode_page_token({"offset": offset + max_results}) if len(rows) > max_results else None
             return PagedList(self._logged_models(conn, rows[:max_results]), token)
+
+    def find_logged_model(self, run_id: str, name: str) -> LoggedModel | None:
+        """The newest logged model called ``name`` that ``run_id`` produced (``runs:/<run>/<name>``)."""
+        with self.db.read() as conn:
+            row = conn.execute(self._find_logged_model, {"run_id": run_id, "name": name}).first()
+            return self._logged_models(conn, [row])[0] if row else None
 
     def _logged_model_row(self, conn, model_id: str):
         row = conn.execute(select(logged_models).where(logged_models.c.model_id == model_id)).first()
