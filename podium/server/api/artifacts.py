@@ -62,7 +62,7 @@ def _downloadable(store, path: str):
     return store.local_file(path)  # RESOURCE_DOES_NOT_EXIST "No such artifact: '<path>'"
 
 
-@routes.get(f"{ART}/{{path:path}}", streaming=True, response_content=_BINARY,
+@routes.get(f"{ART}/{{path:path}}", streaming=True, response_content="*/*",
             response={"type": "string", "format": "binary"})
 async def download_artifact(s, p, request):
     """Download a file (streamed, Content-Disposition: attachment)."""
@@ -83,7 +83,7 @@ async def upload_artifact(s, p, request):
             yield block
 
     await s.run(s.artifacts.write_stream, path, chunks())
-    return Response(b"", 200, content_type=None)
+    return Response(b"", 200)
 
 
 @routes.delete(f"{ART}/{{path:path}}", response=EMPTY)

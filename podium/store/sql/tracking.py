@@ -502,6 +502,8 @@ class SqlTrackingStore:
                 conn.execute(update(lm).where(lm.c.run_id == run_id, lm.c.key == key).values(**values))
 
     def _log_model_metrics(self, conn, run_id: str, points: Sequence[Metric]) -> None:
+        for model_id in sorted({m.model_id for m in points}):
+            self._logged_model_row(conn, model_id)  # RESOURCE_DOES_NOT_EXIST, and nothing is stored
         t = logged_model_metrics
         for m in points:
             conn.execute(
