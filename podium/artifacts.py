@@ -91,6 +91,8 @@ def download_artifacts(artifact_uri: str | None = None, run_id: str | None = Non
                        tracking_uri: str | None = None, registry_uri: str | None = None) -> str:
     """Download a file or directory to ``dst_path`` (a new temp dir when None); returns the local path.
 
+    As MLflow: ``runs:/<run>/<path>`` lands at ``<dst>/<path>`` (also when ``<path>`` names a logged
+    model), ``models:/...`` lands in ``<dst>`` itself, any other URI at ``<dst>/<its last segment>``.
     A local path or ``file:`` URI with no ``dst_path`` is returned as it is, without copying.
     """
     if run_id is not None:
@@ -107,13 +109,17 @@ def download_artifacts(artifact_uri: str | None = None, run_id: str | None = Non
             return str(local)
     client = _client(tracking_uri)
     root, rel = resolve_artifact_location(uri, tracking_uri)
-    target = dst_path or tempfile.mkdtemp(prefix="podium-artifacts-")
-    Path(target).mkdir(parents=True, exist_ok=True)
-    if is_local_path(root) and not rel:
-        source = Path(local_path_of(root))
-        store = _store(client, str(source.parent))
-        return store.download_artifacts(source.name, target)
-    return _store(client, root).download_artifacts(rel, target)
+    target = Path(dst_path or tempfile.mkdtemp(prefix="podium-artifacts-"))
+    target.mkdir(parents=True, exist_ok=True)
+    if uri.startswith("runs:/"):
+        # what the user asked for, minus what the store knows it as: "model/MLmodel" -> "model"
+        asked = parse_runs_uri(uri).path
+        prefix = (asked[: len(asked) - len(rel)] if rel else asked).rstrip("/")  # rel is a suffix of asked
+        return _store(client, root).download_artifacts(rel, str(target / prefix) if prefix else str(target))
+    if uri.startswith("models:/") or rel:
+        return _store(client, root).download_artifacts(rel, str(target))
+    parent, _, name = root.rstrip("/").rpartition("/")
+    return _store(client, parent).download_artifacts(name, str(target))
 
 
 def list_run_artifacts(client, run_id: str, path: str | None = None) -> list[FileInfo]:

@@ -105,8 +105,12 @@ def _build(uri: str, artifact_root: str) -> Backend:
     raise NotImplementedByPodium(f"Unsupported tracking URI '{uri}' (use sqlite:///, postgresql://, mysql:// or http://).")
 
 
-def embedded_backend(db_url: str, artifact_root: str) -> Backend:
-    """Services over SQL stores: what both embedded mode and the server run on."""
+def embedded_backend(db_url: str, artifact_root: str, *, serving: bool = False) -> Backend:
+    """Services over SQL stores: what both embedded mode and the server run on.
+
+    ``serving=True`` (the server) applies MLflow's server-side rules for version sources: a
+    ``runs:/`` source needs its ``run_id``, and a local path must lie inside the run's artifacts.
+    """
     from podium.services.registry import RegistryService
     from podium.services.tracking import TrackingService
     from podium.store.sql import Database, SqlRegistryStore, SqlTrackingStore
@@ -116,7 +120,7 @@ def embedded_backend(db_url: str, artifact_root: str) -> Backend:
     return Backend(
         db_url,
         TrackingService(tracking_store),
-        RegistryService(SqlRegistryStore(db), tracking_store),
+        RegistryService(SqlRegistryStore(db), tracking_store, strict_sources=serving),
     )
 
 

@@ -14,7 +14,9 @@ from podium.errors import InvalidParameterValue
 
 __all__ = [
     "MAX_ENTITY_KEY_LENGTH",
+    "MAX_EXPERIMENT_TAG_VALUE_LENGTH",
     "MAX_PARAM_VALUE_LENGTH",
+    "MAX_REGISTRY_TAG_VALUE_LENGTH",
     "MAX_TAG_VALUE_LENGTH",
     "canonical_stage",
     "require",
@@ -28,8 +30,12 @@ __all__ = [
 ]
 
 MAX_ENTITY_KEY_LENGTH = 250
-MAX_TAG_VALUE_LENGTH = 5000
-MAX_PARAM_VALUE_LENGTH = 5000
+# MLflow's limits (values longer than these are refused, never silently cut)
+MAX_PARAM_VALUE_LENGTH = 6000
+MAX_TAG_VALUE_LENGTH = 8000  # run tags
+MAX_EXPERIMENT_TAG_VALUE_LENGTH = 20000
+MAX_REGISTRY_TAG_VALUE_LENGTH = 100000  # registered models, versions and logged models
+MAX_VERSION = 2**31 - 1  # version numbers are 32-bit integers in every backend
 MAX_NAME_LENGTH = 500
 
 _ALIAS_RE = re.compile(r"^[A-Za-z0-9_\-]+$")
@@ -92,8 +98,10 @@ def validate_version(version, param: str = "version") -> int:
         if not re.fullmatch(r"-?\d+", text):
             raise InvalidParameterValue(f"Parameter '{param}' must be an integer, got '{version}'.")
         number = int(text)
-    if number < 1:
-        raise InvalidParameterValue(f"Parameter '{param}' must be a positive integer, got '{version}'.")
+    if number < 1 or number > MAX_VERSION:
+        raise InvalidParameterValue(
+            f"Parameter '{param}' must be an integer between 1 and {MAX_VERSION}, got '{version}'."
+        )
     return number
 
 
@@ -153,7 +161,7 @@ def validate_key(key, param: str = "key") -> str:
     return key
 
 
-def validate_tag_value(value, param: str = "value", limit: int = MAX_TAG_VALUE_LENGTH) -> str:
+def validate_tag_value(value, param: str = "value", limit: int = MAX_REGISTRY_TAG_VALUE_LENGTH) -> str:
     if value is None:
         value = ""
     text = value if isinstance(value, str) else str(value)

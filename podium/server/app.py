@@ -58,7 +58,7 @@ def build_services(settings: ServerSettings) -> Services:
     from podium.store.artifacts.local import LocalArtifactStore
 
     os.makedirs(settings.artifacts_destination, exist_ok=True)
-    backend = embedded_backend(settings.backend_store_uri, MLFLOW_ARTIFACTS_ROOT)
+    backend = embedded_backend(settings.backend_store_uri, MLFLOW_ARTIFACTS_ROOT, serving=True)
     return Services(backend.tracking, backend.registry, LocalArtifactStore(settings.artifacts_destination), settings)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from urllib.parse import unquote
 from collections.abc import Sequence
 
 from podium.domain import rules
@@ -16,7 +17,7 @@ from podium.domain.entities import ModelVersion, PagedList, RegisteredModel
 from podium.domain.paging import validate_max_results
 from podium.errors import InvalidParameterValue, ResourceAlreadyExists, ResourceDoesNotExist
 from podium.store.base import RegistryStore, TrackingStore
-from podium.uris import ModelsUri, parse_models_uri, parse_runs_uri
+from podium.uris import ModelsUri, is_local_path, local_path_of, parse_models_uri, parse_runs_uri
 
 __all__ = ["RegistryService"]
 
@@ -28,6 +29,28 @@ def _source_not_contained(source: str, param: str) -> InvalidParameterValue:
         f"Invalid model version source: '{source}'. The {param} request parameter must identify "
         "the resource that contains the source."
     )
+
+
+def _local_source_refused(source: str) -> InvalidParameterValue:
+    return InvalidParameterValue(
+        f"Invalid model version source: '{local_path_of(source)}'. To use a local path as a model version source, the "
+        "run_id request parameter has to be specified and the local path has to be contained within the "
+        "artifact directory of the run specified by the run_id."
+    )
+
+
+def _fully_unquoted(text: str) -> str:
+    """Undo percent-encoding until nothing changes (``%252e`` hides ``%2e`` hides ``.``)."""
+    for _ in range(5):
+        decoded = unquote(text)
+        if decoded == text:
+            break
+        text = decoded
+    return text
+
+
+def _as_file_uri(location: str) -> str:
+    return location if location.startswith("file:") or not is_local_path(location) else f"file:{location}"
 
 
 def _inside(source: str, root: str) -> bool:
@@ -48,9 +71,11 @@ def _tags(tags) -> dict[str, str]:
 
 
 class RegistryService:
-    def __init__(self, registry: RegistryStore, tracking: TrackingStore) -> None:
+    def __init__(self, registry: RegistryStore, tracking: TrackingStore, *, strict_sources: bool = False) -> None:
         self.registry = registry
         self.tracking = tracking
+        #: the server's rules: sources must be tied to the run (or logged model) that contains them
+        self.strict_sources = strict_sources
 
     # ------------------------------------------------------------------ registered models
     def create_registered_model(self, name, tags=None, description=None, user_id=None) -> RegisteredModel:
@@ -120,7 +145,7 @@ class RegistryService:
 
     def _resolve_source(self, source: str, run_id: str | None, model_id: str | None) -> tuple[str | None, str]:
         """Check a version's source against its run/model, as MLflow does; return (run_id, storage)."""
-        if "\x00" in source or ".." in re.split(r"[/\\]", source):
+        if "\x00" in source or ".." in re.split(r"[/\\]", _fully_unquoted(source)):
             raise InvalidParameterValue(
                 f"Invalid model version source: '{source}'. To use a local path as a model version "
                 "source, an absolute path must be provided without relative path references present."
@@ -140,7 +165,7 @@ class RegistryService:
             return run_id or src.run_id, src.storage_location or src.source
         if source.startswith("runs:/"):
             runs_uri = parse_runs_uri(source)
-            if run_id and run_id != runs_uri.run_id:
+            if (run_id and run_id != runs_uri.run_id) or (self.strict_sources and not run_id and not model_id):
                 raise _source_not_contained(source, "run_id")
             info = self.tracking.get_run_info(runs_uri.run_id)
             if model_id:
@@ -165,7 +190,12 @@ class RegistryService:
         if model_id:
             return run_id, self.tracking.get_logged_model(model_id).artifact_location
         if run_id:
-            self.tracking.get_run_info(run_id)
+            info = self.tracking.get_run_info(run_id)
+            if self.strict_sources and is_local_path(source) and not _inside(_as_file_uri(source), _as_file_uri(info.artifact_uri)):
+                raise _local_source_refused(source)
+            return run_id, source
+        if self.strict_sources and is_local_path(source):
+            raise _local_source_refused(source)
         return run_id, source
 
     def _logged_model_of_run(self, run_id: str, name: str):

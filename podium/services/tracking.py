@@ -44,8 +44,8 @@ def _pairs(items, limit_name: str, limit: int, value_limit: int) -> list[tuple[s
     return pairs
 
 
-def _str_dict(values) -> dict[str, str]:
-    return {rules.validate_key(k): rules.validate_tag_value(v) for k, v in (values or {}).items()}
+def _str_dict(values, limit: int = rules.MAX_REGISTRY_TAG_VALUE_LENGTH) -> dict[str, str]:
+    return {rules.validate_key(k): rules.validate_tag_value(v, limit=limit) for k, v in (values or {}).items()}
 
 
 class TrackingService:
@@ -54,7 +54,8 @@ class TrackingService:
 
     # -- experiments
     def create_experiment(self, name, artifact_location=None, tags=None) -> str:
-        return self.store.create_experiment(rules.validate_experiment_name(name), artifact_location or None, _str_dict(tags))
+        return self.store.create_experiment(rules.validate_experiment_name(name), artifact_location or None,
+                                            _str_dict(tags, rules.MAX_EXPERIMENT_TAG_VALUE_LENGTH))
 
     def get_experiment(self, experiment_id) -> Experiment:
         return self.store.get_experiment(str(rules.require(experiment_id, "experiment_id")))
@@ -79,7 +80,8 @@ class TrackingService:
 
     def set_experiment_tag(self, experiment_id, key, value) -> None:
         self.store.set_experiment_tag(str(rules.require(experiment_id, "experiment_id")),
-                                      rules.validate_key(key), rules.validate_tag_value(value))
+                                      rules.validate_key(key),
+                                      rules.validate_tag_value(value, limit=rules.MAX_EXPERIMENT_TAG_VALUE_LENGTH))
 
     def delete_experiment_tag(self, experiment_id, key) -> None:
         self.store.delete_experiment_tag(str(rules.require(experiment_id, "experiment_id")), rules.validate_key(key))
@@ -87,7 +89,7 @@ class TrackingService:
     # -- runs
     def create_run(self, experiment_id, user_id=None, start_time=None, tags=None, run_name=None) -> Run:
         return self.store.create_run(str(rules.require(experiment_id, "experiment_id")), user_id,
-                                     start_time, _str_dict(tags), run_name or None)
+                                     start_time, _str_dict(tags, rules.MAX_TAG_VALUE_LENGTH), run_name or None)
 
     def get_run(self, run_id) -> Run:
         return self.store.get_run(rules.require(run_id, "run_id"))
@@ -152,7 +154,8 @@ class TrackingService:
         if name is not None and ("/" in name or ":" in name):
             raise InvalidParameterValue(f"Invalid model name '{name}'. Names cannot contain '/' or ':'.")
         return self.store.create_logged_model(str(rules.require(experiment_id, "experiment_id")), name or None,
-                                              source_run_id or None, _str_dict(tags), _str_dict(params),
+                                              source_run_id or None, _str_dict(tags),
+                                              _str_dict(params, rules.MAX_PARAM_VALUE_LENGTH),
                                               model_type or None)
 
     def get_logged_model(self, model_id) -> LoggedModel:
@@ -169,7 +172,7 @@ class TrackingService:
         self.store.delete_logged_model_tag(rules.require(model_id, "model_id"), rules.validate_key(key))
 
     def log_model_params(self, model_id, params) -> None:
-        self.store.log_model_params(rules.require(model_id, "model_id"), _str_dict(params))
+        self.store.log_model_params(rules.require(model_id, "model_id"), _str_dict(params, rules.MAX_PARAM_VALUE_LENGTH))
 
     def delete_logged_model(self, model_id) -> None:
         self.store.delete_logged_model(rules.require(model_id, "model_id"))

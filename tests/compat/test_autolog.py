@@ -43,10 +43,6 @@ def test_sklearn_autolog_logs_params_metrics_dataset_and_model(autolog, unique, 
     same_predictions(mlflow.pyfunc.load_model(f"runs:/{run.info.run_id}/model"), model, wine.X)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: autolog truncates a long param to 6000 chars (MAX_PARAM_VAL_LENGTH) and sends it in one log-batch "
-    "with all the others; Podium rejects the batch (400 'value' exceeds the maximum length of 5000), so the "
-    "run ends up with NO params at all. Fix: podium/domain/rules.py limits."))
 def test_autolog_with_a_long_param_keeps_every_param(autolog, unique, wine):
     mlflow.set_experiment(unique("autolog"))
     autolog(log_models=False, silent=True)

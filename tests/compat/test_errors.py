@@ -85,21 +85,8 @@ class Case:
     marks: tuple = ()
 
 
-def _xfail(reason: str):
-    return (pytest.mark.xfail(strict=True, reason=reason),)
 
 
-BUG_SOURCE_NOT_TIED = (
-    "BUG: POST model-versions/create accepts a local-path source (/etc/passwd, file:///etc) without a run_id, "
-    "and a runs:/<run>/... source without run_id, with 200; MLflow answers 400 INVALID_PARAMETER_VALUE "
-    "(handlers._validate_source_run). Fix in podium/services/registry.py::_resolve_source."
-)
-BUG_DOTDOT = (
-    "BUG: POST model-versions/create accepts a percent-encoded traversal inside the run's root "
-    "(mlflow-artifacts:/<exp>/<run>/artifacts/..%2F..%2F..%2Fetc with run_id) with 200; MLflow unquotes "
-    "the source repeatedly before its '..' check and answers 400. Fix in "
-    "podium/services/registry.py::_resolve_source (unquote before splitting)."
-)
 
 MV_NOT_FOUND = "Model Version (name={N}, version=99) not found"
 RM_NOT_FOUND = "Registered Model with name={missing} not found"
@@ -229,21 +216,18 @@ CASES = [
          "run_id request parameter has to be specified and the local path has to be contained within the "
          "artifact directory of the run specified by the run_id.",
          client=lambda c, x: c.create_model_version(x.N2, "/etc/passwd"),
-         raw=lambda api, x: api.post(f"{A2}/model-versions/create", json={"name": x.N2, "source": "/etc/passwd"}),
-         marks=_xfail(BUG_SOURCE_NOT_TIED)),
+         raw=lambda api, x: api.post(f"{A2}/model-versions/create", json={"name": x.N2, "source": "/etc/passwd"})),
     Case("version_source_file_uri_without_run", 400, "INVALID_PARAMETER_VALUE",
          "Invalid model version source: '/etc'. To use a local path as a model version source, the run_id "
          "request parameter has to be specified", prefix=True,
          client=lambda c, x: c.create_model_version(x.N2, "file:///etc"),
-         raw=lambda api, x: api.post(f"{A2}/model-versions/create", json={"name": x.N2, "source": "file:///etc"}),
-         marks=_xfail(BUG_SOURCE_NOT_TIED)),
+         raw=lambda api, x: api.post(f"{A2}/model-versions/create", json={"name": x.N2, "source": "file:///etc"})),
     Case("runs_source_without_run_id", 400, "INVALID_PARAMETER_VALUE",
          "Invalid model version source: 'runs:/{run_id}/model'. The run_id request parameter must identify "
          "the resource that contains the source.",
          client=lambda c, x: c.create_model_version(x.N2, f"runs:/{x.run_id}/model"),
          raw=lambda api, x: api.post(f"{A2}/model-versions/create",
-                                     json={"name": x.N2, "source": f"runs:/{x.run_id}/model"}),
-         marks=_xfail(BUG_SOURCE_NOT_TIED)),
+                                     json={"name": x.N2, "source": f"runs:/{x.run_id}/model"})),
     Case("runs_source_with_another_run_id", 400, "INVALID_PARAMETER_VALUE",
          "Invalid model version source: 'runs:/{run_id}/model'. The run_id request parameter must identify "
          "the resource that contains the source.",
@@ -281,8 +265,7 @@ CASES = [
              x.N2, f"mlflow-artifacts:/{x.exp_id}/{x.run_id}/artifacts/..%2F..%2F..%2Fetc", run_id=x.run_id),
          raw=lambda api, x: api.post(f"{A2}/model-versions/create", json={
              "name": x.N2, "source": f"mlflow-artifacts:/{x.exp_id}/{x.run_id}/artifacts/..%2F..%2F..%2Fetc",
-             "run_id": x.run_id}),
-         marks=_xfail(BUG_DOTDOT)),
+             "run_id": x.run_id})),
     Case("models_source_without_model_id", 400, "INVALID_PARAMETER_VALUE",
          "Invalid model version source: 'models:/{model_id}'. The model_id request parameter must "
          "identify the resource that contains the source.",
@@ -582,13 +565,6 @@ def test_error_bodies_are_mlflow_shaped(api, ctx):
 
 # ---------------------------------------------------------------- integers beyond int64
 HUGE = "99999999999999999999999"
-BUG_OVERFLOW = (
-    "BUG: integers beyond int64 reach SQLite unchecked: 'OverflowError: Python int too large to convert to "
-    "SQLite INTEGER' -> 500 INTERNAL_ERROR (version params, experiment ids, numeric filter literals). A client "
-    "mistake must be 400 (or 404). Fix: bound ints in podium/domain/rules.py (validate_version, experiment id "
-    "parsing) and in the filter parser (podium/domain/search.py: integer literals > 2**63-1; compare "
-    "metrics as floats)."
-)
 
 
 @pytest.mark.parametrize(
@@ -615,20 +591,17 @@ BUG_OVERFLOW = (
             "experiment_ids": [x.exp_id], "filter": f"creation_timestamp > {HUGE}"}), id="logged-models-search"),
     ],
 )
-@pytest.mark.xfail(strict=True, reason=BUG_OVERFLOW)
 def test_integers_beyond_int64_are_never_a_5xx(request_, api, ctx):
     r = request_(api, ctx)
     assert r.status_code in (200, 400, 404), f"{r.status_code}: {r.text[:300]}"
 
 
-@pytest.mark.xfail(strict=True, reason=BUG_OVERFLOW)
 def test_huge_version_through_the_client(c, ctx):
     with pytest.raises(RestException) as e:
         c.get_model_version(ctx.N, HUGE)
     assert e.value.error_code in ("INVALID_PARAMETER_VALUE", "RESOURCE_DOES_NOT_EXIST")
 
 
-@pytest.mark.xfail(strict=True, reason=BUG_OVERFLOW)
 def test_huge_metric_threshold_through_the_client(c, ctx):
     # MLflow compares metrics as floats: nothing is above 1e22, the answer is an empty list
     assert c.search_runs([ctx.exp_id], f"metrics.m > {HUGE}") == []

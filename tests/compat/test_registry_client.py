@@ -627,9 +627,6 @@ def test_names_of_300_characters_are_accepted(c, api, unique):
     assert r.json()["error_code"] == "INVALID_PARAMETER_VALUE"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: Podium rejects registry tag values over 5000 chars (400 'value' exceeds the maximum length of 5000); "
-    "MLflow 3.17 accepts up to 100000 (MAX_MODEL_REGISTRY_TAG_VALUE_LENGTH). Fix: podium/domain/rules.py."))
 def test_registry_tag_values_up_to_100000_characters(c, lm, unique):
     name = unique("rm")
     c.create_registered_model(name)

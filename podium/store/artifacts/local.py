@@ -111,7 +111,7 @@ class LocalArtifactStore:
             raise InvalidParameterValue("Cannot write to the artifact root itself; give a file path.")
         if target.is_dir():
             raise InvalidParameterValue(f"Cannot overwrite directory '{path}' with a file.")
-        target.parent.mkdir(parents=True, exist_ok=True)
+        _make_parent_dirs(target, path)
         fd, tmp = tempfile.mkstemp(prefix=".podium-tmp-", dir=target.parent)
         written = 0
         try:
@@ -137,3 +137,13 @@ class LocalArtifactStore:
             shutil.rmtree(full)
         elif full.exists():
             full.unlink()
+
+
+def _make_parent_dirs(target: Path, path: str) -> None:
+    """Create the directories above ``target``; a file standing where a directory must go is refused."""
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise InvalidParameterValue(
+            f"Cannot write artifact '{path}': a file already exists where one of its directories must go."
+        ) from None

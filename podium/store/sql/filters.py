@@ -83,7 +83,20 @@ def _compare_keyed(node: Comparison, target: Target) -> ColumnElement:
     return exists().where(*base, _compare(value, node.op, node.value, target.dialect))
 
 
+_INT64 = 2**63 - 1
+
+
+def _bindable(value):
+    """Integers beyond 64 bits cannot be bound as SQL integers; as floats they still compare right."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > _INT64:
+        return float(value)
+    if isinstance(value, tuple):
+        return tuple(_bindable(v) for v in value)
+    return value
+
+
 def _compare(column, op: str, value, dialect: str) -> ColumnElement:
+    value = _bindable(value)
     if op == "=":
         return column == value
     if op == "!=":

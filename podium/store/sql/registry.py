@@ -475,7 +475,6 @@ class SqlRegistryStore:
         """
         if not rows:
             return []
-        t, a = model_version_tags, registered_model_aliases
         tags: dict[tuple[int, int], dict[str, str]] = defaultdict(dict)
         fetch_aliases = aliases is None
         aliases = defaultdict(list) if aliases is None else aliases

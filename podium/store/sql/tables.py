@@ -7,7 +7,9 @@ Design notes:
   taken with ``UPDATE ... SET last_version = last_version + 1`` inside the creating transaction,
   which also locks the model row: numbers are unique and gap-free however many processes write,
   and never reused after a delete.
-- Every search path has an index (see the ``Index`` lines).
+- Every search path has an index (see the ``Index`` lines). Tag filters are matched per candidate
+  row through the tag tables' primary keys ``(owner, key)``; tag values are long texts and are not
+  indexed (PostgreSQL's b-tree entries cannot exceed ~2.7 kB).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from sqlalchemy import (
     Table,
     Text,
 )
+from sqlalchemy.dialects.mysql import MEDIUMTEXT
 
 metadata = MetaData(
     naming_convention={
@@ -40,8 +43,9 @@ NAME = String(500)
 KEY = String(250)
 ID = String(64)
 STAGE = String(20)
-VALUE = Text  # tag / param values: MLflow allows long values
-TAG_VALUE = String(5000)
+#: tag and param values: long texts (MLflow allows up to 100,000 characters for registry tags);
+#: limits per entity are enforced in podium.domain.rules, not by the column
+TAG_VALUE = Text().with_variant(MEDIUMTEXT(), "mysql", "mariadb")
 
 experiments = Table(
     "experiments",
@@ -206,7 +210,6 @@ registered_model_tags = Table(
     Column("model", Integer, ForeignKey("registered_models.id", ondelete="CASCADE"), primary_key=True),
     Column("key", KEY, primary_key=True),
     Column("value", TAG_VALUE, nullable=False),
-    Index("ix_registered_model_tags_key_value", "key", "value", mysql_length={"value": 255}),
 )
 
 model_versions = Table(
@@ -241,7 +244,6 @@ model_version_tags = Table(
     ForeignKeyConstraint(
         ["model", "version"], ["model_versions.model", "model_versions.version"], ondelete="CASCADE"
     ),
-    Index("ix_model_version_tags_key_value", "key", "value", mysql_length={"value": 255}),
 )
 
 registered_model_aliases = Table(

@@ -83,9 +83,12 @@ def _experiment_not_found(experiment_id) -> ResourceDoesNotExist:
 
 def _experiment_pk(experiment_id) -> int:
     try:
-        return int(experiment_id)
+        pk = int(experiment_id)
     except (TypeError, ValueError):
         raise InvalidParameterValue(f"Invalid experiment ID: '{experiment_id}'") from None
+    if not 0 <= pk <= 2**31 - 1:  # no such experiment can exist (ids are 32-bit)
+        raise _experiment_not_found(experiment_id)
+    return pk
 
 
 class SqlTrackingStore:
@@ -264,12 +267,45 @@ class SqlTrackingStore:
             )
 
     def delete_experiment(self, experiment_id: str) -> None:
+        """Mark the experiment and its active runs deleted (restore_experiment brings both back)."""
         if str(experiment_id) == DEFAULT_EXPERIMENT_ID:
             raise InvalidParameterValue("Cannot delete the default experiment '0'.")
-        self._update_experiment(experiment_id, lifecycle_stage="deleted")
+        now = now_ms()
+        with self.db.write() as conn:
+            pk = self._experiment_row(conn, experiment_id).experiment_id
+            conn.execute(
+                update(experiments).where(experiments.c.experiment_id == pk)
+                .values(lifecycle_stage="deleted", last_update_time=now)
+            )
+            conn.execute(
+                update(runs).where(runs.c.experiment_id == pk, runs.c.lifecycle_stage == "active")
+                .values(lifecycle_stage="deleted", deleted_time=now)
+            )
 
     def restore_experiment(self, experiment_id: str) -> None:
-        self._update_experiment(experiment_id, lifecycle_stage="active")
+        """Restore the experiment and the runs its deletion deleted (not runs deleted on their own)."""
+        now = now_ms()
+        with self.db.write() as conn:
+            row = self._experiment_row(conn, experiment_id)
+            if row.lifecycle_stage == "deleted":
+                conn.execute(
+                    update(runs)
+                    .where(runs.c.experiment_id == row.experiment_id, runs.c.lifecycle_stage == "deleted",
+                           runs.c.deleted_time == row.last_update_time)
+                    .values(lifecycle_stage="active", deleted_time=None)
+                )
+            conn.execute(
+                update(experiments).where(experiments.c.experiment_id == row.experiment_id)
+                .values(lifecycle_stage="active", last_update_time=now)
+            )
+
+    def _experiment_row(self, conn, experiment_id):
+        row = conn.execute(
+            select(experiments).where(experiments.c.experiment_id == _experiment_pk(experiment_id))
+        ).first()
+        if row is None:
+            raise _experiment_not_found(experiment_id)
+        return row
 
     def rename_experiment(self, experiment_id: str, new_name: str) -> None:
         with self.db.read() as conn:
@@ -323,6 +359,11 @@ class SqlTrackingStore:
         run_name: str | None = None,
     ) -> Run:
         tags = dict(tags or {})
+        if run_name and tags.get(RUN_NAME_TAG) and tags[RUN_NAME_TAG] != run_name:
+            raise InvalidParameterValue(
+                f"Both 'run_name' argument and '{RUN_NAME_TAG}' tag are specified, but with different "
+                f"values (run_name='{run_name}', {RUN_NAME_TAG}='{tags[RUN_NAME_TAG]}')."
+            )
         run_name = run_name or tags.get(RUN_NAME_TAG) or _random_run_name()
         tags[RUN_NAME_TAG] = run_name
         run_id = uuid.uuid4().hex

@@ -6,7 +6,7 @@ Create Date: 2026-11-27
 """
 from alembic import op
 import sqlalchemy as sa
-
+from sqlalchemy.dialects import mysql
 
 revision = '0001'
 down_revision = None
@@ -43,7 +43,7 @@ def upgrade() -> None:
     op.create_table('experiment_tags',
     sa.Column('experiment_id', sa.Integer(), nullable=False),
     sa.Column('key', sa.String(length=250), nullable=False),
-    sa.Column('value', sa.String(length=5000), nullable=False),
+    sa.Column('value', sa.Text().with_variant(mysql.MEDIUMTEXT(), 'mariadb').with_variant(mysql.MEDIUMTEXT(), 'mysql'), nullable=False),
     sa.ForeignKeyConstraint(['experiment_id'], ['experiments.experiment_id'], name=op.f('fk_experiment_tags_experiment_id_experiments'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('experiment_id', 'key', name=op.f('pk_experiment_tags'))
     )
@@ -99,13 +99,10 @@ def upgrade() -> None:
     op.create_table('registered_model_tags',
     sa.Column('model', sa.Integer(), nullable=False),
     sa.Column('key', sa.String(length=250), nullable=False),
-    sa.Column('value', sa.String(length=5000), nullable=False),
+    sa.Column('value', sa.Text().with_variant(mysql.MEDIUMTEXT(), 'mariadb').with_variant(mysql.MEDIUMTEXT(), 'mysql'), nullable=False),
     sa.ForeignKeyConstraint(['model'], ['registered_models.id'], name=op.f('fk_registered_model_tags_model_registered_models'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('model', 'key', name=op.f('pk_registered_model_tags'))
     )
-    with op.batch_alter_table('registered_model_tags', schema=None) as batch_op:
-        batch_op.create_index('ix_registered_model_tags_key_value', ['key', 'value'], unique=False, mysql_length={'value': 255})
-
     op.create_table('runs',
     sa.Column('run_id', sa.String(length=64), nullable=False),
     sa.Column('experiment_id', sa.Integer(), nullable=False),
@@ -150,14 +147,14 @@ def upgrade() -> None:
     op.create_table('logged_model_params',
     sa.Column('model_id', sa.String(length=64), nullable=False),
     sa.Column('key', sa.String(length=250), nullable=False),
-    sa.Column('value', sa.String(length=5000), nullable=False),
+    sa.Column('value', sa.Text().with_variant(mysql.MEDIUMTEXT(), 'mariadb').with_variant(mysql.MEDIUMTEXT(), 'mysql'), nullable=False),
     sa.ForeignKeyConstraint(['model_id'], ['logged_models.model_id'], name=op.f('fk_logged_model_params_model_id_logged_models'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('model_id', 'key', name=op.f('pk_logged_model_params'))
     )
     op.create_table('logged_model_tags',
     sa.Column('model_id', sa.String(length=64), nullable=False),
     sa.Column('key', sa.String(length=250), nullable=False),
-    sa.Column('value', sa.String(length=5000), nullable=False),
+    sa.Column('value', sa.Text().with_variant(mysql.MEDIUMTEXT(), 'mariadb').with_variant(mysql.MEDIUMTEXT(), 'mysql'), nullable=False),
     sa.ForeignKeyConstraint(['model_id'], ['logged_models.model_id'], name=op.f('fk_logged_model_tags_model_id_logged_models'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('model_id', 'key', name=op.f('pk_logged_model_tags'))
     )
@@ -181,17 +178,14 @@ def upgrade() -> None:
     sa.Column('model', sa.Integer(), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('key', sa.String(length=250), nullable=False),
-    sa.Column('value', sa.String(length=5000), nullable=False),
+    sa.Column('value', sa.Text().with_variant(mysql.MEDIUMTEXT(), 'mariadb').with_variant(mysql.MEDIUMTEXT(), 'mysql'), nullable=False),
     sa.ForeignKeyConstraint(['model', 'version'], ['model_versions.model', 'model_versions.version'], name=op.f('fk_model_version_tags_model_model_versions'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('model', 'version', 'key', name=op.f('pk_model_version_tags'))
     )
-    with op.batch_alter_table('model_version_tags', schema=None) as batch_op:
-        batch_op.create_index('ix_model_version_tags_key_value', ['key', 'value'], unique=False, mysql_length={'value': 255})
-
     op.create_table('params',
     sa.Column('run_id', sa.String(length=64), nullable=False),
     sa.Column('key', sa.String(length=250), nullable=False),
-    sa.Column('value', sa.String(length=5000), nullable=False),
+    sa.Column('value', sa.Text().with_variant(mysql.MEDIUMTEXT(), 'mariadb').with_variant(mysql.MEDIUMTEXT(), 'mysql'), nullable=False),
     sa.ForeignKeyConstraint(['run_id'], ['runs.run_id'], name=op.f('fk_params_run_id_runs'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('run_id', 'key', name=op.f('pk_params'))
     )
@@ -216,7 +210,7 @@ def upgrade() -> None:
     op.create_table('run_tags',
     sa.Column('run_id', sa.String(length=64), nullable=False),
     sa.Column('key', sa.String(length=250), nullable=False),
-    sa.Column('value', sa.String(length=5000), nullable=False),
+    sa.Column('value', sa.Text().with_variant(mysql.MEDIUMTEXT(), 'mariadb').with_variant(mysql.MEDIUMTEXT(), 'mysql'), nullable=False),
     sa.ForeignKeyConstraint(['run_id'], ['runs.run_id'], name=op.f('fk_run_tags_run_id_runs'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('run_id', 'key', name=op.f('pk_run_tags'))
     )
@@ -230,9 +224,6 @@ def downgrade() -> None:
 
     op.drop_table('run_inputs')
     op.drop_table('params')
-    with op.batch_alter_table('model_version_tags', schema=None) as batch_op:
-        batch_op.drop_index('ix_model_version_tags_key_value', mysql_length={'value': 255})
-
     op.drop_table('model_version_tags')
     with op.batch_alter_table('metrics', schema=None) as batch_op:
         batch_op.drop_index('ix_metrics_run_key_step')
@@ -249,9 +240,6 @@ def downgrade() -> None:
         batch_op.drop_index('ix_runs_experiment_start')
 
     op.drop_table('runs')
-    with op.batch_alter_table('registered_model_tags', schema=None) as batch_op:
-        batch_op.drop_index('ix_registered_model_tags_key_value', mysql_length={'value': 255})
-
     op.drop_table('registered_model_tags')
     op.drop_table('registered_model_aliases')
     with op.batch_alter_table('model_versions', schema=None) as batch_op:
