@@ -80,10 +80,15 @@ def _resolve_run_path(client, run_id: str, path: str) -> tuple[str, str]:
 def _logged_model_for(client, run, name: str):
     found = client.search_logged_models(
         [run.info.experiment_id],
-        filter_string=f"name = '{name}' AND source_run_id = '{run.info.run_id}'",
+        filter_string=f"name = '{_quoted(name)}' AND source_run_id = '{_quoted(run.info.run_id)}'",
         max_results=1,
     )
     return found[0] if found else None
+
+
+def _quoted(text: str) -> str:
+    """A value safe inside a single-quoted filter literal."""
+    return text.replace("'", "''")
 
 
 def download_artifacts(artifact_uri: str | None = None, run_id: str | None = None,

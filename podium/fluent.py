@@ -350,7 +350,7 @@ def _registration_source(client: PodiumClient, model_uri: str) -> tuple[str, str
         if parsed.path and "/" not in parsed.path:
             found = client.search_logged_models(
                 [run.info.experiment_id],
-                filter_string=f"name = '{parsed.path}' AND source_run_id = '{parsed.run_id}'",
+                filter_string=f"name = '{_quoted(parsed.path)}' AND source_run_id = '{_quoted(parsed.run_id)}'",
                 max_results=1,
             )
             if found:
@@ -427,6 +427,11 @@ def _all_pages(fetch, max_results: int | None, page_size: int) -> list:
         token = page.token
         if not token:
             return items
+
+
+def _quoted(text: str) -> str:
+    """A value safe inside a single-quoted filter literal."""
+    return text.replace("'", "''")
 
 
 def _source_name() -> str:

@@ -585,21 +585,11 @@ def test_clients_on_two_databases_stay_apart(client, tmp_path):
 
 
 # ============================================================================ quotes in artifact paths
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: podium/artifacts.py::_logged_model_for puts the path segment into a filter string unescaped, "
-    "so a quote in an artifact path becomes a filter syntax error instead of an empty listing",
-)
 def test_list_artifacts_of_a_missing_path_with_a_quote_is_empty(client):
     run_id = client.create_run("0").info.run_id
     assert client.list_artifacts(run_id, "o'brien") == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: podium/artifacts.py::_logged_model_for builds an unescaped filter; a missing file whose name has "
-    "a quote fails with INVALID_PARAMETER_VALUE (filter syntax) instead of RESOURCE_DOES_NOT_EXIST",
-)
 def test_download_of_a_missing_file_with_a_quote_is_not_found(client, tmp_path):
     run_id = client.create_run("0").info.run_id
     with pytest.raises(ResourceDoesNotExist):
@@ -613,11 +603,6 @@ def test_artifact_files_with_quotes_in_their_names_work(client, tmp_path):
     assert Path(client.download_artifacts(run_id, "notes/o'brien.txt", str(tmp_path / "dl"))).read_text() == "hi"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: podium/fluent.py::_registration_source puts the logged-model name into a filter string "
-    "unescaped, so register_model('runs:/<run>/<name with a quote>') fails with a filter syntax error",
-)
 def test_register_model_from_runs_uri_naming_a_logged_model_with_a_quote(client, model_dir):
     run_id = client.create_run("0").info.run_id
     model = client.create_logged_model("0", name="it's", source_run_id=run_id)

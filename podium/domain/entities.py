@@ -59,6 +59,10 @@ class ViewType:
                 from podium.errors import InvalidParameterValue
 
                 raise InvalidParameterValue(f"Invalid view type '{value}'.") from None
+        if value not in (cls.ACTIVE_ONLY, cls.DELETED_ONLY, cls.ALL):
+            from podium.errors import InvalidParameterValue
+
+            raise InvalidParameterValue(f"Invalid view type {value!r} (1 ACTIVE_ONLY, 2 DELETED_ONLY, 3 ALL).")
         return int(value)
 
     @classmethod

@@ -14,6 +14,8 @@ from podium.errors import InvalidParameterValue
 
 __all__ = ["decode_page_token", "encode_page_token", "validate_max_results"]
 
+_MAX_OFFSET = 2**63 - 1
+
 
 def encode_page_token(payload: dict) -> str:
     return base64.b64encode(json.dumps(payload).encode()).decode()
@@ -34,7 +36,7 @@ def decode_page_token(token: str | None) -> dict:
     if not isinstance(payload, dict):
         raise InvalidParameterValue("Invalid page token, decoded value is not an object")
     offset = payload.get("offset", 0)
-    if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
+    if not isinstance(offset, int) or isinstance(offset, bool) or not 0 <= offset <= _MAX_OFFSET:
         raise InvalidParameterValue("Invalid page token, offset must be a non-negative integer")
     return payload
 

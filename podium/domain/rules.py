@@ -22,6 +22,7 @@ __all__ = [
     "require",
     "validate_alias_name",
     "validate_experiment_name",
+    "validate_int64",
     "validate_key",
     "validate_metric_value",
     "validate_model_name",
@@ -170,6 +171,23 @@ def validate_tag_value(value, param: str = "value", limit: int = MAX_REGISTRY_TA
             f"'{param}' exceeds the maximum length of {limit} characters (got {len(text)})."
         )
     return text
+
+
+def validate_int64(value, param: str, *, default: int | None = None) -> int | None:
+    """An integer field (timestamps, steps): an int or integral string within 64 bits."""
+    if value is None or value == "":
+        return default
+    if isinstance(value, bool):
+        raise InvalidParameterValue(f"Invalid value {value!r} for parameter '{param}': expected an integer.")
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    try:
+        number = value if isinstance(value, int) else int(str(value).strip())
+    except ValueError:
+        raise InvalidParameterValue(f"Invalid value {value!r} for parameter '{param}': expected an integer.") from None
+    if not -(2**63) <= number <= 2**63 - 1:
+        raise InvalidParameterValue(f"Invalid value {value!r} for parameter '{param}': out of the 64-bit range.")
+    return number
 
 
 def validate_metric_value(key: str, value) -> float:

@@ -8,6 +8,7 @@ version's files live, and links versions to MLflow 3 logged models.
 from __future__ import annotations
 
 import json
+import logging
 import re
 from urllib.parse import unquote
 from collections.abc import Sequence
@@ -22,6 +23,7 @@ from podium.uris import ModelsUri, is_local_path, local_path_of, parse_models_ur
 __all__ = ["RegistryService"]
 
 MODEL_VERSIONS_TAG = "mlflow.modelVersions"
+_log = logging.getLogger(__name__)
 
 
 def _source_not_contained(source: str, param: str) -> InvalidParameterValue:
@@ -102,7 +104,7 @@ class RegistryService:
         return self.registry.search_registered_models(filter_string, limit, order_by, page_token)
 
     def get_latest_versions(self, name, stages: Sequence[str] | None = None) -> list[ModelVersion]:
-        canonical = [rules.canonical_stage(s) for s in stages] if stages else None
+        canonical = list(dict.fromkeys(rules.canonical_stage(s) for s in stages)) if stages else None
         return self.registry.get_latest_versions(rules.validate_model_name(name), canonical)
 
     def set_registered_model_tag(self, name, key, value) -> None:
@@ -140,7 +142,11 @@ class RegistryService:
             user_id=user_id,
         )
         if model_id:
-            self._link_logged_model(model_id, version)
+            try:
+                self._link_logged_model(model_id, version)
+            except Exception:  # noqa: BLE001 - the version is committed; the tag is informational
+                _log.warning("Could not record version %s/%s on logged model %s", name, version.version, model_id,
+                             exc_info=True)
         return version
 
     def _resolve_source(self, source: str, run_id: str | None, model_id: str | None) -> tuple[str | None, str]:

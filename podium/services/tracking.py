@@ -89,13 +89,15 @@ class TrackingService:
     # -- runs
     def create_run(self, experiment_id, user_id=None, start_time=None, tags=None, run_name=None) -> Run:
         return self.store.create_run(str(rules.require(experiment_id, "experiment_id")), user_id,
-                                     start_time, _str_dict(tags, rules.MAX_TAG_VALUE_LENGTH), run_name or None)
+                                     rules.validate_int64(start_time, "start_time"),
+                                     _str_dict(tags, rules.MAX_TAG_VALUE_LENGTH), run_name or None)
 
     def get_run(self, run_id) -> Run:
         return self.store.get_run(rules.require(run_id, "run_id"))
 
     def update_run_info(self, run_id, status=None, end_time=None, run_name=None) -> RunInfo:
-        return self.store.update_run_info(rules.require(run_id, "run_id"), status, end_time, run_name)
+        return self.store.update_run_info(rules.require(run_id, "run_id"), status,
+                                          rules.validate_int64(end_time, "end_time"), run_name)
 
     def delete_run(self, run_id) -> None:
         self.store.delete_run(rules.require(run_id, "run_id"))
@@ -113,8 +115,8 @@ class TrackingService:
             Metric(
                 key=rules.validate_key(m.key),
                 value=rules.validate_metric_value(m.key, m.value),
-                timestamp=int(m.timestamp) if m.timestamp is not None else _now_ms(),
-                step=int(m.step or 0),
+                timestamp=rules.validate_int64(m.timestamp, "timestamp", default=_now_ms()),
+                step=rules.validate_int64(m.step, "step", default=0),
                 model_id=m.model_id or None,
                 dataset_name=m.dataset_name,
                 dataset_digest=m.dataset_digest,
@@ -143,7 +145,9 @@ class TrackingService:
                                       ViewType.from_any(run_view_type), limit, order_by, page_token)
 
     def log_outputs(self, run_id, models: Sequence[LoggedModelOutput]) -> None:
-        self.store.log_outputs(rules.require(run_id, "run_id"), list(models))
+        outputs = [LoggedModelOutput(rules.require(m.model_id, "model_id"), rules.validate_int64(m.step, "step", default=0))
+                   for m in models]
+        self.store.log_outputs(rules.require(run_id, "run_id"), outputs)
 
     def log_inputs(self, run_id, datasets=(), models=()) -> None:
         self.store.log_inputs(rules.require(run_id, "run_id"), list(datasets or ()), list(models or ()))
@@ -151,8 +155,10 @@ class TrackingService:
     # -- logged models
     def create_logged_model(self, experiment_id, name=None, source_run_id=None, tags=None, params=None,
                             model_type=None) -> LoggedModel:
-        if name is not None and ("/" in name or ":" in name):
-            raise InvalidParameterValue(f"Invalid model name '{name}'. Names cannot contain '/' or ':'.")
+        if name:
+            rules.validate_model_name(name)
+        if model_type and len(model_type) > rules.MAX_NAME_LENGTH:
+            raise InvalidParameterValue(f"'model_type' may be at most {rules.MAX_NAME_LENGTH} characters long.")
         return self.store.create_logged_model(str(rules.require(experiment_id, "experiment_id")), name or None,
                                               source_run_id or None, _str_dict(tags),
                                               _str_dict(params, rules.MAX_PARAM_VALUE_LENGTH),

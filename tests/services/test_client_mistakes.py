@@ -62,14 +62,6 @@ MISTAKES = {
 def test_client_mistakes_are_4xx_podium_errors(world, mistake):
     assert_client_error(lambda: MISTAKES[mistake](*world))
 
-
-BUG_TOKEN = (
-    "BUG: a page token whose offset exceeds the database's integer range reaches the database; SQLite raises "
-    "OverflowError, PostgreSQL/MySQL a DataError (a 500). decode_page_token should bound the offset"
-)
-
-
-@pytest.mark.xfail(strict=True, reason=BUG_TOKEN)
 @pytest.mark.parametrize(
     "search",
     [
@@ -85,18 +77,11 @@ def test_page_token_with_an_out_of_range_offset_is_a_client_error(world, search)
     registry, tracking, run_id, _ = world
     assert_client_error(lambda: search(registry, tracking, run_id))
 
-
 def test_page_token_past_the_end_is_an_empty_last_page(world):
     registry, _, _, _ = world
     page = registry.search_registered_models(page_token=encode_page_token({"offset": 10_000}))
     assert page == [] and page.token is None
 
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: TrackingService.log_batch converts timestamp/step with a bare int(), so a non-numeric value "
-    "escapes as ValueError instead of INVALID_PARAMETER_VALUE",
-)
 @pytest.mark.parametrize("field", ["timestamp", "step"])
 def test_log_batch_with_a_non_numeric_timestamp_or_step_is_a_client_error(world, field):
     _, tracking, run_id, _ = world
@@ -104,47 +89,23 @@ def test_log_batch_with_a_non_numeric_timestamp_or_step_is_a_client_error(world,
     assert_client_error(lambda: tracking.log_batch(run_id, metrics=[point]))
     assert tracking.get_metric_history(run_id, "m") == []
 
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: metric timestamps/steps beyond 64 bits reach the database (OverflowError on SQLite, DataError "
-    "elsewhere) instead of being refused with INVALID_PARAMETER_VALUE",
-)
 @pytest.mark.parametrize("field", ["timestamp", "step"])
 def test_log_batch_with_a_timestamp_or_step_beyond_64_bits_is_a_client_error(world, field):
     _, tracking, run_id, _ = world
     point = Metric("m", 1.0, 2**70, 0) if field == "timestamp" else Metric("m", 1.0, 1, 2**70)
     assert_client_error(lambda: tracking.log_batch(run_id, metrics=[point]))
 
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: create_run/update_run_info do not check start_time/end_time; SQLite stores the string 'abc' "
-    "in an integer column, PostgreSQL/MySQL raise a raw DataError",
-)
 def test_run_times_must_be_integers(world):
     _, tracking, run_id, _ = world
     assert_client_error(lambda: tracking.create_run("0", start_time="abc"))
     assert_client_error(lambda: tracking.update_run_info(run_id, end_time="abc"))
 
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: TrackingService.create_logged_model does not bound the name/model_type length; SQLite stores "
-    "any length, PostgreSQL/MySQL raise a raw DataError for more than the column's 500 characters",
-)
 @pytest.mark.parametrize("field", ["name", "model_type"])
 def test_logged_model_name_and_type_longer_than_the_column_are_client_errors(world, field):
     _, tracking, _, _ = world
     kwargs = {"name": "m", field: "x" * (MAX_NAME_LENGTH + 1)}
     assert_client_error(lambda: tracking.create_logged_model("0", **kwargs))
 
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: LoggedModelOutput(step=None) reaches the NOT NULL run_outputs.step column (raw IntegrityError); "
-    "default it to 0 or refuse it",
-)
 def test_log_outputs_without_a_step_is_not_a_server_error(world):
     _, tracking, run_id, model = world
     try:

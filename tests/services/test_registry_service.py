@@ -339,11 +339,6 @@ def test_get_latest_versions_with_and_without_stages(wine):
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: get_latest_versions returns a version once per requested stage spelling "
-    "(['Production', 'production'] -> the same version twice); MLflow de-duplicates the stages",
-)
 def test_get_latest_versions_with_a_repeated_stage_returns_each_version_once(wine):
     wine.transition_model_version_stage("wine", 1, "Production")
     assert [v.version for v in wine.get_latest_versions("wine", ["Production", "production"])] == [1]

@@ -490,11 +490,6 @@ def test_search_model_versions_max_results_at_the_cap_is_accepted(timed_versions
     assert len(timed_versions.search_model_versions(max_results=200000)) == 5
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: NOT over a SQLite GLOB comparison uses an operator SQLAlchemy deprecates (SADeprecationWarning: "
-    "'inv' outside String's operator classes; will raise InvalidRequestError in a future SQLAlchemy)",
-)
 def test_negated_like_on_sqlite_uses_no_deprecated_sqlalchemy_operator(catalog, db_kind):
     import warnings
 

@@ -40,6 +40,8 @@ class LocalArtifactStore:
 
     def log_artifacts(self, local_dir: str, artifact_path: str | None = None) -> None:
         base = Path(local_dir)
+        if not base.is_dir():
+            raise ResourceDoesNotExist(f"No such local directory: '{local_dir}'")
         prefix = clean_relative_path(artifact_path)
         for file in sorted(p for p in base.rglob("*") if p.is_file()):
             rel = file.relative_to(base).as_posix()

@@ -127,7 +127,7 @@ def _compare(column, op: str, value, dialect: str) -> ColumnElement:
 def _like(column, pattern: str, dialect: str) -> ColumnElement:
     """Case-sensitive LIKE everywhere (SQLite's LIKE folds ASCII case, so it gets GLOB)."""
     if dialect == "sqlite":
-        return column.op("GLOB")(_like_to_glob(pattern))
+        return column.op("GLOB", is_comparison=True)(_like_to_glob(pattern))
     if dialect in ("mysql", "mariadb"):
         return column.collate("utf8mb4_bin").like(pattern)
     return column.like(pattern)

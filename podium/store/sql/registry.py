@@ -187,7 +187,7 @@ class SqlRegistryStore:
         page_token: str | None = None,
     ) -> PagedList:
         where = compile_filter(parse_filter(filter_string, "registered_models"), self._rm_target)
-        keys = parse_order_by(list(order_by or []), "registered_models")
+        keys = parse_order_by(order_by, "registered_models")
         if not any(k.kind == "attribute" and k.key == "name" for k in keys):
             keys.append(OrderKey("attribute", "name", True))
         offset = decode_page_token(page_token).get("offset", 0)
@@ -389,7 +389,7 @@ class SqlRegistryStore:
         page_token: str | None = None,
     ) -> PagedList:
         where = compile_filter(parse_filter(filter_string, "model_versions"), self._mv_target)
-        keys = parse_order_by(list(order_by or []), "model_versions") or [
+        keys = parse_order_by(order_by, "model_versions") or [
             OrderKey("attribute", "last_updated_timestamp", False)
         ]
         for tiebreak in (OrderKey("attribute", "name", True), OrderKey("attribute", "version_number", False)):

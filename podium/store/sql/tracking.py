@@ -240,7 +240,7 @@ class SqlTrackingStore:
             compile_filter(parse_filter(filter_string, "experiments"), self._experiment_target),
             _lifecycle_condition(experiments.c.lifecycle_stage, view_type),
         )
-        keys = parse_order_by(list(order_by or []), "experiments") or [
+        keys = parse_order_by(order_by, "experiments") or [
             OrderKey("attribute", "creation_time", False)
         ]
         keys.append(OrderKey("attribute", "experiment_id", True))
@@ -579,7 +579,7 @@ class SqlTrackingStore:
             query = (
                 select(metrics)
                 .where(metrics.c.run_id == run_id, metrics.c.key == key)
-                .order_by(metrics.c.step, metrics.c.timestamp, metrics.c.id)
+                .order_by(metrics.c.timestamp, metrics.c.step, metrics.c.value, metrics.c.id)  # MLflow's order
                 .offset(offset)
             )
             if max_results:
@@ -609,7 +609,7 @@ class SqlTrackingStore:
             _lifecycle_condition(runs.c.lifecycle_stage, run_view_type),
             compile_filter(parse_filter(filter_string, "runs"), self._run_target),
         )
-        keys = parse_order_by(list(order_by or []), "runs") or [OrderKey("attribute", "start_time", False)]
+        keys = parse_order_by(order_by, "runs") or [OrderKey("attribute", "start_time", False)]
         keys.append(OrderKey("attribute", "run_id", True))
         offset = decode_page_token(page_token).get("offset", 0)
         query = (
