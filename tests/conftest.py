@@ -21,16 +21,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import uuid
 
 import pytest
 
 import podium
 from podium import tracking_context
 from podium.backends import embedded_backend, reset_backends
-
-POSTGRES_ENV = "PODIUM_TEST_POSTGRES_URL"
-MYSQL_ENV = "PODIUM_TEST_MYSQL_URL"
+from tests.databases import MYSQL_ENV, POSTGRES_ENV, ServerDatabase
 
 #: environment variables that would point a test at a database or directory it does not own
 _ISOLATED_ENV = (
@@ -78,40 +75,6 @@ def _isolated_podium_state(monkeypatch):
 
 
 # ------------------------------------------------------------------------------ databases
-class _ServerDatabase:
-    """A uniquely named database on a PostgreSQL or MySQL server, created now and dropped later.
-
-    On PostgreSQL it may be created as a copy of a ``template`` database (already migrated).
-    """
-
-    def __init__(self, server_url: str, kind: str, template: str | None = None) -> None:
-        from sqlalchemy import create_engine, text
-        from sqlalchemy.engine import make_url
-
-        from podium.store.sql.engine import normalize_db_url
-
-        self._text = text
-        self.kind = kind
-        self.name = f"podium_test_{uuid.uuid4().hex[:16]}"
-        server = make_url(normalize_db_url(server_url))
-        self._admin = create_engine(server, isolation_level="AUTOCOMMIT", pool_size=1)
-        with self._admin.connect() as conn:
-            if kind == "postgresql":
-                copy = f' TEMPLATE "{template}"' if template else ""
-                conn.execute(text(f'CREATE DATABASE "{self.name}"{copy}'))
-            else:
-                conn.execute(text(f"CREATE DATABASE `{self.name}` CHARACTER SET utf8mb4"))
-        self.url = server.set(database=self.name).render_as_string(hide_password=False)
-
-    def drop(self) -> None:
-        with self._admin.connect() as conn:
-            if self.kind == "postgresql":
-                conn.execute(self._text(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
-            else:
-                conn.execute(self._text(f"DROP DATABASE IF EXISTS `{self.name}`"))
-        self._admin.dispose()
-
-
 def _migrated(url: str) -> None:
     """Bring a database to the head schema, then close every connection to it."""
     from podium.store.sql.engine import Database
@@ -138,7 +101,7 @@ def _sqlite_template(tmp_path_factory):
 @pytest.fixture(scope="session")
 def _postgres_template():
     """A migrated PostgreSQL database that each test's database is created from (``TEMPLATE``)."""
-    template = _ServerDatabase(os.environ[POSTGRES_ENV], "postgresql")
+    template = ServerDatabase(os.environ[POSTGRES_ENV], "postgresql")
     _migrated(template.url)
     yield template.name
     template.drop()
@@ -155,13 +118,29 @@ def db_url(request, tmp_path):
         yield f"sqlite:///{path.as_posix()}"
         return
     if kind == "postgresql":
-        database = _ServerDatabase(os.environ[POSTGRES_ENV], kind, request.getfixturevalue("_postgres_template"))
+        database = ServerDatabase(os.environ[POSTGRES_ENV], kind, request.getfixturevalue("_postgres_template"))
     else:
-        database = _ServerDatabase(os.environ[MYSQL_ENV], kind)  # migrated when first opened
+        database = ServerDatabase(os.environ[MYSQL_ENV], kind)  # migrated when first opened
     try:
         yield database.url
     finally:
         reset_backends()  # close pooled connections before dropping the database
+        database.drop()
+
+
+@pytest.fixture(params=BACKEND_PARAMS)
+def empty_db_url(request, tmp_path):
+    """A URL to a brand-new, empty database of the parametrized backend (no schema at all)."""
+    kind = request.param
+    if kind == "sqlite":
+        yield f"sqlite:///{(tmp_path / 'empty.db').as_posix()}"
+        return
+    env = POSTGRES_ENV if kind == "postgresql" else MYSQL_ENV
+    database = ServerDatabase(os.environ[env], kind)
+    try:
+        yield database.url
+    finally:
+        reset_backends()
         database.drop()
 
 

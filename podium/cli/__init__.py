@@ -32,6 +32,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "runs": ("podium.cli.runs:runs", "List tracked runs with their metrics and params."),
     "demo": ("podium.cli.demo:demo", "Run the model-registry workflow end to end in a scratch store."),
     "server": ("podium.cli.server:server", "Run the Podium tracking and registry server."),
+    "db": ("podium.cli.db:db", "Upgrade the database schema and show its revision."),
 }
 
 #: the FutureWarning PodiumClient's stage methods emit (MLflow deprecated stages); noise in a CLI

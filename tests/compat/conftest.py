@@ -27,6 +27,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.databases import server_database_for
 mlflow = pytest.importorskip("mlflow")
 httpx = pytest.importorskip("httpx")
 
@@ -70,7 +71,7 @@ def _server_env() -> dict[str, str]:
     return env
 
 
-def _start_server(root: Path, timeout: float = 60.0) -> PodiumServer:
+def _start_server(root: Path, backend_store_uri: str, timeout: float = 60.0) -> PodiumServer:
     root.mkdir(parents=True, exist_ok=True)
     log_path = root / "server.log"
     last_error = ""
@@ -78,7 +79,7 @@ def _start_server(root: Path, timeout: float = 60.0) -> PodiumServer:
         port = _free_port()
         cmd = [
             sys.executable, "-m", "podium.server",
-            "--backend-store-uri", f"sqlite:///{(root / 'p.db').as_posix()}",
+            "--backend-store-uri", backend_store_uri,
             "--artifacts-destination", str(root / "art"),
             "--host", "127.0.0.1", "--port", str(port),
         ]
@@ -117,13 +118,18 @@ def _stop_server(server: PodiumServer) -> None:
 
 @pytest.fixture(scope="session")
 def podium_server(tmp_path_factory, pytestconfig):
-    """A running ``python -m podium.server`` (temp SQLite DB + artifact dir, ephemeral port)."""
-    server = _start_server(tmp_path_factory.mktemp("podium-compat-server"))
+    """A running ``python -m podium.server`` (temp DB + artifact dir, ephemeral port). The database is
+    SQLite, or PostgreSQL/MySQL when ``PODIUM_TEST_SERVER_DB`` says so (see tests/databases.py)."""
+    root = tmp_path_factory.mktemp("podium-compat-server")
+    backend_store_uri, database = server_database_for(root, "p.db")
+    server = _start_server(root, backend_store_uri)
     pytestconfig.stash[_SERVER_LOG_KEY] = server.log_path
     try:
         yield server
     finally:
         _stop_server(server)
+        if database is not None:
+            database.drop()
 
 
 @pytest.fixture(scope="session")

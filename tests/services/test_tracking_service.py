@@ -152,9 +152,7 @@ def test_log_batch_rejects_non_numeric_metric_values(tracking, run_id, value):
 
 
 @pytest.mark.parametrize("value", [float("inf"), float("-inf")])
-def test_log_batch_accepts_infinite_metric_values(tracking, run_id, value, xfail_on):
-    xfail_on("BUG (MySQL): MySQL has no infinity; MLflow stores +/-inf as +/-1.7976931348623157e308, Podium "
-             "leaks a DataError", {"mysql"})
+def test_log_batch_accepts_infinite_metric_values(tracking, run_id, value):
     tracking.log_batch(run_id, metrics=[Metric("m", value, 1, 0)])
     assert tracking.get_run(run_id).data.metrics == {"m": value}
 

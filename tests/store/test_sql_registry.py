@@ -65,28 +65,22 @@ def test_create_registered_model_rejects_duplicate_name(store):
     assert _rows(store, registered_models) == 1
 
 
-MYSQL_CASE_INSENSITIVE = (
-    "BUG (MySQL): names, keys and values compare case-insensitively (tables use the database's default *_ci collation); on SQLite and PostgreSQL they are case-sensitive"
-)
 
 
-def test_registered_model_names_are_case_sensitive(store, xfail_on):
-    xfail_on(MYSQL_CASE_INSENSITIVE, {"mysql"})
+def test_registered_model_names_are_case_sensitive(store):
     store.create_registered_model("Wine")
     store.create_registered_model("wine")
     assert store.get_registered_model("Wine").name == "Wine"
     assert store.get_registered_model("wine").name == "wine"
 
 
-def test_get_registered_model_with_other_case_is_not_found(store, xfail_on):
-    xfail_on(MYSQL_CASE_INSENSITIVE, {"mysql"})
+def test_get_registered_model_with_other_case_is_not_found(store):
     store.create_registered_model("Wine")
     with pytest.raises(ResourceDoesNotExist):
         store.get_registered_model("wine")
 
 
-def test_tag_keys_and_aliases_are_case_sensitive(store, xfail_on):
-    xfail_on(MYSQL_CASE_INSENSITIVE, {"mysql"})
+def test_tag_keys_and_aliases_are_case_sensitive(store):
     store.create_registered_model("wine")
     _versions(store, "wine", 2)
     store.set_registered_model_tag("wine", "Team", "a")

@@ -286,7 +286,6 @@ def test_search_registered_models_default_page_is_100(registry):
 
 # ============================================================================ model versions
 #: filters whose expected result relies on case-sensitive "=" / "!=" (a known MySQL bug)
-CASE_SENSITIVE_EQUALITY = {"tags.approved_by = 'luca'", "tags.approved_by != 'luca'"}
 
 
 @pytest.mark.parametrize(
@@ -334,9 +333,7 @@ CASE_SENSITIVE_EQUALITY = {"tags.approved_by = 'luca'", "tags.approved_by != 'lu
         ("NOT (name LIKE 'wine%' OR name = 'prompt-1')", {("Wine-Red", 1)}),
     ],
 )
-def test_search_model_versions_filter(catalog, filter_string, expected, xfail_on):
-    if filter_string in CASE_SENSITIVE_EQUALITY:
-        xfail_on("BUG (MySQL): names, keys and values compare case-insensitively (tables use the database's default *_ci collation); on SQLite and PostgreSQL they are case-sensitive", {"mysql"})
+def test_search_model_versions_filter(catalog, filter_string, expected):
     assert mv_keys(catalog.search_model_versions(filter_string)) == expected
 
 

@@ -459,14 +459,9 @@ def test_latest_metric_within_one_batch(store):
     assert store.get_run(run_id).data.metrics == {"m": 2.0}
 
 
-MYSQL_SINGLE_PRECISION = (
-    "BUG (MySQL): metric value columns are sa.Float() = single-precision FLOAT on MySQL "
-    "(0.9 reads back as 0.8999999761581421, 1e300 is out of range); MLflow uses Float(precision=53)"
-)
 
 
-def test_metric_values_keep_double_precision(store, xfail_on):
-    xfail_on(MYSQL_SINGLE_PRECISION, {"mysql"})
+def test_metric_values_keep_double_precision(store):
     run_id = _run(store).info.run_id
     values = [0.9, 0.1 + 0.2, 1 / 3, 123456789.123456789]
     store.log_batch(run_id, metrics=[Metric(f"m{i}", v, 1, 0) for i, v in enumerate(values)])
@@ -474,8 +469,7 @@ def test_metric_values_keep_double_precision(store, xfail_on):
     assert [m.value for m in store.get_metric_history(run_id, "m0")] == [0.9]
 
 
-def test_metrics_keep_special_float_values(store, xfail_on):
-    xfail_on(MYSQL_SINGLE_PRECISION, {"mysql"})
+def test_metrics_keep_special_float_values(store):
     run_id = _run(store).info.run_id
     store.log_batch(run_id, metrics=[Metric("big", 1e300, 1, 0), Metric("neg", -0.5, 1, 0), Metric("int", 3, 1, 0)])
     assert store.get_run(run_id).data.metrics == {"big": 1e300, "neg": -0.5, "int": 3.0}

@@ -54,8 +54,6 @@ def _names(page, names):
 
 # ============================================================================ runs
 #: filters that compare a metric with a decimal literal (a known MySQL bug: single-precision FLOAT)
-DECIMAL_METRIC_FILTERS = {"metrics.accuracy >= 0.9", "metrics.accuracy = 0.7", "metrics.accuracy != 0.7",
-                          "metric.loss <= 0.3"}
 
 
 @pytest.mark.parametrize(
@@ -95,10 +93,7 @@ DECIMAL_METRIC_FILTERS = {"metrics.accuracy >= 0.9", "metrics.accuracy = 0.7", "
         ("(tags.x = 'y' OR tags.x = 'z') AND NOT attributes.status = 'FINISHED'", {"r3"}),
     ],
 )
-def test_search_runs_filter(wine, filter_string, expected, xfail_on):
-    if filter_string in DECIMAL_METRIC_FILTERS:
-        xfail_on("BUG (MySQL): metric values are stored as single-precision FLOAT, so decimal comparisons miss",
-                 {"mysql"})
+def test_search_runs_filter(wine, filter_string, expected):
     tracking, exp, _, names = wine
     assert set(_names(tracking.search_runs([exp], filter_string), names)) == expected
 

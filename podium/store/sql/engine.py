@@ -135,6 +135,17 @@ class Database:
                 config.attributes["connection"] = conn
                 command.upgrade(config, revision)
 
+    def drift(self) -> list:
+        """Differences between the live schema and ``tables.py`` (empty when migrations and code agree)."""
+        from alembic.autogenerate import compare_metadata
+        from alembic.migration import MigrationContext
+
+        from podium.store.sql.tables import metadata
+
+        with self.engine.connect() as conn:
+            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            return list(compare_metadata(context, metadata))
+
     def dispose(self) -> None:
         self.engine.dispose()
 

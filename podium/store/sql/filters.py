@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
-from sqlalchemy import and_, exists, false, not_, or_, select, true
+from sqlalchemy import BigInteger, Double, and_, exists, false, literal, not_, or_, select, true
 from sqlalchemy.sql.elements import ColumnElement
 
 from podium.domain.search_ast import And, Comparison, Node, Not, Or, OrderKey
@@ -87,9 +87,11 @@ _INT64 = 2**63 - 1
 
 
 def _bindable(value):
-    """Integers beyond 64 bits cannot be bound as SQL integers; as floats they still compare right."""
-    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > _INT64:
-        return float(value)
+    """Integers are bound as 64-bit (a 32-bit column's type would otherwise be forced on them, and
+    PostgreSQL refuses 2**31 as INTEGER); beyond 64 bits they are bound as doubles, which still
+    compare correctly with any integer column."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return literal(value, BigInteger()) if abs(value) <= _INT64 else literal(float(value), Double())
     if isinstance(value, tuple):
         return tuple(_bindable(v) for v in value)
     return value

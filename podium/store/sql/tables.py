@@ -17,7 +17,7 @@ from __future__ import annotations
 from sqlalchemy import (
     BigInteger,
     Column,
-    Float,
+    Double,
     ForeignKey,
     ForeignKeyConstraint,
     Index,
@@ -105,7 +105,7 @@ metrics = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("run_id", ID, ForeignKey("runs.run_id", ondelete="CASCADE"), nullable=False),
     Column("key", KEY, nullable=False),
-    Column("value", Float),  # NULL stands for NaN (SQLite and MySQL cannot store NaN)
+    Column("value", Double),  # NULL stands for NaN (SQLite and MySQL cannot store NaN)
     Column("timestamp", BigInteger, nullable=False),
     Column("step", BigInteger, nullable=False, default=0),
     Column("model_id", ID),
@@ -120,7 +120,7 @@ latest_metrics = Table(
     metadata,
     Column("run_id", ID, ForeignKey("runs.run_id", ondelete="CASCADE"), primary_key=True),
     Column("key", KEY, primary_key=True),
-    Column("value", Float),  # NULL stands for NaN
+    Column("value", Double),  # NULL stands for NaN
     Column("timestamp", BigInteger, nullable=False),
     Column("step", BigInteger, nullable=False),
     Index("ix_latest_metrics_key_value", "key", "value"),
@@ -184,7 +184,7 @@ logged_model_metrics = Table(
     Column("key", KEY, primary_key=True),
     Column("step", BigInteger, primary_key=True),
     Column("timestamp", BigInteger, primary_key=True),
-    Column("value", Float),  # NULL stands for NaN
+    Column("value", Double),  # NULL stands for NaN
     Column("run_id", ID),
     Column("dataset_name", NAME),
     Column("dataset_digest", String(64)),
@@ -253,3 +253,9 @@ registered_model_aliases = Table(
     Column("alias", NAME, primary_key=True),
     Column("version", Integer, nullable=False),
 )
+
+
+# MySQL/MariaDB: compare names, keys and values exactly as SQLite and PostgreSQL do (case- and
+# accent-sensitive), whatever the server's default collation is.
+for _table in metadata.tables.values():
+    _table.kwargs.update(mysql_charset="utf8mb4", mysql_collate="utf8mb4_bin")

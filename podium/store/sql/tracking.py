@@ -863,13 +863,25 @@ class SqlTrackingStore:
         ]
 
 
+_MAX_DOUBLE = 1.7976931348623157e308
+
+
 def _to_db(value: float) -> float | None:
-    """NaN is stored as NULL: SQLite turns NaN into NULL anyway, and MySQL cannot store it."""
-    return None if math.isnan(value) else value
+    """NaN is stored as NULL (SQLite turns NaN into NULL anyway, MySQL cannot store it), and
+    +/-infinity as +/-the largest double (MySQL has no infinity; MLflow does the same)."""
+    if math.isnan(value):
+        return None
+    if math.isinf(value):
+        return math.copysign(_MAX_DOUBLE, value)
+    return value
 
 
 def _from_db(value: float | None) -> float:
-    return math.nan if value is None else value
+    if value is None:
+        return math.nan
+    if abs(value) == _MAX_DOUBLE:
+        return math.copysign(math.inf, value)
+    return value
 
 
 def _recency(step: int, timestamp: int, value: float | None) -> tuple:
