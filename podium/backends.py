@@ -13,7 +13,15 @@ tracking URI                       backend
 
 Order of precedence: ``set_tracking_uri()``, then ``PODIUM_TRACKING_URI``, then
 ``MLFLOW_TRACKING_URI``, then the embedded default. ``PODIUM_ARTIFACT_ROOT`` overrides where
-embedded mode keeps artifacts.
+embedded mode keeps artifacts: a directory, or ``s3://bucket/prefix``.
+
+=================================  =============================================================
+artifact URI                       store
+=================================  =============================================================
+a path, ``file:``                  :class:`~podium.store.artifacts.local.LocalArtifactStore`
+``s3://bucket/prefix``             :class:`~podium.store.artifacts.s3.S3ArtifactStore` (boto3)
+``mlflow-artifacts:``              :class:`~podium.client.artifacts_http.HttpArtifactStore`
+=================================  =============================================================
 """
 
 from __future__ import annotations
@@ -125,17 +133,21 @@ def embedded_backend(db_url: str, artifact_root: str, *, serving: bool = False) 
 
 
 def artifact_store_for(uri: str, tracking_uri: str | None = None):
-    """The artifact store rooted at ``uri`` (a local path, ``file:``, or ``mlflow-artifacts:``)."""
+    """The artifact store rooted at ``uri`` (a local path, ``file:``, ``s3://`` or ``mlflow-artifacts:``)."""
     if is_local_path(uri):
         from podium.store.artifacts.local import LocalArtifactStore
 
         return LocalArtifactStore(uri)
+    if uri.startswith("s3://"):
+        from podium.store.artifacts.s3 import S3ArtifactStore
+
+        return S3ArtifactStore(uri)
     if uri.startswith("mlflow-artifacts:"):
         from podium.client.artifacts_http import HttpArtifactStore
 
         return HttpArtifactStore(uri, resolve_tracking_uri(tracking_uri))
     raise NotImplementedByPodium(
-        f"No artifact store for URI '{uri}' (supported: local paths, file:, mlflow-artifacts:)."
+        f"No artifact store for URI '{uri}' (supported: local paths, file:, s3://, mlflow-artifacts:)."
     )
 
 

@@ -1,8 +1,10 @@
 """``podium server``: run the MLflow-compatible tracking and registry server.
 
 Options come from the one settings table (:data:`podium.server.settings.SETTINGS`): each has a flag,
-a ``PODIUM_*`` environment variable and a default, so ``podium server`` alone serves the embedded
-store (``./podium-data``) on http://127.0.0.1:5000. Point the mlflow client at it with
+a ``PODIUM_*`` environment variable, a key in the optional TOML config file (``--config FILE``) and
+a default, so ``podium server`` alone serves the embedded store (``./podium-data``) on
+http://127.0.0.1:5000. A flag beats its variable, which beats the file, which beats the default
+(``docs/configuration.md``). Point the mlflow client at it with
 ``MLFLOW_TRACKING_URI=http://127.0.0.1:5000``.
 """
 
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import click
 
+from podium.errors import PodiumError
 from podium.server.settings import SETTINGS
 
 __all__ = ["server"]
@@ -17,8 +20,13 @@ __all__ = ["server"]
 
 def _options(command):
     for s in reversed(SETTINGS):
-        kwargs = {"default": None, "help": f"{s.help} [env: {s.env}; default: {s.default}]"}
-        if s.type is bool:
+        where = f"env: {s.env}; config key: {s.key}" if s.key else f"env: {s.env}"
+        default = str(s.default).lower() if s.type is bool else (s.default if s.default != "" else "none")
+        kwargs = {"default": None, "help": f"{s.help} [{where}; default: {default}]"}
+        if s.field == "config":
+            kwargs["type"] = click.Path(dir_okay=False)
+            kwargs["metavar"] = "FILE"
+        elif s.type is bool:
             kwargs["default"] = None
         elif s.choices:
             kwargs["type"] = click.Choice(s.choices, case_sensitive=False)
@@ -37,12 +45,16 @@ def server(**options) -> None:
     Examples:
       podium server
       podium server --host 0.0.0.0 --port 8080 --backend-store-uri postgresql://u:p@db/podium
+      podium server --config /etc/podium/podium.toml
       MLFLOW_TRACKING_URI=http://127.0.0.1:5000 python train.py
     """
     from podium.server.runner import serve
     from podium.server.settings import ServerSettings
 
-    settings = ServerSettings.from_env(**options)
+    try:
+        settings = ServerSettings.from_env(**options)
+    except PodiumError as exc:
+        raise click.UsageError(exc.message) from None
     click.echo(
         f"Podium server on http://{settings.host}:{settings.port} "
         f"(store {settings.backend_store_uri}, artifacts {settings.artifacts_destination})",

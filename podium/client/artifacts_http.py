@@ -18,8 +18,8 @@ from urllib.parse import quote, urlparse
 
 from podium.client.http import session_for
 from podium.domain.entities import FileInfo
-from podium.errors import InvalidParameterValue, ResourceDoesNotExist
-from podium.store.artifacts.base import clean_relative_path
+from podium.errors import InvalidParameterValue, ResourceAlreadyExists, ResourceDoesNotExist
+from podium.store.artifacts.base import ByteRange, check_byte_range, clean_relative_path
 from podium.wire import file_info_from_wire
 
 __all__ = ["HttpArtifactStore"]
@@ -107,7 +107,14 @@ class HttpArtifactStore:
                                       headers={"Content-Length": str(size), "Content-Type": "application/octet-stream"})
         self.http.json_of(response)
 
-    def write_stream(self, path: str, chunks: BinaryIO | Iterator[bytes]) -> int:
+    def write_stream(self, path: str, chunks: BinaryIO | Iterator[bytes], *, overwrite: bool = True) -> int:
+        """Upload a stream (spooled to a temporary file first: the proxy wants a Content-Length).
+
+        ``overwrite=False`` checks for the file first; over HTTP that check is not atomic with the
+        upload (MLflow's proxy has no conditional PUT).
+        """
+        if not overwrite and self.exists(path) and not self.is_dir(path):
+            raise ResourceAlreadyExists(f"Artifact '{path}' already exists and may not be overwritten.")
         with tempfile.NamedTemporaryFile(delete=False) as tmp:
             if hasattr(chunks, "read"):
                 while block := chunks.read(_CHUNK):
@@ -122,15 +129,34 @@ class HttpArtifactStore:
             os.unlink(tmp.name)
 
     # -- download
-    def open_read(self, path: str, chunk_size: int = _CHUNK) -> Iterator[bytes]:
+    def open_read(self, path: str, chunk_size: int = _CHUNK, byte_range: ByteRange | None = None) -> Iterator[bytes]:
         url = self._url(path)
+        first, last = check_byte_range(byte_range) or (0, None)
+        headers = {"Range": f"bytes={first}-{'' if last is None else last}"} if byte_range else None
 
         def chunks() -> Iterator[bytes]:
-            with self.http.stream("GET", url) as response:
+            with self.http.stream("GET", url, headers=headers) as response:
+                if response.status_code == 416:
+                    return  # the range starts past the end
                 if response.status_code >= 400:
                     response.read()
                     raise_for(self.http, response)
-                yield from response.iter_bytes(chunk_size)
+                if not byte_range or response.status_code == 206:
+                    yield from response.iter_bytes(chunk_size)
+                    return
+                # the server ignored Range and sends the whole file: cut the range out of it
+                offset, remaining = 0, None if last is None else last - first + 1
+                for block in response.iter_bytes(chunk_size):
+                    start = max(first - offset, 0)
+                    offset += len(block)
+                    if start >= len(block):
+                        continue
+                    block = block[start:] if remaining is None else block[start:start + remaining]
+                    if remaining is not None:
+                        remaining -= len(block)
+                    yield block
+                    if remaining == 0:
+                        return
 
         return chunks()
 

@@ -3,13 +3,15 @@
 The composition: services over SQL stores from :func:`podium.backends.embedded_backend`, with the
 tracking store's default artifact root set to ``mlflow-artifacts:/`` (so experiments get
 ``mlflow-artifacts:/<id>`` locations and clients upload through this server), plus a
-:class:`~podium.store.artifacts.local.LocalArtifactStore` on the artifacts destination for the proxy.
+store for the proxy on the artifacts destination (:func:`podium.backends.artifact_store_for`: a
+directory, or ``s3://bucket/prefix``).
 
 One request, end to end: route table lookup -> parameters parsed (:mod:`podium.server.requests`) ->
 handler (database calls on a thread pool, never on the event loop) -> JSON via :mod:`podium.wire`.
-Any exception ends in :func:`podium.server.errors.error_response`. On SQLite, writes of one worker
-take turns on an asyncio lock before they reach the pool, so they never queue inside SQLite's
-sleeping busy-handler (decision 0002).
+Any exception ends in :func:`podium.server.errors.error_response`. Every request is counted for
+``GET /metrics`` by its route template (:mod:`podium.server.metrics`, unless ``--no-metrics``).
+On SQLite, writes of one worker take turns on an asyncio lock before they reach the pool, so they
+never queue inside SQLite's sleeping busy-handler (decision 0002).
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ class Services:
     settings: ServerSettings
     store_type: str = "SqlStore"
     file_executor: ThreadPoolExecutor | None = None
+    metrics: object = None  # podium.server.metrics.ServerMetrics, or None when off
 
     def run(self, fn, *args):
         """Await ``fn(*args)`` on the file thread pool (streaming artifact handlers)."""
@@ -54,12 +57,14 @@ class Services:
 
 
 def build_services(settings: ServerSettings) -> Services:
-    from podium.backends import embedded_backend
-    from podium.store.artifacts.local import LocalArtifactStore
+    from podium.backends import artifact_store_for, embedded_backend
+    from podium.uris import is_local_path
 
-    os.makedirs(settings.artifacts_destination, exist_ok=True)
+    if is_local_path(settings.artifacts_destination):
+        os.makedirs(settings.artifacts_destination, exist_ok=True)
+    artifacts = artifact_store_for(settings.artifacts_destination)  # a directory, or s3://bucket/prefix
     backend = embedded_backend(settings.backend_store_uri, MLFLOW_ARTIFACTS_ROOT, serving=True)
-    return Services(backend.tracking, backend.registry, LocalArtifactStore(settings.artifacts_destination), settings)
+    return Services(backend.tracking, backend.registry, artifacts, settings)
 
 
 class PodiumApp:
@@ -78,6 +83,11 @@ class PodiumApp:
         self._db = db
         self._serialize_writes = bool(getattr(db, "is_sqlite", False))
         self._write_lock: asyncio.Lock | None = None
+        self.metrics = None
+        if self.settings.metrics:
+            from podium.server.metrics import create_metrics
+
+            self.metrics = services.metrics = create_metrics(db)
 
     async def __call__(self, scope, receive, send) -> None:
         kind = scope["type"]
@@ -90,6 +100,8 @@ class PodiumApp:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                if self.metrics is not None:
+                    self.metrics.start()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 self.close()
@@ -97,6 +109,8 @@ class PodiumApp:
                 return
 
     def close(self) -> None:
+        if self.metrics is not None:
+            self.metrics.close()
         self.executor.shutdown(wait=True, cancel_futures=True)
         self.file_executor.shutdown(wait=False, cancel_futures=True)
         if self._db is not None:
@@ -107,17 +121,26 @@ class PodiumApp:
         method = scope["method"]
         path = scope["path"]
         request = Request(scope, receive)
+        metrics = self.metrics
+        if metrics is not None:
+            metrics.started()
+        status = 499  # the client went away before an answer existed (nginx's code)
         try:
-            response = await self._dispatch(method, path, request)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - the one place that turns exceptions into answers
-            status, body = errors.error_response(exc, method, path)
-            response = JSONResponse(body, status)
-        try:
-            await response.send(send, self.file_executor)
-        except OSError:
-            pass  # the client went away mid-response
+            try:
+                response = await self._dispatch(method, path, request)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - the one place that turns exceptions into answers
+                status, body = errors.error_response(exc, method, path)
+                response = JSONResponse(body, status)
+            status = response.status
+            try:
+                await response.send(send, self.file_executor)
+            except OSError:
+                pass  # the client went away mid-response
+        finally:
+            if metrics is not None:
+                metrics.finished(scope.get("podium.route"), path, method, status, time.perf_counter() - start)
         if self.access_log:
             self._log_access(method, path, response.status, start)
 
@@ -131,8 +154,10 @@ class PodiumApp:
             if method == "HEAD" and "GET" in methods:
                 route = methods["GET"]
             else:
+                request.scope["podium.route"] = next(iter(methods.values()))  # the template, for metrics
                 status, body = errors.method_not_allowed(method, path, list(methods))
                 return JSONResponse(body, status, [(b"allow", ", ".join(sorted(methods)).encode())])
+        request.scope["podium.route"] = route
         query = parse_query(request.scope.get("query_string", b""))
         if route.streaming:
             params = parse_params(route, query, {}, path_params)

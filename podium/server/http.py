@@ -3,7 +3,8 @@
 Podium speaks ASGI directly instead of through a framework (decision 0002): a JSON response is one
 ``orjson.dumps`` and two ``send`` calls. Bodies stream both ways without being held in memory:
 :meth:`Request.read_some` hands an upload to the artifact store in ~1 MiB pieces, and
-:class:`FileResponse` sends a file in 1 MiB chunks read on the thread pool.
+:class:`FileResponse` sends a file in 1 MiB chunks read on the thread pool, :class:`StreamResponse`
+the chunks of any iterator (an object store's body), pulled on the thread pool.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ except ImportError:  # pragma: no cover - orjson is a declared dependency
         return json.dumps(obj, separators=(",", ":")).encode()
 
 
-__all__ = ["ClientDisconnected", "FileResponse", "JSONResponse", "Request", "Response", "dumps"]
+__all__ = ["ClientDisconnected", "FileResponse", "JSONResponse", "Request", "Response", "StreamResponse", "dumps"]
 
 CHUNK = 1 << 20
 _TEXT_SUFFIXES = {".txt", ".yaml", ".yml", ".json", ".md", ".csv", ".py", ".log", ""}
@@ -156,3 +157,48 @@ class FileResponse:
                 await send({"type": "http.response.body", "body": b""})
         finally:
             handle.close()
+
+
+class StreamResponse:
+    """An attachment whose bytes come from an iterator (pulled on the thread pool, one chunk at a time).
+
+    ``size`` is sent as Content-Length; the iterator is closed when the response ends or the client
+    goes away, so an object store's connection is released either way.
+    """
+
+    __slots__ = ("name", "size", "chunks", "status")
+
+    def __init__(self, name: str, size: int, chunks) -> None:
+        self.name = name
+        self.size = size
+        self.chunks = chunks
+        self.status = 200
+
+    async def send(self, send, executor=None) -> None:
+        loop = asyncio.get_running_loop()
+        iterator = iter(self.chunks)
+        try:
+            headers = [
+                (b"content-type", guess_content_type(self.name).encode()),
+                (b"content-length", str(self.size).encode()),
+                (b"content-disposition", _disposition(self.name)),
+                (b"x-content-type-options", b"nosniff"),
+            ]
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            remaining = self.size
+            while remaining > 0:
+                chunk = await loop.run_in_executor(executor, next, iterator, b"")
+                if not chunk:  # the object ended early; end the body where it ends
+                    break
+                chunk = chunk[:remaining]
+                remaining -= len(chunk)
+                await send({"type": "http.response.body", "body": chunk, "more_body": remaining > 0})
+            if remaining > 0 or self.size == 0:
+                await send({"type": "http.response.body", "body": b""})
+        finally:
+            close = getattr(iterator, "close", None)
+            if close is not None:
+                try:
+                    await loop.run_in_executor(executor, close)
+                except ValueError:  # still running in a thread whose await was cancelled
+                    pass

@@ -9,6 +9,9 @@
   then close the database pool and the thread pool (ASGI lifespan shutdown).
 * Worker processes get the settings as ``PODIUM_*`` environment variables and build their app with
   :func:`podium.server.app.create_app_from_env`.
+* With several workers and ``--metrics`` on, ``PROMETHEUS_MULTIPROC_DIR`` points every worker at one
+  directory of metric files (a fresh temporary one, removed at exit, unless the operator set the
+  variable), so ``GET /metrics`` from any worker reports all of them (:mod:`podium.server.metrics`).
 """
 
 from __future__ import annotations
@@ -97,10 +100,28 @@ def serve(settings: ServerSettings) -> None:
     configure_logging(settings)
     migrate(settings)
     options = uvicorn_options(settings)
-    if settings.workers <= 1:
-        from podium.server.app import create_app
+    metrics_dir = _prepare_metrics_dir(settings)
+    try:
+        if settings.workers <= 1:
+            from podium.server.app import create_app
 
-        uvicorn.run(create_app(settings), **options)
-        return
-    os.environ.update(settings.to_env())
-    uvicorn.run("podium.server.app:create_app_from_env", factory=True, workers=settings.workers, **options)
+            uvicorn.run(create_app(settings), **options)
+        else:
+            os.environ.update(settings.to_env())
+            uvicorn.run("podium.server.app:create_app_from_env", factory=True, workers=settings.workers, **options)
+    finally:
+        if metrics_dir is not None:
+            from podium.server.metrics import remove_multiprocess_dir
+
+            remove_multiprocess_dir(metrics_dir)
+
+
+def _prepare_metrics_dir(settings: ServerSettings) -> str | None:
+    """Multiprocess metrics for several workers (or when the operator set the variable): the
+    directory to remove at exit, if it was made here."""
+    from podium.server.metrics import MULTIPROC_ENV, prepare_multiprocess_dir
+
+    if not settings.metrics or (settings.workers <= 1 and not os.environ.get(MULTIPROC_ENV)):
+        return None
+    path, created = prepare_multiprocess_dir()
+    return path if created else None

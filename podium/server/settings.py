@@ -1,37 +1,41 @@
-"""Every setting of ``podium server``: its CLI flag, its ``PODIUM_*`` environment variable, its default.
+"""Every setting of ``podium server``: its CLI flag, its ``PODIUM_*`` environment variable, its
+config-file key and its default.
 
-=======================  ==============================  ==========================================
-flag                     environment variable            default
-=======================  ==============================  ==========================================
---backend-store-uri      PODIUM_BACKEND_STORE_URI        ``sqlite:///./podium-data/podium.db``
---artifacts-destination  PODIUM_ARTIFACTS_DESTINATION    ``./podium-data/artifacts``
---host                   PODIUM_HOST                     ``127.0.0.1``
---port                   PODIUM_PORT                     ``5000``
---workers                PODIUM_WORKERS                  ``1``
---log-level              PODIUM_LOG_LEVEL                ``info``
---access-log/--no-...    PODIUM_ACCESS_LOG               on
---log-format             PODIUM_LOG_FORMAT               ``text`` (or ``json``: one JSON object a line)
---db-threads             PODIUM_DB_THREADS               ``4``
-=======================  ==============================  ==========================================
+:data:`SETTINGS` is the one table. The CLI builds its options from it, and ``docs/configuration.md``
+lists it row for row (``tests/server/test_settings.py`` fails when they differ), so the code, the
+``--help`` text and the docs cannot disagree.
 
-A flag beats its environment variable, which beats the default. :data:`SETTINGS` is the one table:
-the CLI builds its options from it and ``docs/rest-api.md`` lists it, so they cannot disagree.
-Relative paths are resolved against the working directory once, in the parent process, so every
-worker process sees the same absolute locations.
+Where a value comes from, first match wins:
+
+1. a command-line flag (``--port 8080``);
+2. its environment variable (``PODIUM_PORT=8080``);
+3. the config file named by ``--config FILE`` or ``PODIUM_CONFIG`` (TOML, one top-level key per
+   setting, named like the dataclass field: ``port = 8080``);
+4. the default.
+
+Values are checked wherever they come from: an unknown key in the file, ``PODIUM_PORT=eighty``,
+``PODIUM_ACCESS_LOG=maybe`` or ``log_level = "loud"`` stop the server with a message naming the
+source, instead of being ignored. Relative paths are resolved against the working directory
+(whichever source they come from) once, in the parent process, so every worker process sees the
+same absolute locations. Worker processes receive the resolved settings as ``PODIUM_*`` variables
+(:meth:`ServerSettings.to_env`).
 """
 
 from __future__ import annotations
 
 import os
+import tomllib
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
-__all__ = ["SETTINGS", "ServerSettings", "Setting"]
+from podium.errors import InvalidParameterValue
+
+__all__ = ["SETTINGS", "ServerSettings", "Setting", "load_config_file"]
 
 
 @dataclass(frozen=True)
 class Setting:
-    """One row of the settings table."""
+    """One row of the settings table. ``key`` is its name in the config file (``None``: not settable there)."""
 
     field: str
     flag: str
@@ -40,21 +44,33 @@ class Setting:
     help: str
     type: type = str
     choices: tuple[str, ...] = ()
+    minimum: int | None = None
+    maximum: int | None = None
+    in_file: bool = True
+
+    @property
+    def key(self) -> str | None:
+        return self.field if self.in_file else None
 
 
 SETTINGS: tuple[Setting, ...] = (
+    Setting("config", "--config", "PODIUM_CONFIG", "",
+            "TOML file with settings (keys as in docs/configuration.md); flags and PODIUM_* variables "
+            "override it.", in_file=False),
     Setting("backend_store_uri", "--backend-store-uri", "PODIUM_BACKEND_STORE_URI",
             "sqlite:///./podium-data/podium.db",
             "Database for experiments, runs and the model registry: sqlite:///path.db, "
             "postgresql://user:pass@host/db or mysql://user:pass@host/db."),
     Setting("artifacts_destination", "--artifacts-destination", "PODIUM_ARTIFACTS_DESTINATION",
             "./podium-data/artifacts",
-            "Directory where the artifact proxy (mlflow-artifacts:/ URIs) keeps files."),
+            "Where the artifact proxy (mlflow-artifacts:/ URIs) keeps files: a directory, or an "
+            "object-store URI such as s3://bucket/prefix."),
     Setting("host", "--host", "PODIUM_HOST", "127.0.0.1",
             "Interface to listen on (0.0.0.0 for every interface)."),
-    Setting("port", "--port", "PODIUM_PORT", 5000, "TCP port to listen on.", int),
+    Setting("port", "--port", "PODIUM_PORT", 5000, "TCP port to listen on.", int, minimum=0, maximum=65535),
     Setting("workers", "--workers", "PODIUM_WORKERS", 1,
-            "Server processes. One is fastest on SQLite (decision 0002); more help on PostgreSQL/MySQL.", int),
+            "Server processes. One is fastest on SQLite (decision 0002); more help on PostgreSQL/MySQL.",
+            int, minimum=1),
     Setting("log_level", "--log-level", "PODIUM_LOG_LEVEL", "info", "Log level.", str,
             ("critical", "error", "warning", "info", "debug")),
     Setting("access_log", "--access-log/--no-access-log", "PODIUM_ACCESS_LOG", True,
@@ -62,20 +78,90 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("log_format", "--log-format", "PODIUM_LOG_FORMAT", "text",
             "Log line format: text, or json (one JSON object per line).", str, ("text", "json")),
     Setting("db_threads", "--db-threads", "PODIUM_DB_THREADS", 4,
-            "Threads per worker that run database calls off the event loop (more for PostgreSQL/MySQL).", int),
+            "Threads per worker that run database calls off the event loop (more for PostgreSQL/MySQL).",
+            int, minimum=1),
+    Setting("metrics", "--metrics/--no-metrics", "PODIUM_METRICS", True,
+            "Serve Prometheus metrics at GET /metrics (request counts and latency by route, in-flight "
+            "requests, database pool).", bool),
 )
 
+_BY_FIELD = {s.field: s for s in SETTINGS}
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
 
-def _parse(setting: Setting, raw: str):
+
+def _from_text(setting: Setting, raw: str, source: str):
+    """A value given as text (an environment variable), converted and checked."""
+    text = raw.strip()
     if setting.type is bool:
-        return raw.strip().lower() in ("1", "true", "yes", "on")
-    return setting.type(raw)
+        if text.lower() in _TRUE:
+            return True
+        if text.lower() in _FALSE:
+            return False
+        raise _invalid(setting, raw, source, "expected true or false")
+    if setting.type is int:
+        try:
+            return _checked(setting, int(text), source)
+        except ValueError:
+            raise _invalid(setting, raw, source, "expected an integer") from None
+    return _checked(setting, raw, source)
+
+
+def _checked(setting: Setting, value, source: str):
+    """``value`` (already of the setting's type) within the setting's choices and range."""
+    if setting.choices:
+        value = str(value).lower()
+        if value not in setting.choices:
+            raise _invalid(setting, value, source, "expected one of " + ", ".join(setting.choices))
+    if setting.minimum is not None and value < setting.minimum:
+        raise _invalid(setting, value, source, f"expected at least {setting.minimum}")
+    if setting.maximum is not None and value > setting.maximum:
+        raise _invalid(setting, value, source, f"expected at most {setting.maximum}")
+    return value
+
+
+def _from_file(setting: Setting, value, source: str):
+    """A value from the TOML file: it must already have the right type (``port = "80"`` is refused)."""
+    expected = setting.type
+    ok = isinstance(value, bool) if expected is bool else (
+        isinstance(value, int) and not isinstance(value, bool) if expected is int else isinstance(value, str))
+    if not ok:
+        raise _invalid(setting, value, source, f"expected a TOML {_TOML_TYPES[expected]}")
+    return _checked(setting, value, source)
+
+
+_TOML_TYPES = {bool: "boolean (true/false)", int: "integer", str: "string"}
+
+
+def _invalid(setting: Setting, value, source: str, why: str) -> InvalidParameterValue:
+    return InvalidParameterValue(f"Invalid value {value!r} for {setting.field} ({source}): {why}.")
+
+
+def load_config_file(path: str) -> dict:
+    """The settings in a TOML config file, checked: ``{field: value}``."""
+    try:
+        with open(path, "rb") as f:
+            data = tomllib.load(f)
+    except FileNotFoundError:
+        raise InvalidParameterValue(f"Config file {path!r} does not exist.") from None
+    except IsADirectoryError:
+        raise InvalidParameterValue(f"Config file {path!r} is a directory.") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise InvalidParameterValue(f"Config file {path!r} is not valid TOML: {exc}.") from None
+    keys = {s.key: s for s in SETTINGS if s.key}
+    unknown = sorted(set(data) - set(keys))
+    if unknown:
+        raise InvalidParameterValue(
+            f"Unknown setting(s) in config file {path!r}: {', '.join(unknown)}. "
+            f"Known: {', '.join(keys)} (see docs/configuration.md).")
+    return {keys[k].field: _from_file(keys[k], v, f"config file {path}") for k, v in data.items()}
 
 
 @dataclass(frozen=True)
 class ServerSettings:
-    """The server's configuration (see the module docstring for each field's flag and variable)."""
+    """The server's configuration (see :data:`SETTINGS` for each field's flag, variable and key)."""
 
+    config: str = ""
     backend_store_uri: str = "sqlite:///./podium-data/podium.db"
     artifacts_destination: str = "./podium-data/artifacts"
     host: str = "127.0.0.1"
@@ -85,23 +171,32 @@ class ServerSettings:
     access_log: bool = True
     log_format: str = "text"
     db_threads: int = 4
+    metrics: bool = True
 
     @classmethod
     def from_env(cls, environ: dict | None = None, **overrides) -> "ServerSettings":
-        """Defaults, then ``PODIUM_*`` variables, then ``overrides`` (CLI flags; ``None`` = not given)."""
+        """Flags (``overrides``; ``None`` = not given), then ``PODIUM_*`` variables, then the config
+        file, then defaults. Raises :class:`~podium.errors.InvalidParameterValue` for a bad value."""
         env = os.environ if environ is None else environ
+        config = overrides.get("config") or env.get("PODIUM_CONFIG") or ""
+        from_file = load_config_file(config) if config else {}
         values = {}
         for s in SETTINGS:
             if overrides.get(s.field) is not None:
-                values[s.field] = overrides[s.field]
+                values[s.field] = _checked(s, overrides[s.field], s.flag)
             elif env.get(s.env) not in (None, ""):
-                values[s.field] = _parse(s, env[s.env])
+                values[s.field] = _from_text(s, env[s.env], s.env)
+            elif s.field in from_file:
+                values[s.field] = from_file[s.field]
             else:
                 values[s.field] = s.default
+        values["config"] = config
         return cls(**values).resolved()
 
     def resolved(self) -> "ServerSettings":
-        """Relative SQLite and artifact paths made absolute (against the current directory)."""
+        """Relative SQLite and artifact paths made absolute (against the current directory).
+
+        Object-store destinations (``s3://...``, any ``scheme://`` but ``file://``) are kept as given."""
         uri = self.backend_store_uri
         if uri.startswith("sqlite:///") and ":memory:" not in uri:
             path, _, query = uri[len("sqlite:///"):].partition("?")
@@ -110,14 +205,15 @@ class ServerSettings:
         dest = self.artifacts_destination
         if dest.startswith("file://"):
             dest = dest[len("file://"):]
-        dest = str(Path(dest).expanduser().resolve())
-        return replace(self, backend_store_uri=uri, artifacts_destination=dest)
+        if "://" not in dest:
+            dest = str(Path(dest).expanduser().resolve())
+        config = str(Path(self.config).expanduser().resolve()) if self.config else ""
+        return replace(self, backend_store_uri=uri, artifacts_destination=dest, config=config)
 
     def to_env(self) -> dict[str, str]:
         """These settings as ``PODIUM_*`` variables (how worker processes receive them)."""
-        by_field = {s.field: s for s in SETTINGS}
         out = {}
         for f in fields(self):
             value = getattr(self, f.name)
-            out[by_field[f.name].env] = ("true" if value else "false") if isinstance(value, bool) else str(value)
+            out[_BY_FIELD[f.name].env] = ("true" if value else "false") if isinstance(value, bool) else str(value)
         return out

@@ -43,8 +43,12 @@ def _server_env() -> dict[str, str]:
     return env
 
 
-def start_server(root: Path, *extra: str, timeout: float = 30.0) -> RunningServer:
-    """Start ``python -m podium.server`` in ``root`` and wait until ``/health`` answers."""
+def start_server(root: Path, *extra: str, timeout: float = 30.0, env: dict[str, str] | None = None) -> RunningServer:
+    """Start ``python -m podium.server`` in ``root`` and wait until ``/health`` answers.
+
+    ``extra`` flags come last (so ``--artifacts-destination s3://...`` overrides the directory);
+    ``env`` adds variables to the process (``PODIUM_*``/``MLFLOW_*`` of the test process are not passed).
+    """
     root.mkdir(parents=True, exist_ok=True)
     port = free_port()
     log_path = root / "server.log"
@@ -54,7 +58,8 @@ def start_server(root: Path, *extra: str, timeout: float = 30.0) -> RunningServe
         "--artifacts-destination", str(root / "artifacts"), *extra,
     ]
     with open(log_path, "wb") as log:
-        process = subprocess.Popen(cmd, cwd=root, env=_server_env(), stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(cmd, cwd=root, env={**_server_env(), **(env or {})}, stdout=log,
+                                   stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -5,15 +5,24 @@
                                                         an empty or a missing directory
 ``GET  /api/2.0/mlflow-artifacts/artifacts/<p>``        download, streamed (404 JSON if missing,
                                                         400 for a directory)
-``PUT  /api/2.0/mlflow-artifacts/artifacts/<p>``        upload, streamed to a temporary file that is
-                                                        renamed into place when complete
+``PUT  /api/2.0/mlflow-artifacts/artifacts/<p>``        upload, streamed to the store (a temporary file
+                                                        renamed into place; an S3 multipart upload)
 ``DELETE /api/2.0/mlflow-artifacts/artifacts/<p>``      delete a file or a directory tree
-``POST /api/2.0/mlflow-artifacts/mpu/*``, ``GET         501 NOT_IMPLEMENTED (local destination), as
-…/presigned/<p>``                                       MLflow answers; the client falls back to PUT/GET
+``POST /api/2.0/mlflow-artifacts/mpu/create/<dir>``     S3: start a multipart upload of
+                                                        ``<dir>/<basename of body.path>``; answer the
+                                                        upload id and presigned part URLs
+``POST …/mpu/complete/<dir>``, ``…/mpu/abort/<dir>``    S3: assemble the parts (their ETags) / abandon
+``GET  /api/2.0/mlflow-artifacts/presigned/<p>``        S3: a presigned GET URL and the file size (the
+                                                        client then sends ranged GETs to S3 itself)
 =====================================================  =============================================
 
+With a local destination ``mpu/*`` and ``presigned/`` answer 501 NOT_IMPLEMENTED with MLflow's
+messages (the mlflow client falls back to PUT/GET), and ``server-info`` advertises neither.
+
 A path with ``..``, a leading ``/``, a backslash or a NUL is ``400 INVALID_PARAMETER_VALUE "Invalid
-path"``. An upload never shows half-written: listings skip in-flight temporary files.
+path"``. An upload never shows half-written: listings skip in-flight temporary files, and an S3
+upload becomes visible only when complete. Downloads from a local destination are sent from the
+file; from S3 the object's body is streamed through in 1 MiB chunks (Content-Length from its size).
 """
 
 from __future__ import annotations
@@ -21,13 +30,15 @@ from __future__ import annotations
 import asyncio
 
 from podium import wire
-from podium.errors import InvalidParameterValue, NotImplementedByPodium
+from podium.errors import InvalidParameterValue, NotImplementedByPodium, ResourceDoesNotExist
 from podium.server.api.common import EMPTY
-from podium.server.http import FileResponse, Response
-from podium.server.routing import ARTIFACTS, Param, Router, ref
+from podium.server.http import FileResponse, JSONResponse, Response, StreamResponse
+from podium.server.requests import missing_value, parse_body, parse_params
+from podium.server.routing import ARTIFACTS, Param, Router
 from podium.server.schemas import listing
+from podium.store.artifacts.base import PresignedTransfers
 
-__all__ = ["routes"]
+__all__ = ["multipart_enabled", "routes"]
 
 routes = Router("Artifacts")
 
@@ -56,23 +67,39 @@ def list_artifacts(s, p):
     return {"files": [wire.to_wire_file_info(fi, basename=True) for fi in infos]} if infos else {}
 
 
+def _is_a_directory(path: str) -> InvalidParameterValue:
+    return InvalidParameterValue(f"Artifact path '{path}' is a directory; list it instead.")
+
+
 def _downloadable(store, path: str):
-    if not path or store.is_dir(path):
-        raise InvalidParameterValue(f"Artifact path '{path}' is a directory; list it instead.")
-    return store.local_file(path)  # RESOURCE_DOES_NOT_EXIST "No such artifact: '<path>'"
+    """The response for a download: the file itself (local store) or the object's stream."""
+    if not path:
+        raise _is_a_directory(path)
+    local_file = getattr(store, "local_file", None)
+    if local_file is not None:
+        if store.is_dir(path):
+            raise _is_a_directory(path)
+        return FileResponse(local_file(path))  # RESOURCE_DOES_NOT_EXIST "No such artifact: '<path>'"
+    try:
+        size = store.file_size(path)  # one HEAD for the usual case; the LIST only when it is missing
+    except ResourceDoesNotExist:
+        if store.is_dir(path):
+            raise _is_a_directory(path) from None
+        raise
+    return StreamResponse(path.rsplit("/", 1)[-1], size, store.open_read(path))
 
 
 @routes.get(f"{ART}/{{path:path}}", streaming=True, response_content="*/*",
             response={"type": "string", "format": "binary"})
 async def download_artifact(s, p, request):
     """Download a file (streamed, Content-Disposition: attachment)."""
-    return FileResponse(await s.run(_downloadable, s.artifacts, _clean(p["path"])))
+    return await s.run(_downloadable, s.artifacts, _clean(p["path"]))
 
 
 @routes.put(f"{ART}/{{path:path}}", streaming=True, request_content=_BINARY, response={"type": "string"},
             response_content="text/plain")
 async def upload_artifact(s, p, request):
-    """Upload a file (raw body; streamed to disk, visible only once complete)."""
+    """Upload a file (raw body; streamed to the store, visible only once complete)."""
     path = _clean(p["path"])
     if not path:
         raise InvalidParameterValue("Invalid path")
@@ -96,25 +123,106 @@ def delete_artifact(s, p):
     return {}
 
 
-def _not_implemented(message: str):
-    def handler(s, p):
-        raise NotImplementedByPodium(message)
+# ------------------------------------------------------------------ MLflow's multipart (presigned) protocol
+def multipart_enabled(store) -> bool:
+    """Does the destination take MLflow's multipart uploads and presigned downloads (S3: yes)?"""
+    return isinstance(store, PresignedTransfers)
 
+
+def _presigning(store, message: str):
+    if not multipart_enabled(store):
+        raise NotImplementedByPodium(message)  # checked first: the client's fallback keys on this answer
+    return store
+
+
+def _upload_target(p: dict) -> str:
+    """``<dir>/<basename of the client's local path>``, where MLflow's server puts a multipart upload."""
+    local = p["path"]
+    if not local:
+        raise missing_value("path")
+    name = local.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
+    if name in ("", ".", ".."):
+        raise InvalidParameterValue("Invalid path")
+    directory = _clean(p["artifact_path"])
+    return _clean(f"{directory}/{name}" if directory else name)
+
+
+def _required(p: dict, name: str):
+    if p[name] in (None, ""):
+        raise missing_value(name)
+    return p[name]
+
+
+def _create(store, p: dict) -> dict:
+    upload_id, urls = store.create_multipart_upload(_upload_target(p), p["num_parts"] or 1)
+    return {"upload_id": upload_id,
+            "credentials": [{"url": url, "part_number": n, "headers": {}} for n, url in enumerate(urls, start=1)]}
+
+
+def _complete(store, p: dict) -> dict:
+    parts = []
+    for part in _required(p, "parts"):
+        if part.get("part_number") is None or not part.get("etag"):
+            raise InvalidParameterValue("Each part needs its 'part_number' and 'etag'.")
+        parts.append((part["part_number"], part["etag"]))
+    store.complete_multipart_upload(_upload_target(p), _required(p, "upload_id"), parts)
+    return {}
+
+
+def _abort(store, p: dict) -> dict:
+    store.abort_multipart_upload(_upload_target(p), _required(p, "upload_id"))
+    return {}
+
+
+_MPU_FIELDS = (Param("path", description="the client's local file path (its basename names the artifact)"),
+               Param("upload_id"))
+_CREDENTIAL = {"type": "object", "properties": {"url": {"type": "string"}, "part_number": {"type": "integer"},
+                                                "headers": {"type": "object"}}}
+_MPU_OPS = (
+    ("create", _create, (Param("num_parts", "integer", maximum=10_000),),
+     {"type": "object", "properties": {"upload_id": {"type": "string"},
+                                       "credentials": {"type": "array", "items": _CREDENTIAL}}},
+     "Start a multipart upload: presigned part URLs (S3 destination; 501 for a local one)."),
+    ("complete", _complete, (Param("parts", "array", items=(Param("part_number", "integer"), Param("etag"),
+                                                              Param("url"))),),
+     EMPTY, "Complete a multipart upload from its parts' ETags (S3 destination; 501 for a local one)."),
+    ("abort", _abort, (), EMPTY, "Abort a multipart upload (S3 destination; 501 for a local one)."),
+)
+
+
+def _mpu_handler(op: str, work, registered: dict):
+    async def handler(s, p, request):
+        store = _presigning(s.artifacts, _MPU_UPLOAD)
+        # a streaming route (so the object store is called on the file pool, never under the SQLite
+        # write lock): the JSON body is parsed here, with the route's own parameter rules
+        body = parse_body(await request.body())
+        params = parse_params(registered["route"], {}, body, {"artifact_path": p["artifact_path"]})
+        return JSONResponse(await s.run(work, store, params))
+
+    handler.__name__ = f"multipart_upload_{op}"
     return handler
 
 
-_MPU_FIELDS = (Param("path", description="the client's local file path"), Param("upload_id"))
-for _op, _extra in (("create", (Param("num_parts", "integer"),)),
-                    ("complete", (Param("parts", "array", items=(Param("part_number", "integer"), Param("etag"),
-                                                                   Param("url"))),)),
-                    ("abort", ())):
-    _handler = _not_implemented(_MPU_UPLOAD)
-    _handler.__name__ = f"multipart_upload_{_op}"
-    _handler.__doc__ = f"Multipart upload ({_op}): 501, not supported for a local destination."
-    routes.post(f"{ARTIFACTS}/mpu/{_op}/{{artifact_path:path}}", *_MPU_FIELDS, *_extra, blocking=False,
-                response=ref("Empty"))(_handler)
+for _op, _work, _extra, _response, _doc in _MPU_OPS:
+    _registered: dict = {}
+    _handler = _mpu_handler(_op, _work, _registered)
+    _handler.__doc__ = _doc
+    routes.post(f"{ARTIFACTS}/mpu/{_op}/{{artifact_path:path}}", *_MPU_FIELDS, *_extra, streaming=True,
+                response=_response)(_handler)
+    _registered["route"] = routes.routes[-1]
 
-_presigned = _not_implemented(_MPU_DOWNLOAD)
-_presigned.__name__ = "presigned_download"
-_presigned.__doc__ = "Presigned download URL: 501, not supported for a local destination."
-routes.get(f"{ARTIFACTS}/presigned/{{path:path}}", blocking=False, response=ref("Empty"))(_presigned)
+
+def _presigned(store, path: str) -> dict:
+    if not path:
+        raise _is_a_directory(path)
+    url, size = store.presigned_download_url(path)
+    return {"url": url, "headers": {}, "file_size": size}
+
+
+@routes.get(f"{ARTIFACTS}/presigned/{{path:path}}", streaming=True, response={
+    "type": "object", "properties": {"url": {"type": "string"}, "headers": {"type": "object"},
+                                     "file_size": {"type": "integer", "format": "int64"}}})
+async def presigned_download(s, p, request):
+    """A presigned URL for ranged GETs straight from S3, and the file's size (501 for a local destination)."""
+    store = _presigning(s.artifacts, _MPU_DOWNLOAD)
+    return JSONResponse(await s.run(_presigned, store, _clean(p["path"])))

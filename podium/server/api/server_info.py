@@ -1,14 +1,16 @@
-"""Operational routes: server capabilities, health, version, and the OpenAPI document.
+"""Operational routes: server capabilities, health, version, metrics, and the OpenAPI document.
 
 ``GET /api/3.0/mlflow/server-info`` is what the mlflow client reads before its first proxied
-download (multipart capabilities; Podium's local destination supports neither). ``/health``,
-``/version`` and ``/openapi.json`` are for operators and tools; none touches the database.
+download (multipart capabilities: an S3 destination supports both, a local one neither). ``/health``,
+``/version``, ``/metrics`` (Prometheus, :mod:`podium.server.metrics`) and ``/openapi.json`` are for
+operators and tools; none runs a database query.
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
 
+from podium.errors import EndpointNotFound
 from podium.server.http import Response
 from podium.server.routing import Router
 from podium.version import __version__
@@ -34,13 +36,16 @@ _TEXT = {"type": "string"}
     },
 })
 def server_info(s, p):
-    """Server capabilities, in MLflow's shape (no multipart, no workspaces)."""
+    """Server capabilities, in MLflow's shape (multipart/presigned with an S3 destination; no workspaces)."""
+    from podium.server.api.artifacts import multipart_enabled
+
+    multipart = multipart_enabled(s.artifacts)
     return {
         "store_type": s.store_type,
         "workspaces_enabled": False,
         "trace_archival_enabled": False,
-        "multipart_uploads_enabled": False,
-        "multipart_downloads_enabled": False,
+        "multipart_uploads_enabled": multipart,
+        "multipart_downloads_enabled": multipart,
         "presigned_upload_run_id_supported": False,
         "presigned_upload_model_id_supported": False,
         "features_enabled": {},
@@ -57,6 +62,16 @@ def health(s, p):
 def version(s, p):
     """Podium's version."""
     return Response(__version__.encode())
+
+
+@routes.get("/metrics", blocking=False, response=_TEXT, response_content="text/plain")
+def metrics(s, p):
+    """Prometheus metrics (text format 0.0.4): requests, latency, in-flight requests, DB pool."""
+    if s.metrics is None:
+        raise EndpointNotFound(
+            "Metrics are off: the server runs with --no-metrics, or the prometheus-client package is missing.")
+    body, content_type = s.metrics.render()
+    return Response(body, content_type=content_type)
 
 
 @lru_cache(maxsize=1)

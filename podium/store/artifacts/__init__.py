@@ -1,8 +1,8 @@
-"""Artifact stores: the contract (``base``) and implementations (``local``; object stores later).
+"""Artifact stores: the contract (``base``) and implementations (``local``, ``s3``).
 
 Which store serves which URI is decided by the composition root (``podium.backends``).
 """
 
-from podium.store.artifacts.base import ArtifactStore, clean_relative_path
+from podium.store.artifacts.base import ArtifactStore, PresignedTransfers, clean_relative_path
 
-__all__ = ["ArtifactStore", "clean_relative_path"]
+__all__ = ["ArtifactStore", "PresignedTransfers", "clean_relative_path"]

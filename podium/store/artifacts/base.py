@@ -2,19 +2,29 @@
 
 An artifact store is rooted at one URI (a run's, a logged model's, or the server's destination)
 and addresses files by relative POSIX paths below it. A path that would leave the root (``..``,
-an absolute path, a NUL byte) is refused with ``INVALID_PARAMETER_VALUE``. Writes are atomic: a
-file is either absent or complete, never half-written.
+an absolute path, a NUL byte, a backslash) is refused with ``INVALID_PARAMETER_VALUE``. Writes are
+atomic: a file is either absent or complete, never half-written, and an interrupted write leaves
+nothing visible. ``write_stream(..., overwrite=False)`` refuses an existing file with
+``RESOURCE_ALREADY_EXISTS``, atomically (registered versions are written that way).
+
+Stores whose clients can move bytes themselves, through presigned URLs (S3), also implement
+:class:`PresignedTransfers`; the server's MLflow multipart routes (``mpu/*``, ``presigned/``) and
+``server-info`` capabilities follow from ``isinstance(store, PresignedTransfers)``.
 """
 
 from __future__ import annotations
 
 import posixpath
-from typing import BinaryIO, Iterator, Protocol
+from typing import BinaryIO, Iterator, Protocol, runtime_checkable
 
 from podium.domain.entities import FileInfo
 from podium.errors import InvalidParameterValue
 
-__all__ = ["ArtifactStore", "clean_relative_path"]
+__all__ = ["ArtifactStore", "ByteRange", "PresignedTransfers", "check_byte_range", "clean_relative_path"]
+
+#: ``(first, last)`` byte offsets, both inclusive as in HTTP ``Range: bytes=first-last``; ``last=None``
+#: reads to the end of the file.
+ByteRange = tuple[int, int | None]
 
 
 def clean_relative_path(path: str | None) -> str:
@@ -31,6 +41,19 @@ def clean_relative_path(path: str | None) -> str:
     if normalized == ".." or normalized.startswith("../"):
         raise InvalidParameterValue(f"Invalid artifact path: '{path}' escapes the artifact root")
     return normalized
+
+
+def check_byte_range(byte_range: ByteRange | None) -> ByteRange | None:
+    """Validate a ``(first, last)`` range (``last`` inclusive or None); 400 when it is malformed."""
+    if byte_range is None:
+        return None
+    try:
+        first, last = byte_range
+    except (TypeError, ValueError):
+        raise InvalidParameterValue(f"Invalid byte range {byte_range!r}: expected (first, last)") from None
+    if not isinstance(first, int) or first < 0 or (last is not None and (not isinstance(last, int) or last < first)):
+        raise InvalidParameterValue(f"Invalid byte range {byte_range!r}: need 0 <= first <= last")
+    return first, last
 
 
 class ArtifactStore(Protocol):
@@ -56,10 +79,41 @@ class ArtifactStore(Protocol):
 
     def file_size(self, path: str) -> int: ...
 
-    def open_read(self, path: str, chunk_size: int = 1 << 20) -> Iterator[bytes]:
-        """Stream a file's bytes (``RESOURCE_DOES_NOT_EXIST`` if absent)."""
+    def open_read(self, path: str, chunk_size: int = 1 << 20, byte_range: ByteRange | None = None) -> Iterator[bytes]:
+        """Stream a file's bytes in chunks of about ``chunk_size``.
 
-    def write_stream(self, path: str, chunks: BinaryIO | Iterator[bytes]) -> int:
-        """Write a file from a stream, atomically; returns the number of bytes written."""
+        ``RESOURCE_DOES_NOT_EXIST`` if absent (the local and S3 stores raise it from the call itself,
+        before any chunk, so a server can still answer 404).
+        ``byte_range=(first, last)`` reads bytes ``first..last`` inclusive (``last=None``: to the end);
+        a range past the end is cut at the end, one starting past it yields nothing.
+        """
 
-    def delete_artifacts(self, path: str | None = None) -> None: ...
+    def write_stream(self, path: str, chunks: BinaryIO | Iterator[bytes], *, overwrite: bool = True) -> int:
+        """Write a file from a stream, atomically; returns the number of bytes written.
+
+        With ``overwrite=False`` an existing file is refused with ``RESOURCE_ALREADY_EXISTS``, and
+        the check is part of the atomic commit (two writers racing: exactly one wins).
+        """
+
+    def delete_artifacts(self, path: str | None = None) -> None:
+        """Delete a file or a directory tree (the root when ``path`` is empty); missing is not an error."""
+
+
+@runtime_checkable
+class PresignedTransfers(Protocol):
+    """A store whose clients can upload and download directly, through presigned URLs.
+
+    Paths are file paths relative to the store's root, as everywhere in the contract.
+    """
+
+    def create_multipart_upload(self, path: str, num_parts: int) -> tuple[str, list[str]]:
+        """Start a multipart upload: ``(upload_id, [presigned PUT URL of part 1..num_parts])``."""
+
+    def complete_multipart_upload(self, path: str, upload_id: str, parts: list[tuple[int, str]]) -> None:
+        """Assemble the uploaded ``(part_number, etag)`` parts into the file."""
+
+    def abort_multipart_upload(self, path: str, upload_id: str) -> None:
+        """Abandon an upload and free its parts (nothing becomes visible)."""
+
+    def presigned_download_url(self, path: str) -> tuple[str, int]:
+        """``(presigned GET URL, file size)``; ranged GETs on the URL are allowed."""

@@ -1,11 +1,14 @@
 """``LocalArtifactStore``: artifacts as files below a directory.
 
 Every write goes to a temporary file in the destination directory and is renamed into place when
-complete (``os.replace`` is atomic on POSIX), so a reader never sees a partial file.
+complete (``os.replace`` is atomic on POSIX), so a reader never sees a partial file. A write with
+``overwrite=False`` commits with ``os.link`` instead, which fails if the name exists: of two racing
+writers exactly one wins (on a file system without hard links it falls back to check-then-rename).
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import tempfile
@@ -13,8 +16,8 @@ from pathlib import Path
 from typing import BinaryIO, Iterator
 
 from podium.domain.entities import FileInfo
-from podium.errors import InvalidParameterValue, ResourceDoesNotExist
-from podium.store.artifacts.base import clean_relative_path
+from podium.errors import InvalidParameterValue, ResourceAlreadyExists, ResourceDoesNotExist
+from podium.store.artifacts.base import ByteRange, check_byte_range, clean_relative_path
 from podium.uris import local_path_of
 
 __all__ = ["LocalArtifactStore"]
@@ -97,22 +100,33 @@ class LocalArtifactStore:
             shutil.copyfile(source, target)
         return str(target)
 
-    def open_read(self, path: str, chunk_size: int = 1 << 20) -> Iterator[bytes]:
-        full = self.local_file(path)
+    def open_read(self, path: str, chunk_size: int = 1 << 20, byte_range: ByteRange | None = None) -> Iterator[bytes]:
+        first, last = check_byte_range(byte_range) or (0, None)
+        handle = open(self.local_file(path), "rb")  # noqa: SIM115 - closed by the generator
 
         def chunks() -> Iterator[bytes]:
-            with open(full, "rb") as fh:
-                while block := fh.read(chunk_size):
+            with handle:
+                if first:
+                    handle.seek(first)
+                remaining = None if last is None else last - first + 1
+                while remaining is None or remaining > 0:
+                    block = handle.read(chunk_size if remaining is None else min(chunk_size, remaining))
+                    if not block:
+                        return
+                    if remaining is not None:
+                        remaining -= len(block)
                     yield block
 
         return chunks()
 
-    def write_stream(self, path: str, chunks: BinaryIO | Iterator[bytes]) -> int:
+    def write_stream(self, path: str, chunks: BinaryIO | Iterator[bytes], *, overwrite: bool = True) -> int:
         target = self._path(path)
         if not clean_relative_path(path):
             raise InvalidParameterValue("Cannot write to the artifact root itself; give a file path.")
         if target.is_dir():
             raise InvalidParameterValue(f"Cannot overwrite directory '{path}' with a file.")
+        if not overwrite and target.exists():
+            raise _already_exists(path)  # early, before reading the stream; the commit checks again
         _make_parent_dirs(target, path)
         fd, tmp = tempfile.mkstemp(prefix=".podium-tmp-", dir=target.parent)
         written = 0
@@ -127,7 +141,10 @@ class LocalArtifactStore:
                         out.write(block)
                         written += len(block)
             os.chmod(tmp, 0o644)
-            os.replace(tmp, target)
+            if overwrite:
+                os.replace(tmp, target)
+            else:
+                _commit_exclusive(tmp, target, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
@@ -149,3 +166,23 @@ def _make_parent_dirs(target: Path, path: str) -> None:
         raise InvalidParameterValue(
             f"Cannot write artifact '{path}': a file already exists where one of its directories must go."
         ) from None
+
+
+def _already_exists(path: str) -> ResourceAlreadyExists:
+    return ResourceAlreadyExists(f"Artifact '{path}' already exists and may not be overwritten.")
+
+
+def _commit_exclusive(tmp: str, target: Path, path: str) -> None:
+    """Move ``tmp`` to ``target`` unless ``target`` exists, atomically: ``link`` never replaces."""
+    try:
+        os.link(tmp, target)
+    except FileExistsError:
+        raise _already_exists(path) from None
+    except OSError as exc:  # no hard links here (some network/FUSE file systems)
+        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK):
+            raise
+        if target.exists():
+            raise _already_exists(path) from None
+        os.replace(tmp, target)
+        return
+    os.unlink(tmp)

@@ -1,0 +1,160 @@
+"""Server settings: the one table in docs/configuration.md, and flag > env > config file > default."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from podium.errors import InvalidParameterValue
+from podium.server.settings import SETTINGS, ServerSettings, load_config_file
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
+ROW = re.compile(r"^\| `(--[^`]+)` \| `(PODIUM_\w+)` \| (?:`(\w+)`|—) \| (?:`([^`]*)`|none) \| (.+) \|$", re.M)
+
+
+def _doc_default(default) -> str:
+    if isinstance(default, bool):
+        return "true" if default else "false"
+    return str(default)
+
+
+def test_configuration_doc_lists_every_setting_and_nothing_else():
+    documented = [(m[1], m[2], m[3] or None, m[4] if m[4] is not None else "") for m in ROW.finditer(DOC.read_text())]
+    in_code = [(s.flag, s.env, s.key, "" if s.default == "" else _doc_default(s.default)) for s in SETTINGS]
+    assert documented == in_code
+
+
+def test_every_setting_has_help_a_dataclass_field_and_a_cli_option():
+    from podium.cli.server import server
+
+    assert [s.field for s in SETTINGS] == list(ServerSettings.__dataclass_fields__)
+    options = {p.name: p for p in server.params}
+    for s in SETTINGS:
+        assert s.help and s.env == "PODIUM_" + s.field.upper()
+        assert s.field in options and s.flag.split("/")[0] in options[s.field].opts
+        assert getattr(ServerSettings(), s.field) == s.default
+
+
+@pytest.fixture
+def cwd(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def _config(path: Path, text: str) -> str:
+    path.write_text(text)
+    return str(path)
+
+
+def test_defaults_when_nothing_is_given(cwd):
+    s = ServerSettings.from_env({})
+    assert (s.port, s.workers, s.host, s.metrics, s.config) == (5000, 1, "127.0.0.1", True, "")
+    assert s.backend_store_uri == f"sqlite:///{(cwd / 'podium-data' / 'podium.db').as_posix()}"
+
+
+def test_config_file_beats_default_env_beats_file_flag_beats_env(cwd):
+    config = _config(cwd / "podium.toml", 'port = 7001\nworkers = 3\nlog_format = "json"\naccess_log = false\n'
+                                         'db_threads = 9\n')
+    env = {"PODIUM_CONFIG": config, "PODIUM_WORKERS": "5", "PODIUM_LOG_FORMAT": "text"}
+    s = ServerSettings.from_env(env, log_format="json")
+    assert s.port == 7001                       # file over default
+    assert s.workers == 5                       # env over file
+    assert s.log_format == "json"               # flag over env
+    assert s.access_log is False and s.db_threads == 9
+    assert s.host == "127.0.0.1"                # default: in none of them
+    assert s.config == str(cwd / "podium.toml")
+
+
+def test_config_flag_beats_podium_config(cwd):
+    a = _config(cwd / "a.toml", "port = 7001\n")
+    b = _config(cwd / "b.toml", "port = 7002\n")
+    assert ServerSettings.from_env({"PODIUM_CONFIG": a}, config=b).port == 7002
+    assert ServerSettings.from_env({"PODIUM_CONFIG": a}).port == 7001
+
+
+def test_empty_variable_counts_as_unset(cwd):
+    config = _config(cwd / "podium.toml", "port = 7001\n")
+    assert ServerSettings.from_env({"PODIUM_CONFIG": config, "PODIUM_PORT": ""}).port == 7001
+
+
+def test_workers_get_the_same_settings_through_the_environment(cwd):
+    config = _config(cwd / "podium.toml", 'artifacts_destination = "s3://bucket/prefix"\nmetrics = false\n')
+    s = ServerSettings.from_env({}, config=config, port=6001)
+    assert s.artifacts_destination == "s3://bucket/prefix"  # object-store URIs are not made into paths
+    assert ServerSettings.from_env(s.to_env()) == s
+
+
+def test_relative_paths_resolve_against_the_working_directory(cwd):
+    config = _config(cwd / "podium.toml", 'backend_store_uri = "sqlite:///data/p.db"\nartifacts_destination = "art"\n')
+    s = ServerSettings.from_env({"PODIUM_CONFIG": config})
+    assert s.backend_store_uri == f"sqlite:///{(cwd / 'data' / 'p.db').as_posix()}"
+    assert s.artifacts_destination == str(cwd / "art")
+
+
+@pytest.mark.parametrize("text, message", [
+    ("prot = 80\n", "Unknown setting(s) in config file"),
+    ('port = "80"\n', "expected a TOML integer"),
+    ("access_log = 1\n", "expected a TOML boolean"),
+    ("workers = true\n", "expected a TOML integer"),
+    ('log_level = "loud"\n', "expected one of critical, error, warning, info, debug"),
+    ("workers = 0\n", "expected at least 1"),
+    ('config = "other.toml"\n', "Unknown setting(s)"),
+    ("port = \n", "is not valid TOML"),
+])
+def test_bad_config_files_are_refused_with_the_reason(cwd, text, message):
+    config = _config(cwd / "podium.toml", text)
+    with pytest.raises(InvalidParameterValue) as info:
+        load_config_file(config)
+    assert message in info.value.message
+
+
+def test_missing_config_file_is_refused(cwd):
+    with pytest.raises(InvalidParameterValue, match="does not exist"):
+        ServerSettings.from_env({"PODIUM_CONFIG": str(cwd / "nope.toml")})
+
+
+@pytest.mark.parametrize("env, message", [
+    ({"PODIUM_PORT": "eighty"}, "Invalid value 'eighty' for port (PODIUM_PORT): expected an integer."),
+    ({"PODIUM_ACCESS_LOG": "maybe"}, "expected true or false"),
+    ({"PODIUM_LOG_FORMAT": "xml"}, "expected one of text, json"),
+    ({"PODIUM_PORT": "70000"}, "expected at most 65535"),
+])
+def test_bad_environment_values_are_refused(cwd, env, message):
+    with pytest.raises(InvalidParameterValue) as info:
+        ServerSettings.from_env(env)
+    assert message in info.value.message
+
+
+@pytest.mark.parametrize("raw, value", [("1", True), ("YES", True), ("on", True), ("0", False), ("off", False)])
+def test_boolean_variables(cwd, raw, value):
+    assert ServerSettings.from_env({"PODIUM_METRICS": raw}).metrics is value
+
+
+def test_cli_applies_flag_env_file_precedence(cwd, monkeypatch):
+    import podium.server.runner as runner
+    from podium.cli.server import server
+
+    seen = {}
+    monkeypatch.setattr(runner, "serve", lambda settings: seen.update(settings=settings))
+    config = _config(cwd / "podium.toml", 'port = 7001\nworkers = 3\nhost = "0.0.0.0"\nmetrics = false\n')
+    result = CliRunner().invoke(server, ["--config", config, "--port", "7100"], env={"PODIUM_WORKERS": "2"})
+    assert result.exit_code == 0, result.output
+    s = seen["settings"]
+    assert (s.port, s.workers, s.host, s.metrics) == (7100, 2, "0.0.0.0", False)
+    result = CliRunner().invoke(server, ["--no-access-log"], env={"PODIUM_CONFIG": config})
+    assert result.exit_code == 0 and seen["settings"].port == 7001 and seen["settings"].access_log is False
+
+
+def test_cli_reports_a_bad_setting_as_a_usage_error(cwd, monkeypatch):
+    import podium.server.runner as runner
+    from podium.cli.server import server
+
+    monkeypatch.setattr(runner, "serve", lambda settings: pytest.fail("must not start"))
+    config = _config(cwd / "podium.toml", "wokers = 2\n")
+    result = CliRunner().invoke(server, ["--config", config])
+    assert result.exit_code == 2 and "Unknown setting(s) in config file" in result.output and "wokers" in result.output
+    result = CliRunner().invoke(server, [], env={"PODIUM_DB_THREADS": "many"})
+    assert result.exit_code == 2 and "db_threads (PODIUM_DB_THREADS)" in result.output
