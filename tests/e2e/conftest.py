@@ -1,9 +1,17 @@
-"""End-to-end fixtures: real ``python -m podium.server`` processes (several workers, SQLite).
+"""End-to-end fixtures: real ``python -m podium.server`` processes (several workers).
 
-* ``server``          module-scoped: one server with ``--workers 4`` on a fresh SQLite file and an
+The database is SQLite by default, or a fresh PostgreSQL / MySQL (MariaDB) database when
+``PODIUM_TEST_SERVER_DB=postgresql|mysql`` (with ``PODIUM_TEST_POSTGRES_URL`` / ``PODIUM_TEST_MYSQL_URL``;
+see ``tests/databases.py``): created before the server starts, kept across its restarts, dropped
+after it stopped.
+
+* ``server``          module-scoped: one server with ``--workers 4`` on a fresh database and an
   ephemeral port, started once per module and stopped (SIGTERM; it must exit 0) at the end.
 * ``server_factory``  function-scoped: start more servers (e.g. to kill and restart one on the same
-  database); everything it started is stopped when the test ends.
+  database, or several servers on one database: ``factory.database()``); everything it started is
+  stopped, and every database it created dropped, when the test ends.
+* ``OBSERVATIONS``    lines a test wants shown in the terminal summary (figures seen while checking
+  correctness; they are not benchmarks).
 
 A server counts as ready when every worker logged ``Application startup complete.`` *and* ``/health``
 answered ``OK`` on many fresh connections in a row (so the load never hits a half-started pool).
@@ -24,11 +32,21 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.databases import SERVER_DB_ENV, ServerDatabase, server_database_for
+
 A2 = "/api/2.0/mlflow"
 WORKERS = 4
 LOG_TAIL_LINES = 80
 STARTUP_TIMEOUT = 60.0
 STOP_TIMEOUT = 15.0
+
+#: (what, text) pairs printed in the terminal summary
+OBSERVATIONS: list[tuple[str, str]] = []
+
+
+def backend_kind() -> str:
+    """The backend the servers run on: ``sqlite``, ``postgresql`` or ``mysql``."""
+    return os.environ.get(SERVER_DB_ENV, "sqlite")
 
 
 def free_port() -> int:
@@ -49,6 +67,8 @@ class ServerProcess:
 
     root: Path
     workers: int = WORKERS
+    #: the database (SQLAlchemy URL); None: ``sqlite:///<root>/p.db``
+    backend_store_uri: str | None = None
     port: int = 0
     process: subprocess.Popen | None = None
     log_path: Path | None = None
@@ -60,8 +80,8 @@ class ServerProcess:
         return f"http://127.0.0.1:{self.port}"
 
     @property
-    def db_path(self) -> Path:
-        return self.root / "p.db"
+    def store_uri(self) -> str:
+        return self.backend_store_uri or f"sqlite:///{(self.root / 'p.db').as_posix()}"
 
     def log(self) -> str:
         if self.log_path is None or not self.log_path.exists():
@@ -87,7 +107,7 @@ class ServerProcess:
         self.log_path = self.root / f"server-{self.starts}.log"
         cmd = [
             sys.executable, "-m", "podium.server",
-            "--backend-store-uri", f"sqlite:///{self.db_path.as_posix()}",
+            "--backend-store-uri", self.store_uri,
             "--artifacts-destination", str(self.root / "art"),
             "--host", "127.0.0.1", "--port", str(self.port),
             "--workers", str(self.workers),
@@ -168,31 +188,62 @@ def _children(pid: int) -> list[int]:
 # ------------------------------------------------------------------------------ fixtures
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    srv = ServerProcess(tmp_path_factory.mktemp("podium-e2e")).start()
-    yield srv
-    code = srv.stop()
-    if code != 0:
-        print(f"\n--- podium server log tail (exit code {code}) ---\n{srv.log_tail()}")
-    assert code == 0, f"the server exited with {code} on SIGTERM"
+    root = tmp_path_factory.mktemp("podium-e2e")
+    uri, database = server_database_for(root, "p.db")
+    try:
+        srv = ServerProcess(root, backend_store_uri=uri).start()
+        yield srv
+        code = srv.stop()
+        if code != 0:
+            print(f"\n--- podium server log tail (exit code {code}) ---\n{srv.log_tail()}")
+        assert code == 0, f"the server exited with {code} on SIGTERM"
+    finally:
+        if database is not None:
+            database.drop()
 
 
 class ServerFactory:
-    def __init__(self, tmp_path: Path) -> None:
-        self.tmp_path = tmp_path
-        self.started: list[ServerProcess] = []
+    """Servers (and their databases) for one test or module; :meth:`close` stops and drops them all."""
 
-    def new(self, name: str = "srv", workers: int = WORKERS) -> ServerProcess:
-        srv = ServerProcess(self.tmp_path / name, workers=workers)
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.started: list[ServerProcess] = []
+        self.databases: list[ServerDatabase] = []
+
+    def database(self, name: str = "shared") -> str:
+        """A fresh database (URI) for the current backend, for one or several servers to share."""
+        directory = self.root / name
+        directory.mkdir(parents=True, exist_ok=True)
+        uri, database = server_database_for(directory, "p.db")
+        if database is not None:
+            self.databases.append(database)
+        return uri
+
+    def new(self, name: str = "srv", workers: int = WORKERS, backend_store_uri: str | None = None) -> ServerProcess:
+        """A server (not started yet) on ``backend_store_uri``, or on a database of its own."""
+        if backend_store_uri is None:
+            backend_store_uri = self.database(f"{name}-db")
+        srv = ServerProcess(self.root / name, workers=workers, backend_store_uri=backend_store_uri)
         self.started.append(srv)
         return srv
+
+    def close(self) -> None:
+        try:
+            for srv in self.started:
+                try:
+                    srv.stop()
+                finally:
+                    srv.kill()  # no-op when it exited; otherwise nothing may hold the database
+        finally:
+            for database in self.databases:
+                database.drop()
 
 
 @pytest.fixture
 def server_factory(tmp_path):
     factory = ServerFactory(tmp_path)
     yield factory
-    for srv in factory.started:
-        srv.stop()
+    factory.close()
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -207,5 +258,14 @@ def pytest_runtest_makereport(item, call):
         servers.append(funcargs["server"])
     if isinstance(funcargs.get("server_factory"), ServerFactory):
         servers.extend(funcargs["server_factory"].started)
+    for value in funcargs.values():  # e.g. a module's group of servers on one database
+        servers.extend(s for s in getattr(value, "servers", ()) if isinstance(s, ServerProcess))
     for i, srv in enumerate(servers):
         report.sections.append((f"podium server log tail #{i} ({srv.root})", srv.log_tail()))
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    if OBSERVATIONS:
+        terminalreporter.section(f"e2e observations on {backend_kind()} (from correctness tests, not benchmarks)")
+        for test, text in OBSERVATIONS:
+            terminalreporter.write_line(f"{test}: {text}")

@@ -79,8 +79,11 @@ class Database:
     # -- transactions -------------------------------------------------------------------------
     @contextlib.contextmanager
     def read(self):
-        """A read-only transaction (a consistent snapshot on SQLite's WAL)."""
+        """A read-only transaction over one consistent snapshot (SQLite's WAL; REPEATABLE READ on
+        PostgreSQL and MySQL, so an entity assembled from several queries never mixes two states)."""
         with self.engine.connect() as conn:
+            if not self.is_sqlite:
+                conn = conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
             with conn.begin():
                 yield conn
 
@@ -129,11 +132,22 @@ class Database:
             config = Config()
             config.set_main_option("script_location", str(_MIGRATIONS_DIR))
             config.set_main_option("sqlalchemy.url", self.url.replace("%", "%%"))
-            with self.engine.begin() as conn:
-                if self.dialect == "postgresql":  # one migrator at a time across processes
-                    conn.execute(text("SELECT pg_advisory_xact_lock(724201)"))
-                config.attributes["connection"] = conn
-                command.upgrade(config, revision)
+            # one migrator at a time across processes: an advisory lock on PostgreSQL, a named
+            # session lock on MySQL (its DDL commits implicitly), the write lock on SQLite
+            with self.engine.connect().execution_options(podium_write=True) as conn:
+                if self.dialect in ("mysql", "mariadb"):
+                    conn.execute(text("SELECT GET_LOCK('podium_migrate', 300)"))
+                    conn.commit()
+                try:
+                    with conn.begin():
+                        if self.dialect == "postgresql":
+                            conn.execute(text("SELECT pg_advisory_xact_lock(724201)"))
+                        config.attributes["connection"] = conn
+                        command.upgrade(config, revision)
+                finally:
+                    if self.dialect in ("mysql", "mariadb"):
+                        conn.execute(text("SELECT RELEASE_LOCK('podium_migrate')"))
+                        conn.commit()
 
     def drift(self) -> list:
         """Differences between the live schema and ``tables.py`` (empty when migrations and code agree)."""
