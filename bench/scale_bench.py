@@ -57,6 +57,7 @@ import datetime as dt
 import json
 import os
 import random
+import shutil
 import signal
 import socket
 import statistics
@@ -747,6 +748,12 @@ def main() -> int:
     finally:
         for s in servers.values():
             s.stop()
+        (out / "logs").mkdir(exist_ok=True)
+        for kind in ("podium", "mlflow"):
+            log_file = workdir / kind / "server.log"
+            if log_file.exists():
+                shutil.copyfile(log_file, out / "logs" / f"{kind}-server.log")
+        shutil.rmtree(workdir, ignore_errors=True)
         if not args.keep_databases:
             for name in ("scale_podium", "scale_mlflow"):
                 try:

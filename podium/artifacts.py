@@ -2,7 +2,8 @@
 
 ``runs:/<run_id>/<path>`` looks in the run's own artifacts first and then, as MLflow 3 does, at the
 logged model named by the path's first segment that the run produced. ``models:/...`` resolves
-through the registry (or the logged model) to the version's storage location.
+through the registry (or the logged model) to the version's storage location; a registered
+version's download is verified against its manifest (:mod:`podium.model_integrity`).
 """
 
 from __future__ import annotations
@@ -113,6 +114,11 @@ def download_artifacts(artifact_uri: str | None = None, run_id: str | None = Non
         if dst_path is None:
             return str(local)
     client = _client(tracking_uri)
+    if uri.startswith("models:/") and not parse_models_uri(uri).model_id:
+        # a registered version: downloaded and checked against its manifest (DATA_LOSS if it differs)
+        from podium.model_integrity import download_model_version
+
+        return download_model_version(client, uri, dst_path, tracking_uri)
     root, rel = resolve_artifact_location(uri, tracking_uri)
     target = Path(dst_path or tempfile.mkdtemp(prefix="podium-artifacts-"))
     target.mkdir(parents=True, exist_ok=True)

@@ -36,6 +36,7 @@ from podium.uris import is_local_path, local_path_of
 
 __all__ = [
     "Backend",
+    "artifact_locator",
     "artifact_store_for",
     "backend_for",
     "default_tracking_uri",
@@ -57,6 +58,8 @@ class Backend:
     tracking: object  # TrackingService or the REST equivalent
     registry: object  # RegistryService or the REST equivalent
     is_remote: bool = False
+    access: object = None  # AccessService (model grants and policies) or the REST equivalent
+    integrity: object = None  # IntegrityService (manifests, verify, compare) or the REST equivalent
 
 
 def default_tracking_uri() -> str:
@@ -101,8 +104,11 @@ def _build(uri: str, artifact_root: str) -> Backend:
     if scheme in ("http", "https"):
         from podium.client.rest import RestBackend
 
+        from podium.client.rest_integrity import RestIntegrity
+
         rest = RestBackend(uri)
-        return Backend(uri, rest.tracking, rest.registry, is_remote=True)
+        return Backend(uri, rest.tracking, rest.registry, is_remote=True, access=rest.access,
+                       integrity=RestIntegrity(rest.session))
     if scheme in _SQL_SCHEMES:
         return embedded_backend(uri, artifact_root)
     if "://" not in uri and not uri.startswith("file:"):
@@ -113,23 +119,55 @@ def _build(uri: str, artifact_root: str) -> Backend:
     raise NotImplementedByPodium(f"Unsupported tracking URI '{uri}' (use sqlite:///, postgresql://, mysql:// or http://).")
 
 
-def embedded_backend(db_url: str, artifact_root: str, *, serving: bool = False) -> Backend:
+def embedded_backend(db_url: str, artifact_root: str, *, serving: bool = False,
+                     artifacts_destination=None) -> Backend:
     """Services over SQL stores: what both embedded mode and the server run on.
 
     ``serving=True`` (the server) applies MLflow's server-side rules for version sources: a
     ``runs:/`` source needs its ``run_id``, and a local path must lie inside the run's artifacts.
+    ``artifacts_destination`` (the server's proxy store) is where ``mlflow-artifacts:/`` locations
+    are read when a version's files are hashed or compared.
     """
+    from podium.auth.access import AccessService
     from podium.services.registry import RegistryService
     from podium.services.tracking import TrackingService
     from podium.store.sql import Database, SqlRegistryStore, SqlTrackingStore
+    from podium.store.sql.auth import SqlAuthStore
+
+    from podium.services.integrity import IntegrityService
+    from podium.store.sql.manifests import SqlManifestStore
 
     db = Database(db_url)
     tracking_store = SqlTrackingStore(db, artifact_root)
+    registry_store = SqlRegistryStore(db)
+    integrity = IntegrityService(SqlManifestStore(db), registry_store, artifact_locator(artifacts_destination),
+                                 tracking_store)
     return Backend(
         db_url,
         TrackingService(tracking_store),
-        RegistryService(SqlRegistryStore(db), tracking_store, strict_sources=serving),
+        RegistryService(registry_store, tracking_store, strict_sources=serving, integrity=integrity),
+        access=AccessService(SqlAuthStore(db)),
+        integrity=integrity,
     )
+
+
+def artifact_locator(artifacts_destination=None):
+    """``locate(uri) -> (artifact store, path below its root) | None``: how this process reads a
+    version's files. Local paths and ``s3://`` directly; ``mlflow-artifacts:/<path>`` through
+    ``artifacts_destination`` (the server's own proxy store), else not at all."""
+
+    def locate(uri: str):
+        if uri.startswith("mlflow-artifacts:"):
+            if artifacts_destination is None or uri.startswith("mlflow-artifacts://"):
+                return None  # served by a server (or another server): not readable from here
+            from podium.domain.manifests import location_key
+
+            return artifacts_destination, location_key(uri)[len("mlflow-artifacts:/"):]
+        if is_local_path(uri) or uri.startswith("s3://"):
+            return artifact_store_for(uri), ""
+        return None
+
+    return locate
 
 
 def artifact_store_for(uri: str, tracking_uri: str | None = None):

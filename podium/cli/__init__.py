@@ -28,11 +28,14 @@ __all__ = ["COMMANDS", "CliState", "LazyGroup", "PodiumGroup", "collect", "main"
 
 #: command name -> ("module:attribute", one-line help shown by ``podium --help``)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "models": ("podium.cli.models:models", "List and inspect registered models; move stages and aliases."),
+    "models": ("podium.cli.models:models", "List and inspect registered models; move stages and aliases; grants and policies."),
     "runs": ("podium.cli.runs:runs", "List tracked runs with their metrics and params."),
     "demo": ("podium.cli.demo:demo", "Run the model-registry workflow end to end in a scratch store."),
     "server": ("podium.cli.server:server", "Run the Podium tracking and registry server."),
     "db": ("podium.cli.db:db", "Upgrade the database schema and show its revision."),
+    "users": ("podium.cli.users:users", "Create, list and delete users (on the database, like `podium db`)."),
+    "groups": ("podium.cli.groups:groups", "Create groups of users and change their members (on the database)."),
+    "tokens": ("podium.cli.tokens:tokens", "Create, list and revoke API tokens (on the database)."),
 }
 
 #: the FutureWarning PodiumClient's stage methods emit (MLflow deprecated stages); noise in a CLI

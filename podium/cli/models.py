@@ -1,4 +1,5 @@
-"""``podium models``: list and inspect registered models, move stages, set and delete aliases.
+"""``podium models``: list and inspect registered models, move stages, set and delete aliases, and
+manage who may do what with a model (grants, protected stages and aliases).
 
 Each command parses its arguments, makes a few :class:`~podium.client.PodiumClient` calls and
 hands the result to a renderer below (a rich table, or JSON with ``--json``). Nothing here touches
@@ -23,7 +24,7 @@ WIDE_CONSOLE = 150
 
 @click.group()
 def models() -> None:
-    """List and inspect registered models; move stages and aliases."""
+    """List and inspect registered models; move stages and aliases; grants and policies."""
 
 
 @models.command("list")
@@ -158,6 +159,115 @@ def set_alias(state: CliState, name: str, alias: str, version: int | None, delet
         print_renderable(text(message, "bold"))
 
 
+def _principal(user: str | None, group: str | None) -> dict:
+    if bool(user) == bool(group):
+        raise click.UsageError("Give exactly one of --user and --group.")
+    return {"user": user, "group": group}
+
+
+_user_option = click.option("--user", metavar="U", help="A user name.")
+_group_option = click.option("--group", metavar="G", help="A group name.")
+
+
+@models.command("grant")
+@click.argument("name")
+@_user_option
+@_group_option
+@click.option("--permission", required=True, type=click.Choice(["read", "edit", "manage"], case_sensitive=False),
+              help="read: see and download; edit: new versions, descriptions, tags, stages and aliases; "
+              "manage: also rename, delete, grants and policy.")
+@json_option
+@pass_state
+def grant(state: CliState, name: str, user: str | None, group: str | None, permission: str, as_json: bool) -> None:
+    """Give a user or a group a permission on model NAME (replaces their previous grant).
+
+    \b
+    Examples:
+      podium models grant wine --user alice --permission edit
+      podium models grant wine --group ml-platform --permission manage
+    """
+    granted = state.client().set_model_grant(name, permission.lower(), **_principal(user, group))
+    if as_json:
+        print_json({"grant": granted.to_dict()})
+    else:
+        print_renderable(text(f"{granted.principal_type} {granted.principal}: {granted.permission.label} on {name}", "bold"))
+
+
+@models.command("revoke")
+@click.argument("name")
+@_user_option
+@_group_option
+@pass_state
+def revoke(state: CliState, name: str, user: str | None, group: str | None) -> None:
+    """Remove a user's or group's grant on model NAME (the default role applies again)."""
+    state.client().delete_model_grant(name, **_principal(user, group))
+    print_renderable(text(f"Removed the grant of {user or group} on {name}.", "bold"))
+
+
+@models.command("grants")
+@click.argument("name")
+@json_option
+@pass_state
+def list_grants(state: CliState, name: str, as_json: bool) -> None:
+    """List who has read, edit or manage on model NAME."""
+    found = state.client().get_model_grants(name)
+    if as_json:
+        print_json({"grants": [g.to_dict() for g in found]})
+        return
+    result = table(f"Grants on {name} ({len(found)})", "Type", "Name", "Permission")
+    for g in found:
+        result.add_row(g.principal_type, text(g.principal, "bold"), g.permission.label)
+    print_renderable(result)
+
+
+@models.command("policy")
+@click.argument("name")
+@click.option("--protect-stage", "stages", multiple=True, metavar="S",
+              help="A stage only --require-role may move (repeat for several), e.g. Production.")
+@click.option("--protect-alias", "aliases", multiple=True, metavar="A",
+              help="An alias only --require-role may move (repeat for several), e.g. champion.")
+@click.option("--require-role", type=click.Choice(["manage", "admin"], case_sensitive=False),
+              help="Who may move protected targets: manage on the model (default) or admin.")
+@click.option("--requires-approval", is_flag=True,
+              help="Protected targets move only through an approved request (podium models request).")
+@click.option("--show", is_flag=True, help="Show the policy instead of setting it.")
+@json_option
+@pass_state
+def policy(state: CliState, name: str, stages: tuple[str, ...], aliases: tuple[str, ...], require_role: str | None,
+           requires_approval: bool, show: bool, as_json: bool) -> None:
+    """Set (replace) or --show the protected stages and aliases of model NAME.
+
+    \b
+    Examples:
+      podium models policy wine --protect-stage Production --protect-alias champion
+      podium models policy wine --protect-stage Production --require-role admin --requires-approval
+      podium models policy wine --show
+    """
+    client = state.client()
+    changing = bool(stages or aliases or require_role or requires_approval)
+    if show and changing:
+        raise click.UsageError("--show takes no other policy option.")
+    if show:
+        result = client.get_model_policy(name)
+    elif not changing:
+        raise click.UsageError("Give --protect-stage/--protect-alias (and --require-role, --requires-approval) "
+                               "to set the policy, or --show.")
+    else:
+        result = client.set_model_policy(name, list(stages), list(aliases), (require_role or "manage").lower(),
+                                         requires_approval)
+    if as_json:
+        print_json({"policy": result.to_dict()})
+        return
+    details = table(f"Policy of {name}", "Field", "Value")
+    details.show_header = False
+    for field, value in (("Protected stages", ", ".join(result.protected_stages)),
+                         ("Protected aliases", ", ".join("@" + a for a in result.protected_aliases)),
+                         ("Who may move them", "admin" if result.require_role == "admin" else "manage or admin"),
+                         ("Requires approval", "yes" if result.requires_approval else "no")):
+        details.add_row(field, text(value))
+    print_renderable(details)
+
+
 # ------------------------------------------------------------------------------------ helpers
 def all_versions(client, name: str) -> list:
     """Every version of model ``name``, newest first."""
@@ -216,3 +326,7 @@ def _latest_by_stage(latest: list) -> str:
 def _aliases_of(aliases: dict) -> str:
     return "\n".join(f"@{alias}: v{version}" for alias, version in sorted(aliases.items()))
 
+
+
+# ``podium models verify`` and ``podium models compare`` live in their own module
+from podium.cli import model_checks as _model_checks  # noqa: E402,F401

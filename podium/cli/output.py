@@ -23,6 +23,7 @@ Errors and exit codes
     1     any other Podium error (``INVALID_PARAMETER_VALUE``, ...) or other failure
     2     usage error: unknown option, missing or malformed argument (click's)
     3     not found: ``RESOURCE_DOES_NOT_EXIST`` (model, version, alias, run, ...)
+    4     integrity: ``DATA_LOSS`` (a version's files differ from its manifest)
     ====  =========================================================================
 """
 
@@ -39,6 +40,7 @@ from typing import Any, NoReturn
 import click
 
 __all__ = [
+    "EXIT_DATA_LOSS",
     "EXIT_ERROR",
     "EXIT_NOT_FOUND",
     "EXIT_OK",
@@ -61,11 +63,13 @@ EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2  # click's own code for usage errors
 EXIT_NOT_FOUND = 3
+EXIT_DATA_LOSS = 4
 
 #: error codes with an exit code of their own; every other PodiumError exits with EXIT_ERROR
 EXIT_CODES: dict[str, int] = {
     "RESOURCE_DOES_NOT_EXIST": EXIT_NOT_FOUND,
     "NOT_FOUND": EXIT_NOT_FOUND,
+    "DATA_LOSS": EXIT_DATA_LOSS,
 }
 
 #: fields of Podium's entities that are not part of MLflow's shape (kept out of --json)

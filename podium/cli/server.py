@@ -10,6 +10,8 @@ http://127.0.0.1:5000. A flag beats its variable, which beats the file, which be
 
 from __future__ import annotations
 
+import re
+
 import click
 
 from podium.errors import PodiumError
@@ -46,6 +48,7 @@ def server(**options) -> None:
       podium server
       podium server --host 0.0.0.0 --port 8080 --backend-store-uri postgresql://u:p@db/podium
       podium server --config /etc/podium/podium.toml
+      podium server --auth --default-role edit
       MLFLOW_TRACKING_URI=http://127.0.0.1:5000 python train.py
     """
     from podium.server.runner import serve
@@ -57,7 +60,16 @@ def server(**options) -> None:
         raise click.UsageError(exc.message) from None
     click.echo(
         f"Podium server on http://{settings.host}:{settings.port} "
-        f"(store {settings.backend_store_uri}, artifacts {settings.artifacts_destination})",
+        f"(store {_without_password(settings.backend_store_uri)}, artifacts {settings.artifacts_destination}"
+        f"{', auth on, default role ' + settings.default_role if settings.auth else ''})",
         err=True,
     )
-    serve(settings)
+    try:
+        serve(settings)
+    except PodiumError as exc:  # e.g. PODIUM_ADMIN_PASSWORD too short: one line, not a traceback
+        raise click.ClickException(str(exc)) from None
+
+
+def _without_password(url: str) -> str:
+    """A database URL fit for a log line: ``user:secret@`` becomes ``user:***@``."""
+    return re.sub(r"://([^:/@]+):[^@/]*@", r"://\1:***@", url)

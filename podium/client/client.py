@@ -32,6 +32,7 @@ from podium.domain.entities import (
     RunTag,
     ViewType,
 )
+from podium.auth.entities import ModelGrant, ModelPolicy
 from podium.errors import InvalidParameterValue, ResourceDoesNotExist
 
 __all__ = ["MlflowClient", "PodiumClient"]
@@ -186,6 +187,66 @@ class PodiumClient:
     def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion:
         return self._registry.get_model_version_by_alias(name, alias)
 
+    # ================================================================== access (Podium only)
+    @property
+    def _access(self):
+        self._registry  # noqa: B018 - builds the registry backend
+        return self._registry_backend.access
+
+    def get_model_grants(self, name: str) -> list[ModelGrant]:
+        """Who has ``read``, ``edit`` or ``manage`` on registered model ``name`` (users and groups)."""
+        return self._access.get_model_grants(name)
+
+    def set_model_grant(self, name: str, permission: str, user: str | None = None,
+                        group: str | None = None) -> ModelGrant:
+        """Give ``user`` or ``group`` ``permission`` (read, edit, manage) on ``name``, replacing theirs."""
+        return self._access.set_model_grant(name, permission, user, group)
+
+    def delete_model_grant(self, name: str, user: str | None = None, group: str | None = None) -> None:
+        """Remove the grant of ``user`` or ``group`` on ``name`` (the default role then applies)."""
+        self._access.delete_model_grant(name, user, group)
+
+    def get_model_policy(self, name: str) -> ModelPolicy:
+        """The protected stages and aliases of ``name`` and who may move them."""
+        return self._access.get_model_policy(name)
+
+    def set_model_policy(self, name: str, protected_stages: Sequence[str] = (), protected_aliases: Sequence[str] = (),
+                         require_role: str = "manage", requires_approval: bool = False) -> ModelPolicy:
+        """Replace the policy of ``name``: only ``require_role`` (manage or admin) may move these stages
+        and aliases, or, with ``requires_approval``, only an approved request."""
+        return self._access.set_model_policy(name, protected_stages, protected_aliases, require_role,
+                                             requires_approval)
+
+    # ================================================================== integrity and compare (Podium only)
+    @property
+    def _integrity(self):
+        self._registry  # noqa: B018 - builds the registry backend
+        return self._registry_backend.integrity
+
+    def get_model_version_manifest(self, name: str, version: str | int):
+        """The SHA-256 manifest of the version's files recorded at registration
+        (:class:`~podium.domain.manifests.Manifest`), or None if it has none."""
+        return self._integrity.get_model_version_manifest(name, version)
+
+    def verify_model_version(self, name: str, version: str | int, *, raise_on_failure: bool = True) -> dict:
+        """Re-read the version's stored files and compare them with its manifest; returns the report.
+
+        Raises ``IntegrityCheckFailed`` (``DATA_LOSS``) naming the first file that is missing,
+        truncated, modified or added, and ``INVALID_STATE`` when the version has no manifest (unless
+        ``raise_on_failure=False``: then the report's ``status`` says so).
+        """
+        from podium.model_integrity import raise_for_report
+
+        report = self._integrity.verify_model_version(name, version)
+        if raise_on_failure:
+            raise_for_report(report)
+        return report
+
+    def compare_model_versions(self, name: str, versions: Sequence[str | int]) -> dict:
+        """Versions side by side: metadata, tags, run and logged-model params and metrics, signature,
+        requirements and files, with what differs marked (:mod:`podium.services.compare`)."""
+        return self._integrity.compare_model_versions(name, list(versions))
+
     # ================================================================== experiments
     def create_experiment(self, name: str, artifact_location: str | None = None,
                           tags: dict[str, Any] | None = None) -> str:
@@ -328,7 +389,13 @@ class PodiumClient:
     def _artifacts(self, root_uri: str):
         from podium.backends import artifact_store_for
 
-        return artifact_store_for(root_uri, self._tracking_uri)
+        store = artifact_store_for(root_uri, self._tracking_uri)
+        check = getattr(self._integrity, "check_writable", None)  # embedded registry: refuse writes below
+        if check is not None and not root_uri.startswith("mlflow-artifacts:"):  # a registered version's files
+            from podium.store.artifacts.guarded import guarded
+
+            store = guarded(store, check)
+        return store
 
     def log_artifact(self, run_id: str, local_path: str, artifact_path: str | None = None) -> None:
         store = self._artifacts(self.get_run(run_id).info.artifact_uri)

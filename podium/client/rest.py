@@ -318,3 +318,6 @@ class RestBackend:
         self.session = session_for(base_url)
         self.tracking = RestTracking(self.session)
         self.registry = RestRegistry(self.session)
+        from podium.client.rest_access import RestAccess
+
+        self.access = RestAccess(self.session)

@@ -8,21 +8,25 @@ directory, or ``s3://bucket/prefix``).
 
 One request, end to end: route table lookup -> parameters parsed (:mod:`podium.server.requests`) ->
 handler (database calls on a thread pool, never on the event loop) -> JSON via :mod:`podium.wire`.
-Any exception ends in :func:`podium.server.errors.error_response`. Every request is counted for
-``GET /metrics`` by its route template (:mod:`podium.server.metrics`, unless ``--no-metrics``).
-On SQLite, writes of one worker take turns on an asyncio lock before they reach the pool, so they
-never queue inside SQLite's sleeping busy-handler (decision 0002).
+With ``--auth``, :mod:`podium.server.gate` authenticates and authorizes each request before its
+handler, and the actor it proved is set for the services (:mod:`podium.auth.actor`; without
+``--auth`` the actor is anonymous). Any exception ends in :func:`podium.server.errors.error_response`.
+Every request is counted for ``GET /metrics`` by its route template (:mod:`podium.server.metrics`,
+unless ``--no-metrics``). On SQLite, writes of one worker take turns on an asyncio lock before they
+reach the pool, so they never queue inside SQLite's sleeping busy-handler (decision 0002).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from podium.auth.actor import ANONYMOUS, acting_as
 from podium.server import errors
 from podium.server.http import JSONResponse, Request, Response
 from podium.server.requests import parse_body, parse_params, parse_query
@@ -35,6 +39,8 @@ logger = logging.getLogger("podium.server")
 access_logger = logging.getLogger("podium.access")
 
 MLFLOW_ARTIFACTS_ROOT = "mlflow-artifacts:/"
+#: sent with every 401, so browsers and HTTP tools know to offer Basic credentials
+_CHALLENGE = [(b"www-authenticate", b'Basic realm="podium"')]
 #: threads per worker for artifact file I/O (uploads hold one for their whole duration)
 FILE_THREADS = 32
 
@@ -50,21 +56,35 @@ class Services:
     store_type: str = "SqlStore"
     file_executor: ThreadPoolExecutor | None = None
     metrics: object = None  # podium.server.metrics.ServerMetrics, or None when off
+    access: object = None  # podium.auth.access.AccessService: model grants and policies
+    gate: object = None  # podium.server.gate.Gate with --auth, else None (everyone is admitted)
+    integrity: object = None  # podium.services.integrity.IntegrityService: manifests, verify, compare
 
     def run(self, fn, *args):
-        """Await ``fn(*args)`` on the file thread pool (streaming artifact handlers)."""
-        return asyncio.get_running_loop().run_in_executor(self.file_executor, fn, *args)
+        """Await ``fn(*args)`` on the file thread pool (streaming artifact handlers), in the request's context."""
+        context = contextvars.copy_context()
+        return asyncio.get_running_loop().run_in_executor(self.file_executor, context.run, fn, *args)
 
 
 def build_services(settings: ServerSettings) -> Services:
     from podium.backends import artifact_store_for, embedded_backend
+    from podium.store.artifacts.guarded import guarded
     from podium.uris import is_local_path
 
     if is_local_path(settings.artifacts_destination):
         os.makedirs(settings.artifacts_destination, exist_ok=True)
     artifacts = artifact_store_for(settings.artifacts_destination)  # a directory, or s3://bucket/prefix
-    backend = embedded_backend(settings.backend_store_uri, MLFLOW_ARTIFACTS_ROOT, serving=True)
-    return Services(backend.tracking, backend.registry, artifacts, settings)
+    backend = embedded_backend(settings.backend_store_uri, MLFLOW_ARTIFACTS_ROOT, serving=True,
+                               artifacts_destination=artifacts)
+    # the proxy refuses writes below a registered version's files (podium.store.artifacts.guarded)
+    artifacts = guarded(artifacts, backend.integrity.check_writable, [artifacts.root_uri, MLFLOW_ARTIFACTS_ROOT])
+    services = Services(backend.tracking, backend.registry, artifacts, settings, access=backend.access,
+                        integrity=backend.integrity)
+    if settings.auth:
+        from podium.server.gate import Gate
+
+        services.gate = Gate(backend.access.store, backend.registry, settings.default_role)
+    return services
 
 
 class PodiumApp:
@@ -79,6 +99,7 @@ class PodiumApp:
         self.file_executor = ThreadPoolExecutor(FILE_THREADS, thread_name_prefix="podium-files")
         services.file_executor = self.file_executor
         self.access_log = self.settings.access_log
+        self.gate = services.gate
         db = getattr(getattr(services.tracking, "store", None), "db", None)
         self._db = db
         self._serialize_writes = bool(getattr(db, "is_sqlite", False))
@@ -132,7 +153,7 @@ class PodiumApp:
                 raise
             except Exception as exc:  # noqa: BLE001 - the one place that turns exceptions into answers
                 status, body = errors.error_response(exc, method, path)
-                response = JSONResponse(body, status)
+                response = JSONResponse(body, status, _CHALLENGE if status == 401 else None)
             status = response.status
             try:
                 await response.send(send, self.file_executor)
@@ -159,22 +180,31 @@ class PodiumApp:
                 return JSONResponse(body, status, [(b"allow", ", ".join(sorted(methods)).encode())])
         request.scope["podium.route"] = route
         query = parse_query(request.scope.get("query_string", b""))
-        if route.streaming:
-            params = parse_params(route, query, {}, path_params)
-            return await route.handler(self.services, params, request)
-        body = parse_body(await request.body()) if method != "GET" else {}
-        params = parse_params(route, query, body, path_params)
-        if not route.blocking:
-            result = route.handler(self.services, params)
-        elif route.writes and self._serialize_writes:
-            async with self._lock():
+        body = parse_body(await request.body()) if method != "GET" and not route.streaming else {}
+        actor, params = await self._admit(route, request, lambda: parse_params(route, query, body, path_params))
+        with acting_as(actor):  # services read it (podium.auth.actor); _run carries it to the thread pool
+            if route.streaming:
+                return await route.handler(self.services, params, request)
+            if not route.blocking:
+                result = route.handler(self.services, params)
+            elif route.writes and self._serialize_writes:
+                async with self._lock():
+                    result = await self._run(route.handler, params)
+            else:
                 result = await self._run(route.handler, params)
-        else:
-            result = await self._run(route.handler, params)
         return result if isinstance(result, Response) else JSONResponse(result)
 
+    async def _admit(self, route, request: Request, parse):
+        """``(actor, params)``: everyone is the anonymous actor without --auth (and on public routes);
+        with it, the gate authenticates, parses and authorizes on the thread pool (it reads the database)."""
+        if self.gate is None or self.gate.is_public(route):
+            return ANONYMOUS, parse()
+        return await asyncio.get_running_loop().run_in_executor(
+            self.executor, self.gate.admit, route, request.header("authorization"), parse)
+
     def _run(self, handler, params):
-        return asyncio.get_running_loop().run_in_executor(self.executor, handler, self.services, params)
+        context = contextvars.copy_context()  # the request's actor, for the services
+        return asyncio.get_running_loop().run_in_executor(self.executor, context.run, handler, self.services, params)
 
     def _lock(self) -> asyncio.Lock:
         if self._write_lock is None:

@@ -62,12 +62,19 @@ class NoDelayH11Protocol(H11Protocol):
 
 
 def migrate(settings: ServerSettings) -> None:
-    """Bring the database schema up to date and create the Default experiment (parent process only)."""
+    """Bring the database schema up to date and create the Default experiment (parent process only);
+    with ``--auth`` on a database without users, create or announce the first admin."""
     from podium.backends import embedded_backend
     from podium.server.app import MLFLOW_ARTIFACTS_ROOT
 
     backend = embedded_backend(settings.backend_store_uri, MLFLOW_ARTIFACTS_ROOT)
-    backend.tracking.store.db.dispose()
+    try:
+        if settings.auth:  # the first admin, from PODIUM_ADMIN_PASSWORD, or a message saying how
+            from podium.server.gate import first_start
+
+            first_start(backend.access.store, settings.backend_store_uri)
+    finally:
+        backend.tracking.store.db.dispose()
 
 
 def uvicorn_options(settings: ServerSettings) -> dict:

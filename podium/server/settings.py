@@ -83,6 +83,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("metrics", "--metrics/--no-metrics", "PODIUM_METRICS", True,
             "Serve Prometheus metrics at GET /metrics (request counts and latency by route, in-flight "
             "requests, database pool).", bool),
+    Setting("auth", "--auth/--no-auth", "PODIUM_AUTH", False,
+            "Require credentials (HTTP Basic password or API token) on every route but /health, /version and "
+            "/metrics, and enforce model permissions (docs/security.md).", bool),
+    Setting("default_role", "--default-role", "PODIUM_DEFAULT_ROLE", "read",
+            "With --auth: the registry-wide role of every authenticated user (tracking, creating models, "
+            "models without a grant for them): none, read or edit.", str, ("none", "read", "edit")),
 )
 
 _BY_FIELD = {s.field: s for s in SETTINGS}
@@ -172,6 +178,8 @@ class ServerSettings:
     log_format: str = "text"
     db_threads: int = 4
     metrics: bool = True
+    auth: bool = False
+    default_role: str = "read"
 
     @classmethod
     def from_env(cls, environ: dict | None = None, **overrides) -> "ServerSettings":

@@ -13,6 +13,7 @@ import re
 from urllib.parse import unquote
 from collections.abc import Sequence
 
+from podium.auth.actor import recorded_user_id
 from podium.domain import rules
 from podium.domain.entities import ModelVersion, PagedList, RegisteredModel
 from podium.domain.paging import validate_max_results
@@ -73,16 +74,19 @@ def _tags(tags) -> dict[str, str]:
 
 
 class RegistryService:
-    def __init__(self, registry: RegistryStore, tracking: TrackingStore, *, strict_sources: bool = False) -> None:
+    def __init__(self, registry: RegistryStore, tracking: TrackingStore, *, strict_sources: bool = False,
+                 integrity=None) -> None:
         self.registry = registry
         self.tracking = tracking
+        #: podium.services.integrity.IntegrityService: hashes a new version's files (None: no manifests)
+        self.integrity = integrity
         #: the server's rules: sources must be tied to the run (or logged model) that contains them
         self.strict_sources = strict_sources
 
     # ------------------------------------------------------------------ registered models
     def create_registered_model(self, name, tags=None, description=None, user_id=None) -> RegisteredModel:
         return self.registry.create_registered_model(
-            rules.validate_model_name(name), _tags(tags), description, user_id
+            rules.validate_model_name(name), _tags(tags), description, recorded_user_id(user_id)
         )
 
     def get_registered_model(self, name) -> RegisteredModel:
@@ -130,6 +134,8 @@ class RegistryService:
         rules.validate_model_name(name)
         rules.require(source, "source")
         run_id, storage_location = self._resolve_source(source, run_id or None, model_id or None)
+        # the files' manifest, computed before the transaction that records it with the version
+        manifest = self.integrity.manifest_for_location(storage_location) if self.integrity else None
         version = self.registry.create_model_version(
             name,
             source,
@@ -139,7 +145,8 @@ class RegistryService:
             description=description,
             model_id=model_id or None,
             storage_location=storage_location,
-            user_id=user_id,
+            user_id=recorded_user_id(user_id),  # the authenticated actor when there is one
+            manifest=manifest,
         )
         if model_id:
             try:
@@ -275,6 +282,11 @@ class RegistryService:
             self.registry.create_registered_model(dst_name)
         except ResourceAlreadyExists:
             pass
+        location = src.storage_location or src.source
+        manifest = None
+        if self.integrity:  # the same files: the source's manifest (as registered), else hashed now
+            manifest = self.integrity.manifests.get_manifest(src.name, src.version) \
+                or self.integrity.manifest_for_location(location)
         return self.registry.create_model_version(
             dst_name,
             f"models:/{src.name}/{src.version}",
@@ -283,7 +295,8 @@ class RegistryService:
             run_link=src.run_link,
             description=src.description,
             model_id=src.model_id,
-            storage_location=src.storage_location or src.source,
+            storage_location=location,
+            manifest=manifest,
         )
 
     # ------------------------------------------------------------------ aliases

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
+from podium.auth.actor import recorded_user_id
 from podium.domain import rules
 from podium.domain.entities import (
     Experiment,
@@ -88,9 +89,12 @@ class TrackingService:
 
     # -- runs
     def create_run(self, experiment_id, user_id=None, start_time=None, tags=None, run_name=None) -> Run:
-        return self.store.create_run(str(rules.require(experiment_id, "experiment_id")), user_id,
-                                     rules.validate_int64(start_time, "start_time"),
-                                     _str_dict(tags, rules.MAX_TAG_VALUE_LENGTH), run_name or None)
+        tags = _str_dict(tags, rules.MAX_TAG_VALUE_LENGTH)
+        recorded = recorded_user_id(user_id)  # the authenticated actor when there is one, not the request's
+        if recorded != user_id and "mlflow.user" in tags:
+            tags["mlflow.user"] = recorded
+        return self.store.create_run(str(rules.require(experiment_id, "experiment_id")), recorded,
+                                     rules.validate_int64(start_time, "start_time"), tags, run_name or None)
 
     def get_run(self, run_id) -> Run:
         return self.store.get_run(rules.require(run_id, "run_id"))

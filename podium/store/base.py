@@ -8,7 +8,7 @@ atomicity. Every method either completes or changes nothing.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from podium.domain.entities import (
     Experiment,
@@ -24,7 +24,11 @@ from podium.domain.entities import (
 from podium.domain.search_ast import OrderKey
 from podium.store.artifacts.base import ArtifactStore
 
-__all__ = ["ArtifactStore", "RegistryStore", "TrackingStore"]
+if TYPE_CHECKING:
+    from podium.auth.entities import ApiToken, Group, ModelGrant, ModelPolicy, Permission, User
+    from podium.domain.manifests import Manifest
+
+__all__ = ["ArtifactStore", "AuthStore", "ManifestStore", "RegistryStore", "TrackingStore"]
 
 
 class RegistryStore(Protocol):
@@ -56,7 +60,9 @@ class RegistryStore(Protocol):
     def create_model_version(self, name: str, source: str, run_id: str | None = None,
                              tags: dict[str, str] | None = None, run_link: str | None = None,
                              description: str | None = None, model_id: str | None = None,
-                             storage_location: str | None = None, user_id: str | None = None) -> ModelVersion: ...
+                             storage_location: str | None = None, user_id: str | None = None,
+                             manifest: "Manifest | None" = None) -> ModelVersion:
+        """Also records the version's location and ``manifest`` (:class:`ManifestStore`), in the same transaction."""
     def get_model_version(self, name: str, version: int) -> ModelVersion: ...
     def update_model_version(self, name: str, version: int, description: str | None) -> ModelVersion: ...
     def transition_model_version_stage(self, name: str, version: int, stage: str,
@@ -130,3 +136,62 @@ class TrackingStore(Protocol):
     def search_logged_models(self, experiment_ids: Sequence[str], filter_string: str | None = None,
                              max_results: int = 100, order_by: Sequence[OrderKey] | None = None,
                              page_token: str | None = None) -> PagedList: ...
+
+
+class AuthStore(Protocol):
+    """Users, API tokens, groups, per-model grants and policies (``podium server --auth``).
+
+    A missing user, group or registered model is ``RESOURCE_DOES_NOT_EXIST``; a duplicate user or
+    group ``RESOURCE_ALREADY_EXISTS``. Grants and policies are keyed by the model, not its name: they
+    follow a rename and vanish with the model; deleting a user or group deletes its grants, tokens
+    and memberships. Entities are those of :mod:`podium.auth.entities`.
+    """
+
+    def create_user(self, name: str, password_hash: str | None, is_admin: bool = False) -> "User": ...
+    def get_user(self, name: str) -> "User | None": ...
+    def list_users(self) -> list["User"]: ...
+    def count_users(self) -> int: ...
+    def update_user(self, name: str, *, password_hash: str | None = None, is_admin: bool | None = None) -> "User": ...
+    def delete_user(self, name: str) -> None: ...
+
+    def create_token(self, user: str, prefix: str, token_hash: str, name: str | None = None,
+                     expires_at: int | None = None) -> "ApiToken": ...
+    def find_token(self, prefix: str) -> "tuple[ApiToken, User] | None": ...
+    def get_token(self, token_id: int) -> "ApiToken": ...
+    def list_tokens(self, user: str) -> list["ApiToken"]: ...
+    def revoke_token(self, token_id: int) -> "ApiToken": ...
+    def touch_token(self, token_id: int, when: int) -> None: ...
+
+    def create_group(self, name: str) -> "Group": ...
+    def delete_group(self, name: str) -> None: ...
+    def add_group_member(self, group: str, user: str) -> None: ...
+    def remove_group_member(self, group: str, user: str) -> None: ...
+    def list_groups(self) -> list["Group"]: ...
+    def groups_of(self, user_id: int) -> list[str]: ...
+
+    def set_grant(self, model: str, principal_type: str, principal: str, permission: "Permission") -> "ModelGrant": ...
+    def delete_grant(self, model: str, principal_type: str, principal: str) -> None: ...
+    def list_grants(self, model: str) -> list["ModelGrant"]: ...
+    def granted_permissions(self, model: str, user_id: int) -> list["Permission"]:
+        """Permissions on ``model`` granted to the user directly or through any of the user's groups."""
+    def granted_models(self, user_id: int) -> list[str]:
+        """Models with any grant for the user or the user's groups."""
+
+    def get_policy(self, model: str) -> "ModelPolicy | None": ...
+    def set_policy(self, policy: "ModelPolicy") -> "ModelPolicy": ...
+
+    def models_registered_from(self, *, run_id: str | None = None, model_id: str | None = None) -> list[str]:
+        """Registered models with a version registered from this run or logged model."""
+
+
+class ManifestStore(Protocol):
+    """Version manifests (recorded by ``RegistryStore.create_model_version``) and protected locations.
+
+    Locations are location keys (:func:`podium.domain.manifests.location_key`).
+    """
+
+    def get_manifest(self, name: str, version: int) -> "Manifest | None":
+        """The version's manifest; None when it has none (registered before manifests, or unreadable)."""
+    def protecting_version(self, keys: Sequence[str], below: Sequence[str] = ()) -> tuple[str, int, str] | None:
+        """``(model, version, location)`` of a registered version stored at one of ``keys`` or below
+        one of ``below``; None when no version protects those places."""

@@ -20,6 +20,8 @@ MODULES = (  # order = the order of the OpenAPI document
     "logged_models",
     "artifacts",
     "server_info",
+    "access",
+    "integrity",
 )
 
 

@@ -28,7 +28,9 @@ def _rm(rm) -> dict:
              Param("deployment_job_id"), response=RM)
 def create_registered_model(s, p):
     """Create a registered model (400 RESOURCE_ALREADY_EXISTS if the name is taken)."""
-    return _rm(s.registry.create_registered_model(p["name"], wire.tags_from_wire(p["tags"]), p["description"]))
+    created = s.registry.create_registered_model(p["name"], wire.tags_from_wire(p["tags"]), p["description"])
+    s.access.on_model_created(created.name)  # with --auth, the creator gets manage on it
+    return _rm(created)
 
 
 @routes.get(f"{API2}/registered-models/get", NAME, response=RM)

@@ -229,7 +229,10 @@ model_versions = Table(
     Column("storage_location", Text),
     Column("creation_timestamp", BigInteger, nullable=False),
     Column("last_updated_timestamp", BigInteger, nullable=False),
-    Index("ix_model_versions_stage", "model", "current_stage"),
+    # newest version per stage: max(version) for (model, stage) is one probe, however many versions
+    Index("ix_model_versions_model_stage_version", "model", "current_stage", "version"),
+    # a model's versions in the default search order (last_updated DESC, version DESC), paged by keyset
+    Index("ix_model_versions_model_last_updated", "model", "last_updated_timestamp", "version"),
     Index("ix_model_versions_run", "run_id"),
     Index("ix_model_versions_last_updated", "last_updated_timestamp"),
 )
@@ -259,3 +262,8 @@ registered_model_aliases = Table(
 # accent-sensitive), whatever the server's default collation is.
 for _table in metadata.tables.values():
     _table.kwargs.update(mysql_charset="utf8mb4", mysql_collate="utf8mb4_bin")
+
+# identity and permission tables (users, tokens, groups, model grants and policies) live in their own module
+from podium.store.sql import auth_tables as _auth_tables  # noqa: E402,F401
+# integrity tables (version manifests and the locations they protect) live in their own module
+from podium.store.sql import manifest_tables as _manifest_tables  # noqa: E402,F401

@@ -33,12 +33,13 @@ from podium.domain.entities import (
     RunStatus,
     ViewType,
 )
-from podium.domain.paging import decode_page_token, encode_page_token
+from podium.domain.paging import decode_page_token, encode_page_token, query_fingerprint
 from podium.domain.search import parse_filter, parse_order_by
 from podium.domain.search_ast import OrderKey
 from podium.errors import InvalidParameterValue, ResourceAlreadyExists, ResourceDoesNotExist
 from podium.store.sql.engine import Database
 from podium.store.sql.filters import KeyedTable, Target, compile_filter, compile_order_by
+from podium.store.sql.registry import KeysetOrder, keyset_page
 from podium.store.sql.tables import (
     experiment_tags,
     experiments,
@@ -604,25 +605,20 @@ class SqlTrackingStore:
         page_token: str | None = None,
     ) -> PagedList:
         exp_ids = [_experiment_pk(e) for e in experiment_ids]
+        parsed = parse_filter(filter_string, "runs")
         where = and_(
             runs.c.experiment_id.in_(exp_ids),
             _lifecycle_condition(runs.c.lifecycle_stage, run_view_type),
-            compile_filter(parse_filter(filter_string, "runs"), self._run_target),
+            compile_filter(parsed, self._run_target),
         )
         keys = parse_order_by(order_by, "runs") or [OrderKey("attribute", "start_time", False)]
-        keys.append(OrderKey("attribute", "run_id", True))
-        offset = decode_page_token(page_token).get("offset", 0)
-        query = (
-            select(runs)
-            .where(where)
-            .order_by(*compile_order_by(keys, self._run_target))
-            .limit(max_results + 1)
-            .offset(offset)
-        )
+        keys.append(OrderKey("attribute", "run_id", True))  # unique: the keyset tiebreaker
+        order = KeysetOrder(keys, self._run_target)
+        fingerprint = query_fingerprint("runs", sorted(exp_ids), int(run_view_type), parsed, keys)
+        query, finish = keyset_page(select(runs).where(where), order, fingerprint, page_token, max_results)
         with self.db.read() as conn:
-            rows = conn.execute(query).all()
-            token = encode_page_token({"offset": offset + max_results}) if len(rows) > max_results else None
-            return PagedList(self._runs(conn, rows[:max_results]), token)
+            rows, token = finish(conn.execute(query).all())
+            return PagedList(self._runs(conn, rows), token)
 
     def log_outputs(self, run_id: str, models: Sequence[LoggedModelOutput]) -> None:
         with self.db.write() as conn:

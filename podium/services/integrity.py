@@ -1,0 +1,179 @@
+"""Integrity of registered versions: manifests at registration, verification, and immutability.
+
+``IntegrityService`` is built by the composition root (:mod:`podium.backends`) with
+
+* a :class:`~podium.store.base.ManifestStore` (where manifests and protected locations live),
+* the :class:`~podium.store.base.RegistryStore` (to look versions up),
+* ``locate(uri) -> (ArtifactStore, relative path) | None``: how this process reads a storage
+  location (a local path, ``s3://``, or on the server ``mlflow-artifacts:`` through its own
+  destination); None for locations it cannot read.
+
+What it does:
+
+* :meth:`manifest_for_location`: at registration, walk the version's files and hash each one by
+  streaming it (``open_read``; never a whole file in memory), up to 8 files at a time. Best effort:
+  a location that cannot be read yields no manifest (logged), never a failed registration.
+* :meth:`verify_model_version`: read the stored files again and compare them with the manifest
+  (files whose size already differs are not hashed). The answer is a report; ``status`` is
+  ``intact``, ``tampered`` or ``no_manifest``.
+* :meth:`compare_model_versions`: versions side by side (:mod:`podium.services.compare`).
+* :meth:`check_writable`: refuse (``RESOURCE_CONFLICT``, 409) a write at or below a registered
+  version's location, or a delete of a directory holding one. The artifact proxy and the embedded
+  client's artifact writes go through it (:mod:`podium.store.artifacts.guarded`).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from podium.domain import rules
+from podium.domain.manifests import (
+    Manifest,
+    ManifestFile,
+    compare_files,
+    hash_chunks,
+    key_prefixes,
+    location_key,
+)
+from podium.errors import PodiumError, ResourceConflict
+from podium.store.artifacts.base import ArtifactStore
+from podium.store.base import ManifestStore, RegistryStore, TrackingStore
+
+__all__ = ["INTACT", "NO_MANIFEST", "TAMPERED", "IntegrityService", "Locate", "hash_store_files", "list_store_files"]
+
+_log = logging.getLogger(__name__)
+
+#: how this process reads a storage location: ``(store, path below its root)``, or None
+Locate = Callable[[str], "tuple[ArtifactStore, str] | None"]
+
+INTACT, TAMPERED, NO_MANIFEST = "intact", "tampered", "no_manifest"
+HASH_THREADS = 8
+#: files of a version a manifest may list (a location with more is not hashed: it is not a model)
+MAX_FILES = 100_000
+
+
+def list_store_files(store: ArtifactStore, root: str = "") -> list[tuple[str, int | None]]:
+    """``(path relative to root, size)`` of every file below ``root`` in ``store``, depth first."""
+    out: list[tuple[str, int | None]] = []
+    prefix = root.strip("/")
+    pending = [prefix]
+    while pending:
+        directory = pending.pop()
+        for info in store.list_artifacts(directory or None):
+            if info.is_dir:
+                pending.append(info.path)
+                continue
+            rel = info.path[len(prefix) + 1:] if prefix else info.path
+            out.append((rel, info.file_size))
+            if len(out) > MAX_FILES:
+                raise PodiumError(f"More than {MAX_FILES} files below the location; not hashing them.")
+    return sorted(out)
+
+
+def hash_store_files(store: ArtifactStore, root: str, paths: Sequence[str]) -> list[ManifestFile]:
+    """Stream and hash ``paths`` (relative to ``root``) from ``store``, several at a time."""
+    prefix = root.strip("/")
+
+    def one(path: str) -> ManifestFile:
+        size, digest = hash_chunks(store.open_read(f"{prefix}/{path}" if prefix else path))
+        return ManifestFile(path, size, digest)
+
+    if len(paths) <= 1:
+        return [one(p) for p in paths]
+    with ThreadPoolExecutor(max_workers=min(HASH_THREADS, len(paths)), thread_name_prefix="podium-hash") as pool:
+        return list(pool.map(one, paths))
+
+
+class IntegrityService:
+    def __init__(self, manifests: ManifestStore, registry: RegistryStore, locate: Locate | None = None,
+                 tracking: TrackingStore | None = None) -> None:
+        self.manifests = manifests
+        self.registry = registry
+        self.locate = locate
+        self.tracking = tracking  # for comparisons: the versions' runs and logged models
+
+    # ------------------------------------------------------------------ registration
+    def manifest_for_location(self, location: str | None) -> Manifest | None:
+        """The manifest of the files at ``location`` now; None if they cannot be read (or there are none)."""
+        if not location or self.locate is None:
+            return None
+        try:
+            located = self.locate(location)
+            if located is None:
+                _log.info("No manifest for '%s': Podium cannot read that kind of location here.", location)
+                return None
+            store, root = located
+            listed = list_store_files(store, root)
+            if not listed:
+                _log.info("No manifest for '%s': no files there.", location)
+                return None
+            files = hash_store_files(store, root, [path for path, _ in listed])
+        except Exception as exc:  # noqa: BLE001 - registration never fails because hashing did
+            _log.warning("No manifest for '%s': its files could not be read (%s: %s).", location,
+                         type(exc).__name__, exc)
+            return None
+        return Manifest.of(files, location_key(location), int(time.time() * 1000))
+
+    # ------------------------------------------------------------------ reading and verifying
+    def get_model_version_manifest(self, name, version) -> Manifest | None:
+        """The manifest recorded when the version was registered (None if it has none)."""
+        name, version = rules.validate_model_name(name), rules.validate_version(version)
+        self.registry.get_model_version(name, version)  # RESOURCE_DOES_NOT_EXIST for a missing version
+        return self.manifests.get_manifest(name, version)
+
+    def verify_model_version(self, name, version) -> dict[str, Any]:
+        """Read the version's stored files again and compare them with its manifest (a report)."""
+        name, version = rules.validate_model_name(name), rules.validate_version(version)
+        mv = self.registry.get_model_version(name, version)
+        location = mv.storage_location or mv.source
+        report: dict[str, Any] = {"name": name, "version": int(version), "storage_location": location,
+                                  "manifest_digest": None, "files_checked": 0, "problems": []}
+        manifest = self.manifests.get_manifest(name, version)
+        if manifest is None:
+            return {**report, "status": NO_MANIFEST}
+        located = self.locate(location) if self.locate is not None and location else None
+        if located is None:
+            raise PodiumError(f"Cannot read the files of model version '{name}' {version} at '{location}' from here.",
+                              error_code="NOT_IMPLEMENTED")
+        store, root = located
+        listed = dict(list_store_files(store, root))
+        expected = {f.path: f for f in manifest.files}
+        same_size = [p for p, size in listed.items() if p in expected and (size is None or size == expected[p].size)]
+        hashed = {f.path: f for f in hash_store_files(store, root, same_size)}
+        actual = [hashed.get(p) or ManifestFile(p, int(size or 0), "") for p, size in listed.items()]
+        problems = compare_files(manifest.files, actual)
+        return {**report, "status": TAMPERED if problems else INTACT, "manifest_digest": manifest.digest,
+                "files_checked": len(actual), "problems": [p.to_dict() for p in problems]}
+
+    def compare_model_versions(self, name, versions) -> dict[str, Any]:
+        """Versions side by side (:mod:`podium.services.compare`)."""
+        from podium.services.compare import ModelComparer
+
+        return ModelComparer(self.registry, self.tracking, self).compare_model_versions(name, versions)
+
+    # ------------------------------------------------------------------ immutability
+    def protecting_version(self, locations: Sequence[str], *, deleting: bool = False) -> tuple[str, int, str] | None:
+        """The registered version whose files a write to (or delete of) any of ``locations`` would change."""
+        keys: set[str] = set()
+        below: list[str] = []
+        for location in locations:
+            key = location_key(location)
+            keys.update(key_prefixes(key))
+            if deleting:
+                below.append(key)
+        return self.manifests.protecting_version(sorted(keys), below)
+
+    def check_writable(self, locations: Sequence[str], *, deleting: bool = False) -> None:
+        """Raise ``RESOURCE_CONFLICT`` if writing (or deleting) ``locations`` would change a registered version."""
+        found = self.protecting_version(locations, deleting=deleting)
+        if found is not None:
+            name, version, where = found
+            action = "delete" if deleting else "overwrite or add"
+            raise ResourceConflict(
+                f"Cannot {action} files below '{where}': they belong to model version '{name}' {version}, "
+                "and a registered version's files are immutable. Register a new version instead."
+            )
