@@ -60,6 +60,8 @@ class Backend:
     is_remote: bool = False
     access: object = None  # AccessService (model grants and policies) or the REST equivalent
     integrity: object = None  # IntegrityService (manifests, verify, compare) or the REST equivalent
+    history: object = None  # HistoryService (audit history, state at a time, rollback) or the REST equivalent
+    approvals: object = None  # ApprovalService (requests, approvals, policy gates) or the REST equivalent
 
 
 def default_tracking_uri() -> str:
@@ -107,8 +109,13 @@ def _build(uri: str, artifact_root: str) -> Backend:
         from podium.client.rest_integrity import RestIntegrity
 
         rest = RestBackend(uri)
+        from podium.client.rest_history import RestHistory
+
+        from podium.client.rest_approvals import RestApprovals
+
         return Backend(uri, rest.tracking, rest.registry, is_remote=True, access=rest.access,
-                       integrity=RestIntegrity(rest.session))
+                       integrity=RestIntegrity(rest.session), history=RestHistory(rest.session),
+                       approvals=RestApprovals(rest.session))
     if scheme in _SQL_SCHEMES:
         return embedded_backend(uri, artifact_root)
     if "://" not in uri and not uri.startswith("file:"):
@@ -137,6 +144,9 @@ def embedded_backend(db_url: str, artifact_root: str, *, serving: bool = False,
     from podium.services.integrity import IntegrityService
     from podium.store.sql.manifests import SqlManifestStore
 
+    from podium.services.history import HistoryService
+    from podium.store.sql.history import SqlHistoryStore
+
     db = Database(db_url)
     tracking_store = SqlTrackingStore(db, artifact_root)
     registry_store = SqlRegistryStore(db)
@@ -148,7 +158,19 @@ def embedded_backend(db_url: str, artifact_root: str, *, serving: bool = False,
         RegistryService(registry_store, tracking_store, strict_sources=serving, integrity=integrity),
         access=AccessService(SqlAuthStore(db)),
         integrity=integrity,
+        history=HistoryService(SqlHistoryStore(registry_store), SqlAuthStore(db).get_policy),
+        approvals=_approvals(db, registry_store, tracking_store, integrity),
     )
+
+
+def _approvals(db, registry_store, tracking_store, integrity):
+    """The approval use cases (requests, approvals, gates) on the same database."""
+    from podium.services.approvals import ApprovalService
+    from podium.store.sql.approvals import SqlApprovalStore
+    from podium.store.sql.auth import SqlAuthStore
+
+    return ApprovalService(SqlApprovalStore(db, registry_store), registry_store, SqlAuthStore(db), tracking_store,
+                           integrity)
 
 
 def artifact_locator(artifacts_destination=None):

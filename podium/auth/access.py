@@ -62,9 +62,22 @@ class AccessService:
         return self.store.get_policy(name) or ModelPolicy(name)
 
     def set_model_policy(self, name: str, protected_stages=(), protected_aliases=(), require_role: str | None = None,
-                         requires_approval: bool = False) -> ModelPolicy:
+                         requires_approval: bool = False, required_approvals=None, approvers=(),
+                         gates=()) -> ModelPolicy:
         """Replace the model's policy: these stages and aliases only ``require_role`` (``manage`` or
-        ``admin``) may move, or, with ``requires_approval``, only an approved request."""
+        ``admin``) may move, or, with ``requires_approval``, only an approved request with
+        ``required_approvals`` approvals from ``approvers`` that passes ``gates``
+        (:mod:`podium.domain.approvals` has the grammar of approvers and gates)."""
+        from podium.domain.approvals import parse_approver, parse_gate
+
+        if required_approvals is None:
+            required_approvals = 1
+        if isinstance(required_approvals, bool) or not isinstance(required_approvals, int) \
+                or not 1 <= required_approvals <= 100:
+            raise InvalidParameterValue(
+                f"Invalid required_approvals {required_approvals!r}: expected a whole number from 1 to 100.")
+        approver_list = _unique(parse_approver(a) for a in approvers or ())
+        gate_list = _unique(parse_gate(g).text for g in gates or ())
         role = (require_role or "manage").strip().lower() if isinstance(require_role, (str, type(None))) else None
         if role not in REQUIRE_ROLES:
             raise InvalidParameterValue(
@@ -73,5 +86,6 @@ class AccessService:
             raise InvalidParameterValue("'requires_approval' must be true or false.")
         stages = _unique(rules.canonical_stage(s) for s in protected_stages or ())
         aliases = _unique(rules.validate_alias_name(a) for a in protected_aliases or ())
-        policy = ModelPolicy(rules.validate_model_name(name), stages, aliases, role, requires_approval)
+        policy = ModelPolicy(rules.validate_model_name(name), stages, aliases, role, requires_approval,
+                             required_approvals, approver_list, gate_list)
         return self.store.set_policy(policy)

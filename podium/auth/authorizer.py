@@ -13,7 +13,8 @@ The rules (``docs/security.md`` has the table):
   ``manage`` on it.
 * **Protected targets**: a model's policy names stages and aliases that only ``require_role``
   (``manage`` on the model, or ``admin``) may move; with ``requires_approval`` nobody moves them
-  directly, admins included: only an approved request (``podium models request ...``) can.
+  directly, admins included: only an approved request (``podium models request ...``) can (and an
+  admin's rollback, ``Need.break_glass``: the incident path, recorded on the ``rollback`` event).
   *Moving* covers setting or deleting the alias, transitioning a version into or out of the stage,
   and deleting a version (or the model) that holds it.
 
@@ -64,6 +65,8 @@ class Need:
     targets: tuple[Target, ...] = ()
     path: str | None = None
     guards_policy: bool = False
+    #: a rollback: an admin may move a target whose policy requires approval (break-glass, recorded)
+    break_glass: bool = False
 
 
 class Authorizer:
@@ -108,7 +111,7 @@ class Authorizer:
                     f"{need.action} model '{need.model}' needs {need.permission.label} on '{need.model}' or admin; "
                     f"you ({actor.display}) have {have.label}")
             if need.targets:
-                self._protected(actor, need.model, have, need.targets)
+                self._protected(actor, need.model, have, need.targets, need.break_glass)
             if need.guards_policy and not actor.is_admin:
                 self._policy_change(actor, need.model, have)
         elif need.kind == "artifact_read":
@@ -131,7 +134,7 @@ class Authorizer:
                 f"{action} needs the registry-wide role {permission.label} or admin; you ({actor.display}) have "
                 f"{have.label} (the server's --default-role)")
 
-    def _protected(self, actor: Actor, model: str, have: Permission, targets) -> None:
+    def _protected(self, actor: Actor, model: str, have: Permission, targets, break_glass: bool = False) -> None:
         policy = self.store.get_policy(model)
         if policy is None:
             return
@@ -140,10 +143,13 @@ class Authorizer:
                 continue
             what = f"moving '{target.name}' of model '{model}'"
             if policy.requires_approval:
+                if break_glass and actor.is_admin:
+                    continue  # an admin's rollback: break-glass, recorded as such in the audit history
                 flag = "--stage" if target.kind == "stage" else "--alias"
                 command = f"podium models request {shlex.quote(model)} {target.version or 'VERSION'} {flag} {target.name}"
                 raise PermissionDenied(
-                    f"{what} needs an approved request: the model's policy refuses direct changes. "
+                    f"{what} needs an approved request: the model's policy refuses direct changes"
+                    f"{' (only an admin may roll back directly)' if break_glass else ''}. "
                     f"Ask for one with: {command}")
             if policy.require_role == ADMIN and not actor.is_admin:
                 raise PermissionDenied(f"{what} needs admin; you ({actor.display}) have {have.label} on '{model}'")

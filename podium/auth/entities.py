@@ -123,6 +123,13 @@ class ModelPolicy:
     protected_aliases: tuple[str, ...] = ()
     require_role: str = "manage"
     requires_approval: bool = False
+    #: approvals a request needs before it is applied (``requires_approval`` only)
+    required_approvals: int = 1
+    #: who may approve: ``user:NAME``, ``group:NAME``, ``role:manage``, ``role:admin``; empty means
+    #: ``role:manage`` (manage on the model, or admin). Admins may always approve.
+    approvers: tuple[str, ...] = ()
+    #: checks a request must pass at creation and at the last approval (:mod:`podium.domain.approvals`)
+    gates: tuple[str, ...] = ()
 
     def protects(self, kind: str, target: str) -> bool:
         if kind == "stage":
@@ -132,9 +139,11 @@ class ModelPolicy:
     def to_dict(self) -> dict:
         return {"name": self.name, "protected_stages": list(self.protected_stages),
                 "protected_aliases": list(self.protected_aliases), "require_role": self.require_role,
-                "requires_approval": self.requires_approval}
+                "requires_approval": self.requires_approval, "required_approvals": self.required_approvals,
+                "approvers": list(self.approvers), "gates": list(self.gates)}
 
     @classmethod
     def from_dict(cls, d: dict) -> "ModelPolicy":
         return cls(d["name"], tuple(d.get("protected_stages") or ()), tuple(d.get("protected_aliases") or ()),
-                   d.get("require_role") or "manage", bool(d.get("requires_approval")))
+                   d.get("require_role") or "manage", bool(d.get("requires_approval")),
+                   int(d.get("required_approvals") or 1), tuple(d.get("approvers") or ()), tuple(d.get("gates") or ()))

@@ -230,20 +230,33 @@ def list_grants(state: CliState, name: str, as_json: bool) -> None:
               help="Who may move protected targets: manage on the model (default) or admin.")
 @click.option("--requires-approval", is_flag=True,
               help="Protected targets move only through an approved request (podium models request).")
+@click.option("--required-approvals", type=click.IntRange(1, 100), metavar="N",
+              help="With --requires-approval: approvals a request needs (default 1).")
+@click.option("--approver", "approvers", multiple=True, metavar="WHO",
+              help="With --requires-approval: who may approve, user:NAME, group:NAME, role:manage or role:admin "
+                   "(repeat for several; default role:manage; admins always may).")
+@click.option("--gate", "gates", multiple=True, metavar="GATE",
+              help="With --requires-approval: a check every request must pass, e.g. \"metrics.accuracy >= 0.9\", "
+                   "\"metrics.rmse <= current\" (not worse than the current holder) or \"signature\".")
 @click.option("--show", is_flag=True, help="Show the policy instead of setting it.")
 @json_option
 @pass_state
 def policy(state: CliState, name: str, stages: tuple[str, ...], aliases: tuple[str, ...], require_role: str | None,
-           requires_approval: bool, show: bool, as_json: bool) -> None:
+           requires_approval: bool, required_approvals: int | None, approvers: tuple[str, ...],
+           gates: tuple[str, ...], show: bool, as_json: bool) -> None:
     """Set (replace) or --show the protected stages and aliases of model NAME.
 
     \b
     Examples:
       podium models policy wine --protect-stage Production --protect-alias champion
       podium models policy wine --protect-stage Production --require-role admin --requires-approval
+      podium models policy wine --protect-stage Production --requires-approval --required-approvals 2 \
+          --approver group:ml-leads --gate "metrics.accuracy >= 0.9" --gate "metrics.accuracy >= current"
       podium models policy wine --show
     """
     client = state.client()
+    if (required_approvals or approvers or gates) and not requires_approval:
+        raise click.UsageError("--required-approvals, --approver and --gate need --requires-approval.")
     changing = bool(stages or aliases or require_role or requires_approval)
     if show and changing:
         raise click.UsageError("--show takes no other policy option.")
@@ -253,8 +266,10 @@ def policy(state: CliState, name: str, stages: tuple[str, ...], aliases: tuple[s
         raise click.UsageError("Give --protect-stage/--protect-alias (and --require-role, --requires-approval) "
                                "to set the policy, or --show.")
     else:
+        approval = {"required_approvals": required_approvals, "approvers": list(approvers), "gates": list(gates)} \
+            if (required_approvals or approvers or gates) else {}
         result = client.set_model_policy(name, list(stages), list(aliases), (require_role or "manage").lower(),
-                                         requires_approval)
+                                         requires_approval, **approval)
     if as_json:
         print_json({"policy": result.to_dict()})
         return
@@ -263,7 +278,10 @@ def policy(state: CliState, name: str, stages: tuple[str, ...], aliases: tuple[s
     for field, value in (("Protected stages", ", ".join(result.protected_stages)),
                          ("Protected aliases", ", ".join("@" + a for a in result.protected_aliases)),
                          ("Who may move them", "admin" if result.require_role == "admin" else "manage or admin"),
-                         ("Requires approval", "yes" if result.requires_approval else "no")):
+                         ("Requires approval", "yes" if result.requires_approval else "no"),
+                         *((("Required approvals", str(result.required_approvals)),
+                            ("Approvers", ", ".join(result.approvers) or "role:manage (manage on the model) or admin"),
+                            ("Gates", "\n".join(result.gates) or "none")) if result.requires_approval else ())):
         details.add_row(field, text(value))
     print_renderable(details)
 
@@ -330,3 +348,7 @@ def _aliases_of(aliases: dict) -> str:
 
 # ``podium models verify`` and ``podium models compare`` live in their own module
 from podium.cli import model_checks as _model_checks  # noqa: E402,F401
+# ``podium models history``, ``at`` and ``rollback`` (audit history)
+from podium.cli import model_history as _model_history  # noqa: E402,F401
+# ``podium models request``, ``approve``, ``reject`` and ``requests`` (approvals)
+from podium.cli import model_requests as _model_requests  # noqa: E402,F401

@@ -211,11 +211,51 @@ class PodiumClient:
         return self._access.get_model_policy(name)
 
     def set_model_policy(self, name: str, protected_stages: Sequence[str] = (), protected_aliases: Sequence[str] = (),
-                         require_role: str = "manage", requires_approval: bool = False) -> ModelPolicy:
+                         require_role: str = "manage", requires_approval: bool = False,
+                         required_approvals: int | None = None, approvers: Sequence[str] = (),
+                         gates: Sequence[str] = ()) -> ModelPolicy:
         """Replace the policy of ``name``: only ``require_role`` (manage or admin) may move these stages
-        and aliases, or, with ``requires_approval``, only an approved request."""
+        and aliases, or, with ``requires_approval``, only an approved request with
+        ``required_approvals`` (default 1) approvals from ``approvers`` (``user:NAME``,
+        ``group:NAME``, ``role:manage``, ``role:admin``; default ``role:manage``) that passes
+        ``gates`` (e.g. ``"metrics.accuracy >= 0.9"``, ``"metrics.rmse <= current"``, ``"signature"``)."""
+        if required_approvals is None and not approvers and not gates:  # also works against older servers
+            return self._access.set_model_policy(name, protected_stages, protected_aliases, require_role,
+                                                 requires_approval)
         return self._access.set_model_policy(name, protected_stages, protected_aliases, require_role,
-                                             requires_approval)
+                                             requires_approval, required_approvals, list(approvers), list(gates))
+
+    # ================================================================== approvals (Podium only)
+    @property
+    def _approvals(self):
+        self._registry  # noqa: B018 - builds the registry backend
+        return self._registry_backend.approvals
+
+    def request_model_version(self, name: str, version: str | int, stage: str | None = None,
+                              alias: str | None = None, comment: str | None = None):
+        """Request that ``version`` of ``name`` move into ``stage`` or onto ``alias`` (give one), when the
+        model's policy protects it with ``requires_approval``. The policy's gates are checked now
+        (``INVALID_STATE`` when one fails). Returns the pending
+        :class:`~podium.domain.approvals.ApprovalRequest`."""
+        return self._approvals.request_model_version(name, version, stage, alias, comment)
+
+    def approve_request(self, request_id: int | str, comment: str | None = None):
+        """Approve a pending request; the last required approval re-checks the gates and applies the
+        move atomically (the returned request's ``status`` is then ``applied``)."""
+        return self._approvals.approve_request(request_id, comment)
+
+    def reject_request(self, request_id: int | str, comment: str | None = None):
+        """Reject a pending request (an approver), or cancel it (its requester)."""
+        return self._approvals.reject_request(request_id, comment)
+
+    def get_request(self, request_id: int | str):
+        """One approval request, with its approvals."""
+        return self._approvals.get_request(request_id)
+
+    def list_requests(self, name: str, status: str | None = None) -> list:
+        """The approval requests of model ``name``, newest first (``status``: pending, applied,
+        rejected or cancelled)."""
+        return self._approvals.list_requests(name, status)
 
     # ================================================================== integrity and compare (Podium only)
     @property
@@ -246,6 +286,32 @@ class PodiumClient:
         """Versions side by side: metadata, tags, run and logged-model params and metrics, signature,
         requirements and files, with what differs marked (:mod:`podium.services.compare`)."""
         return self._integrity.compare_model_versions(name, list(versions))
+
+    # ================================================================== audit history and rollback (Podium only)
+    @property
+    def _history(self):
+        self._registry  # noqa: B018 - builds the registry backend
+        return self._registry_backend.history
+
+    def get_model_history(self, name: str, version: str | int | None = None, max_results: int | None = None,
+                          page_token: str | None = None, newest_first: bool = False) -> PagedList:
+        """The audit history of model ``name``: :class:`~podium.domain.events.RegistryEvent` objects,
+        oldest first (``newest_first=True``: newest first), only those about ``version`` if given.
+        Follows renames; a deleted model is found by the name it had when deleted. Paged: pass
+        ``.token`` of the result back as ``page_token``."""
+        return self._history.get_model_history(name, version, max_results, page_token, newest_first)
+
+    def get_model_state_at(self, name: str, time: str | int) -> dict:
+        """Where each stage and alias of ``name`` pointed at ``time`` (ISO 8601, or epoch milliseconds):
+        ``{name, time, exists, complete, event_id, stages: {stage: {version, versions}}, aliases}``."""
+        return self._history.get_model_state_at(name, time)
+
+    def rollback_model(self, name: str, stage: str | None = None, alias: str | None = None, *,
+                       reason: str) -> dict:
+        """Give ``stage`` (Staging, Production) or ``alias`` back to the version that held it before,
+        in one step recorded with ``reason``; the current holder of a stage goes to Archived.
+        Returns ``{name, stage|alias, from_version, to_version, event_id, timestamp}``."""
+        return self._history.rollback_model(name, stage, alias, reason)
 
     # ================================================================== experiments
     def create_experiment(self, name: str, artifact_location: str | None = None,

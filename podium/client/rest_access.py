@@ -40,11 +40,17 @@ class RestAccess:
         return ModelPolicy.from_dict(self._call("GET", "registered-models/policy", {"name": name})["policy"])
 
     def set_model_policy(self, name, protected_stages=(), protected_aliases=(), require_role=None,
-                         requires_approval=False) -> ModelPolicy:
-        body = self._call("POST", "registered-models/policy", {
-            "name": name, "protected_stages": list(protected_stages or ()),
-            "protected_aliases": list(protected_aliases or ()), "require_role": require_role,
-            "requires_approval": bool(requires_approval)})
+                         requires_approval=False, required_approvals=None, approvers=(), gates=()) -> ModelPolicy:
+        body = {"name": name, "protected_stages": list(protected_stages or ()),
+                "protected_aliases": list(protected_aliases or ()), "require_role": require_role,
+                "requires_approval": bool(requires_approval)}
+        if required_approvals is not None:
+            body["required_approvals"] = required_approvals
+        if approvers:
+            body["approvers"] = list(approvers)
+        if gates:
+            body["gates"] = list(gates)
+        body = self._call("POST", "registered-models/policy", body)
         return ModelPolicy.from_dict(body["policy"])
 
     def whoami(self) -> dict | None:

@@ -59,6 +59,8 @@ class Services:
     access: object = None  # podium.auth.access.AccessService: model grants and policies
     gate: object = None  # podium.server.gate.Gate with --auth, else None (everyone is admitted)
     integrity: object = None  # podium.services.integrity.IntegrityService: manifests, verify, compare
+    history: object = None  # podium.services.history.HistoryService: audit history, state at a time, rollback
+    approvals: object = None  # podium.services.approvals.ApprovalService: requests, approvals, gates
 
     def run(self, fn, *args):
         """Await ``fn(*args)`` on the file thread pool (streaming artifact handlers), in the request's context."""
@@ -80,10 +82,13 @@ def build_services(settings: ServerSettings) -> Services:
     artifacts = guarded(artifacts, backend.integrity.check_writable, [artifacts.root_uri, MLFLOW_ARTIFACTS_ROOT])
     services = Services(backend.tracking, backend.registry, artifacts, settings, access=backend.access,
                         integrity=backend.integrity)
+    services.history = backend.history
+    services.approvals = backend.approvals
     if settings.auth:
         from podium.server.gate import Gate
 
         services.gate = Gate(backend.access.store, backend.registry, settings.default_role)
+        backend.approvals.authorizer = services.gate.authorizer  # who may approve (podium.services.approvals)
     return services
 
 

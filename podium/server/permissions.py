@@ -11,17 +11,24 @@ operations                             need (with ``--auth``)
 =====================================  ================================================================
 registry reads: get, search, latest,   ``read`` on the model (searches return only readable models)
 alias get, download URI; Podium API:
-policy get, manifest, verify, compare
+policy get, manifest, verify, compare,
+history, state at a time
 create version, update descriptions,   ``edit`` on the model; moving a *protected* stage or alias also
 tags, stage transitions, aliases       needs the policy's ``require_role`` (or an approved request)
 rename, delete model or version,       ``manage`` on the model (deleting what holds a protected target
 grants (list/set/delete), policy set   counts as moving it; changing a policy that requires admin or
                                        approval needs admin)
+rollback of a stage or alias           as moving it: ``edit``, and for a protected one the policy's
+                                       ``require_role``; under ``requires_approval`` admin only
+                                       (break-glass, recorded on the ``rollback`` event)
 create registered model                registry-wide ``edit`` (an existing name: answered "already exists")
 experiments, runs, metrics, logged     registry-wide ``read`` for reads, ``edit`` for changes
 models
 artifact proxy                         reads: registry-wide ``read``, or ``read`` on a model registered
                                        from the run / logged model the path lies in; writes: ``edit``
+approval requests                      create: ``edit`` on the model; list: ``read``; get, approve,
+                                       reject: authenticated, then the approval service decides
+                                       (read on the model; the policy's approvers; never the requester)
 server-info, openapi.json, whoami      any authenticated user
 health, version, metrics               public
 =====================================  ================================================================
@@ -83,6 +90,20 @@ def _model_targets(p: dict, registry) -> list[Target]:
     rm = registry.get_registered_model(p["name"])
     return ([Target("stage", v.current_stage, str(v.version)) for v in rm.latest_versions]
             + [Target("alias", alias, str(version)) for alias, version in rm.aliases.items()])
+
+
+@_quietly
+def _rollback_targets(p: dict, registry) -> list[Target]:
+    if p.get("alias"):
+        return [Target("alias", p["alias"])]
+    return [Target("stage", rules.canonical_stage(p.get("stage")))] if p.get("stage") else []
+
+
+def _rollback(p: dict, registry) -> Need:
+    """A rollback moves its stage or alias: ``edit`` and the policy's rule, as moving it directly,
+    except that under ``requires_approval`` an admin may (break-glass; the event records it)."""
+    return Need("model", EDIT, "rolling back", model=p.get("name"), targets=tuple(_rollback_targets(p, registry)),
+                break_glass=True)
 
 
 def _alias_target(p: dict, registry) -> list[Target]:
@@ -150,6 +171,17 @@ RULES = {
     "get_model_version_manifest": _model(READ, "reading manifests of"),
     "verify_model_version": _model(READ, "verifying versions of"),
     "compare_model_versions": _model(READ, "comparing versions of"),
+    # Podium's own API: audit history and rollback (podium.server.api.history)
+    "get_model_history": _model(READ, "reading the history of"),
+    "get_model_state_at": _model(READ, "reading the history of"),
+    "rollback_model": _rollback,
+    # Podium's own API: approval requests (podium.server.api.approvals). Approving, rejecting and
+    # reading one request depend on its model, policy and requester: ApprovalService decides (403)
+    "create_model_version_request": _model(EDIT, "requesting changes of"),
+    "list_model_version_requests": _model(READ, "listing requests of"),
+    "get_model_version_request": lambda p, registry: Need("authenticated"),
+    "approve_model_version_request": lambda p, registry: Need("authenticated"),
+    "reject_model_version_request": lambda p, registry: Need("authenticated"),
 }
 
 

@@ -26,9 +26,12 @@ from podium.store.artifacts.base import ArtifactStore
 
 if TYPE_CHECKING:
     from podium.auth.entities import ApiToken, Group, ModelGrant, ModelPolicy, Permission, User
+    from podium.domain.events import RegistryEvent
+    from podium.domain.history import ModelState
+    from podium.domain.approvals import ApprovalRequest
     from podium.domain.manifests import Manifest
 
-__all__ = ["ArtifactStore", "AuthStore", "ManifestStore", "RegistryStore", "TrackingStore"]
+__all__ = ["ApprovalStore", "ArtifactStore", "AuthStore", "HistoryStore", "ManifestStore", "RegistryStore", "TrackingStore"]
 
 
 class RegistryStore(Protocol):
@@ -195,3 +198,49 @@ class ManifestStore(Protocol):
     def protecting_version(self, keys: Sequence[str], below: Sequence[str] = ()) -> tuple[str, int, str] | None:
         """``(model, version, location)`` of a registered version stored at one of ``keys`` or below
         one of ``below``; None when no version protects those places."""
+
+
+class HistoryStore(Protocol):
+    """The audit history (``registry_events``), written by the ``RegistryStore`` with every change.
+
+    A model is found by its current name (its history follows renames), or, once deleted, by the
+    name it had when it was deleted. Unknown names raise ``RESOURCE_DOES_NOT_EXIST``. No method
+    changes or removes an event.
+    """
+
+    def list_events(self, name: str, version: int | None = None, max_results: int = 100,
+                    page_token: str | None = None, newest_first: bool = False) -> PagedList:
+        """The model's events (:class:`~podium.domain.events.RegistryEvent`), oldest first unless
+        ``newest_first``, only those about ``version`` if given; paged by event id."""
+    def model_timeline(self, name: str) -> "tuple[list[RegistryEvent], ModelState | None]":
+        """The model's events that change its existence, name, stages or aliases
+        (:data:`podium.domain.history.STATE_ACTIONS`), oldest first, and its live state (None once
+        deleted), read in one snapshot."""
+    def rollback(self, name: str, kind: str, target: str, break_glass: bool = False) -> dict:
+        """Give stage or alias ``target`` (``kind``: ``stage`` | ``alias``) back to its previous holder
+        in one transaction under the model's lock, recording a ``rollback`` event first:
+        ``{name, stage|alias, from_version, to_version, event_id, timestamp}``. ``INVALID_PARAMETER_VALUE``
+        when there is nothing to roll back to."""
+
+
+class ApprovalStore(Protocol):
+    """Approval requests (``podium models request``) and their approvals; entities of
+    :mod:`podium.domain.approvals`.
+
+    A missing request is ``RESOURCE_DOES_NOT_EXIST``; deciding on a request that is no longer
+    ``pending`` is ``INVALID_STATE``. Approving, rejecting and cancelling lock the request, so
+    concurrent decisions are serialised: a request is applied at most once, and a second approval by
+    the same approver is refused. Applying moves the stage or alias in the same transaction as the
+    last approval, with its events (``cause="request"``).
+    """
+
+    def create_request(self, name: str, version: int, target_kind: str, target: str, requester: str | None,
+                       comment: str | None) -> "ApprovalRequest": ...
+    def get_request(self, request_id: int) -> "ApprovalRequest": ...
+    def list_requests(self, name: str, status: str | None = None, max_results: int = 1000) -> list["ApprovalRequest"]:
+        """A model's requests, newest first."""
+    def approve_request(self, request_id: int, approver: str, comment: str | None, check) -> "ApprovalRequest":
+        """``check(request, approvals_with_this_one) -> required approvals`` runs with the request locked."""
+    def decide_request(self, request_id: int, status: str, actor: str | None, comment: str | None,
+                       check) -> "ApprovalRequest":
+        """Close a pending request as ``rejected`` or ``cancelled``."""

@@ -194,6 +194,27 @@ def test_grants_and_policies_follow_a_rename_and_vanish_with_the_model(identity,
     assert store.granted_permissions("red-wine", alice.id) == [] and store.get_policy("red-wine") is None
 
 
+def test_grant_and_policy_changes_are_recorded_in_the_model_history(identity, store, models, backend):
+    identity.create_user("alice", "alice-password")
+    store.set_grant("wine", "user", "alice", EDIT)
+    store.set_grant("wine", "user", "alice", EDIT)  # no change, no event
+    store.set_grant("wine", "user", "alice", Permission.MANAGE)
+    store.delete_grant("wine", "user", "alice")
+    store.delete_grant("wine", "user", "alice")  # idempotent, no event
+    store.set_policy(ModelPolicy("wine", ("Production",)))
+    store.set_policy(ModelPolicy("wine", ("Production",)))  # the same policy, no event
+    store.set_policy(ModelPolicy("wine", ("Production",), requires_approval=True))
+    events = [e for e in backend.history.get_model_history("wine") if e.action.startswith(("model_grant", "model_policy"))]
+    assert [(e.action, e.target, e.before, e.after) for e in events[:3]] == [
+        ("model_grant_set", "user:alice", None, {"permission": "edit"}),
+        ("model_grant_set", "user:alice", {"permission": "edit"}, {"permission": "manage"}),
+        ("model_grant_deleted", "user:alice", {"permission": "manage"}, None),
+    ]
+    assert [e.action for e in events[3:]] == ["model_policy_changed", "model_policy_changed"]
+    assert events[3].before is None and events[3].after["protected_stages"] == ["Production"]
+    assert (events[4].before["requires_approval"], events[4].after["requires_approval"]) == (False, True)
+
+
 def test_policies_are_validated_and_replaced(backend, models):
     access = backend.access
     assert access.get_model_policy("wine") == ModelPolicy("wine")

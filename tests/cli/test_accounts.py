@@ -127,7 +127,8 @@ def test_models_grant_revoke_grants_and_policy(cli, registry):
                      "--require-role", "admin", "--requires-approval", "--json")
     assert set_policy.exit_code == 0, set_policy.output
     expected = {"name": "wine", "protected_stages": ["Production"], "protected_aliases": ["champion"],
-                "require_role": "admin", "requires_approval": True}
+                "require_role": "admin", "requires_approval": True, "required_approvals": 1, "approvers": [],
+                "gates": []}
     assert json.loads(set_policy.stdout) == {"policy": expected}
     assert json.loads(cli("models", "policy", "wine", "--show", "--json").stdout) == {"policy": expected}
     shown = cli("models", "policy", "wine", "--show").stdout

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -99,3 +100,24 @@ def error(response: httpx.Response, status: int, code: str, message: str | None 
     if message is not None:
         assert body["message"] == message, body
     return body
+
+
+@contextlib.contextmanager
+def live_server_on(backend: str, root: Path):
+    """A server without --auth on SQLite or (``backend == "postgresql"``) on a fresh PostgreSQL
+    database, and an httpx client on it: yields ``(running, api)``; stops it and drops the database."""
+    from tests.databases import POSTGRES_ENV, ServerDatabase
+
+    database = None
+    extra: tuple[str, ...] = ()
+    if backend == "postgresql":
+        database = ServerDatabase(os.environ[POSTGRES_ENV], "postgresql")
+        extra = ("--backend-store-uri", database.url)
+    running = start_server(root, *extra)
+    try:
+        with httpx.Client(base_url=running.url, timeout=60) as api:
+            yield running, api
+    finally:
+        stop_server(running)
+        if database is not None:
+            database.drop()

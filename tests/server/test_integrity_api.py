@@ -18,9 +18,8 @@ from podium.artifacts import download_artifacts
 from podium.client import PodiumClient
 from podium.errors import IntegrityCheckFailed, InvalidParameterValue, ResourceConflict
 from tests.conftest import BACKEND_PARAMS
-from tests.databases import POSTGRES_ENV, ServerDatabase
 
-from .helpers import A2, ART, error, ok, start_server, stop_server
+from .helpers import A2, ART, error, live_server_on, ok
 
 PODIUM = "/api/podium/v1/model-versions"
 FILES = {"MLmodel": b"flavors:\n  python_function: {}\n", "model.pkl": os.urandom(5000), "code/util.py": b"x = 1\n"}
@@ -29,20 +28,8 @@ FILES = {"MLmodel": b"flavors:\n  python_function: {}\n", "model.pkl": os.urando
 @pytest.fixture(scope="module", params=[p for p in BACKEND_PARAMS if p.values[0] != "mysql"])
 def live(request, tmp_path_factory):
     """A server on SQLite or on a fresh PostgreSQL database, and an httpx client on it."""
-    root = tmp_path_factory.mktemp(f"podium-integrity-{request.param}")
-    database = None
-    extra: tuple[str, ...] = ()
-    if request.param == "postgresql":
-        database = ServerDatabase(os.environ[POSTGRES_ENV], "postgresql")
-        extra = ("--backend-store-uri", database.url)
-    running = start_server(root, *extra)
-    try:
-        with httpx.Client(base_url=running.url, timeout=60) as api:
-            yield running, api
-    finally:
-        stop_server(running)
-        if database is not None:
-            database.drop()
+    with live_server_on(request.param, tmp_path_factory.mktemp(f"podium-integrity-{request.param}")) as live_pair:
+        yield live_pair
 
 
 @pytest.fixture

@@ -22,6 +22,8 @@ MODULES = (  # order = the order of the OpenAPI document
     "server_info",
     "access",
     "integrity",
+    "history",
+    "approvals",
 )
 
 

@@ -8,7 +8,9 @@
 ``DELETE /api/podium/v1/registered-models/grants``          remove a user's or group's grant (manage)
 ``GET    /api/podium/v1/registered-models/policy?name=``    protected stages and aliases (read)
 ``POST   /api/podium/v1/registered-models/policy``          replace the policy (manage; admin when the
-                                                            current one requires admin or approval)
+                                                            current one requires admin or approval);
+                                                            with approval: required_approvals,
+                                                            approvers, gates
 ==========================================================  ======================================
 
 Grants and policies are stored with or without ``--auth`` and enforced only with it. Who may call
@@ -35,7 +37,8 @@ _GRANT = {"type": "object", "required": ["name", "principal_type", "principal", 
 _POLICY = {"type": "object", "required": ["name", "protected_stages", "protected_aliases", "require_role",
                                           "requires_approval"], "properties": {
     "name": _STR, "protected_stages": _STRS, "protected_aliases": _STRS,
-    "require_role": {"type": "string", "enum": ["manage", "admin"]}, "requires_approval": {"type": "boolean"}}}
+    "require_role": {"type": "string", "enum": ["manage", "admin"]}, "requires_approval": {"type": "boolean"},
+    "required_approvals": {"type": "integer", "format": "int64"}, "approvers": _STRS, "gates": _STRS}}
 _WHO = {"type": "object", "properties": {
     "auth": {"type": "boolean"}, "default_role": _STR,
     "user": {"type": ["object", "null"], "properties": {"name": _STR, "is_admin": {"type": "boolean"},
@@ -86,10 +89,17 @@ def get_model_policy(s, p):
     Param("protected_aliases", "array", items="string", description="e.g. [\"champion\"]"),
     Param("require_role", description="who may move protected targets: manage (default) or admin"),
     Param("requires_approval", "boolean", description="moves only through an approved request"),
+    Param("required_approvals", "integer", description="approvals a request needs (default 1)"),
+    Param("approvers", "array", items="string",
+          description="who may approve: user:NAME, group:NAME, role:manage, role:admin (default role:manage)"),
+    Param("gates", "array", items="string",
+          description="checks a request must pass, e.g. \"metrics.accuracy >= 0.9\", \"metrics.rmse <= current\", "
+                      "\"signature\""),
     response={"type": "object", "required": ["policy"], "properties": {"policy": _POLICY}},
 )
 def set_model_policy(s, p):
-    """Replace a model's policy (protected stages and aliases, required role, approval)."""
+    """Replace a model's policy (protected stages and aliases, required role, approval, approvers, gates)."""
     policy = s.access.set_model_policy(p["name"], p["protected_stages"] or (), p["protected_aliases"] or (),
-                                       p["require_role"], bool(p["requires_approval"]))
+                                       p["require_role"], bool(p["requires_approval"]), p["required_approvals"],
+                                       p["approvers"] or (), p["gates"] or ())
     return {"policy": policy.to_dict()}

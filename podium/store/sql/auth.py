@@ -19,6 +19,7 @@ from podium.auth.entities import ApiToken, Group, ModelGrant, ModelPolicy, Permi
 from podium.errors import ResourceAlreadyExists, ResourceDoesNotExist
 from podium.store.sql.auth_tables import group_members, groups, model_grants, model_policies, tokens, users
 from podium.store.sql.engine import Database
+from podium.store.sql.events import record_event
 from podium.store.sql.tables import model_versions, registered_models
 
 __all__ = ["SqlAuthStore"]
@@ -226,10 +227,15 @@ class SqlAuthStore:
             who = self._principal(conn, principal_type, principal)
             column = g.c.user_id if who["user_id"] is not None else g.c.group_id
             key = who["user_id"] if who["user_id"] is not None else who["group_id"]
-            done = conn.execute(update(g).where(g.c.model == model_id, column == key)
-                                .values(permission=permission.label)).rowcount
-            if not done:
+            old = conn.execute(select(g.c.permission).where(g.c.model == model_id, column == key)).scalar()
+            if old is None:
                 conn.execute(insert(g).values(model=model_id, permission=permission.label, created_at=now_ms(), **who))
+            elif old != permission.label:
+                conn.execute(update(g).where(g.c.model == model_id, column == key).values(permission=permission.label))
+            if old != permission.label:
+                record_event(conn, "model_grant_set", model_id, model, target=f"{principal_type}:{principal}",
+                             before=None if old is None else {"permission": old},
+                             after={"permission": permission.label})
         return ModelGrant(model, principal_type, principal, permission)
 
     def delete_grant(self, model: str, principal_type: str, principal: str) -> None:
@@ -240,7 +246,11 @@ class SqlAuthStore:
             who = self._principal(conn, principal_type, principal)
             column = g.c.user_id if who["user_id"] is not None else g.c.group_id
             key = who["user_id"] if who["user_id"] is not None else who["group_id"]
-            conn.execute(delete(g).where(g.c.model == model_id, column == key))
+            old = conn.execute(select(g.c.permission).where(g.c.model == model_id, column == key)).scalar()
+            if old is not None:
+                conn.execute(delete(g).where(g.c.model == model_id, column == key))
+                record_event(conn, "model_grant_deleted", model_id, model, target=f"{principal_type}:{principal}",
+                             before={"permission": old})
 
     def list_grants(self, model: str) -> list[ModelGrant]:
         g = model_grants
@@ -286,19 +296,30 @@ class SqlAuthStore:
             raise ResourceDoesNotExist(f"Registered Model with name={model} not found")
         if row.model is None:
             return None
-        return ModelPolicy(model, tuple(json.loads(row.protected_stages)), tuple(json.loads(row.protected_aliases)),
-                           row.require_role, bool(row.requires_approval))
+        return _policy(model, row)
 
     def set_policy(self, policy: ModelPolicy) -> ModelPolicy:
         p = model_policies
         values = {"protected_stages": json.dumps(list(policy.protected_stages)),
                   "protected_aliases": json.dumps(list(policy.protected_aliases)),
                   "require_role": policy.require_role, "requires_approval": policy.requires_approval,
+                  "required_approvals": policy.required_approvals,
+                  "approvers": json.dumps(list(policy.approvers)) if policy.approvers else None,
+                  "gates": json.dumps(list(policy.gates)) if policy.gates else None,
                   "updated_at": now_ms()}
         with self.db.write() as conn:
             model_id = self._model_id(conn, policy.name)
-            if not conn.execute(update(p).where(p.c.model == model_id).values(**values)).rowcount:
+            old = conn.execute(select(p).where(p.c.model == model_id)).first()
+            if old is None:
                 conn.execute(insert(p).values(model=model_id, **values))
+            else:
+                conn.execute(update(p).where(p.c.model == model_id).values(**values))
+            before = None if old is None else _policy(policy.name, old).to_dict()
+            after = policy.to_dict()
+            if before != after:
+                record_event(conn, "model_policy_changed", model_id, policy.name,
+                             before=None if before is None else {k: v for k, v in before.items() if k != "name"},
+                             after={k: v for k, v in after.items() if k != "name"})
         return policy
 
     # ------------------------------------------------------------------ artifacts -> models
@@ -312,3 +333,10 @@ class SqlAuthStore:
         with self.db.read() as conn:
             return list(conn.execute(query).scalars())
 
+
+
+def _policy(name: str, row) -> ModelPolicy:
+    """The policy of model ``name`` from its ``auth_model_policies`` row."""
+    return ModelPolicy(name, tuple(json.loads(row.protected_stages)), tuple(json.loads(row.protected_aliases)),
+                       row.require_role, bool(row.requires_approval), row.required_approvals or 1,
+                       tuple(json.loads(row.approvers or "[]")), tuple(json.loads(row.gates or "[]")))

@@ -7,7 +7,8 @@
   Keyed by the model's surrogate id, so grants follow a rename and vanish with the model
   (``ON DELETE CASCADE``, as do a deleted user's or group's grants, tokens and memberships).
 - ``auth_model_policies``: a model's protected stages and aliases (JSON lists), who may move them,
-  and whether a move needs an approved request.
+  and whether a move needs an approved request (with migration ``0006``: how many approvals,
+  who may approve, and the gates a request must pass).
 
 Imported at the end of :mod:`podium.store.sql.tables`, so Alembic and the drift check see them.
 """
@@ -87,6 +88,10 @@ model_policies = Table(
     Column("require_role", String(16), nullable=False),
     Column("requires_approval", Boolean, nullable=False, default=False),
     Column("updated_at", BigInteger, nullable=False),
+    # approvals (migration 0006): how many, from whom (JSON list), gates (JSON list); NULL = none
+    Column("required_approvals", Integer, nullable=False, server_default="1"),
+    Column("approvers", Text),
+    Column("gates", Text),
 )
 
 for _table in (users, tokens, groups, group_members, model_grants, model_policies):

@@ -23,7 +23,7 @@ from podium.errors import TemporarilyUnavailable
 __all__ = ["SCHEMA_REVISION", "Database", "default_sqlite_url", "normalize_db_url"]
 
 #: The Alembic head this code expects. A test checks it matches ``migrations/versions``.
-SCHEMA_REVISION = "0004"
+SCHEMA_REVISION = "0006"
 
 _MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 _LOCKED_RETRY_SECONDS = 60.0

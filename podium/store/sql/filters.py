@@ -22,7 +22,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from podium.domain.search_ast import And, Comparison, Node, Not, Or, OrderKey
 from podium.errors import InvalidParameterValue
 
-__all__ = ["Target", "compile_filter", "compile_order_by"]
+__all__ = ["Target", "compile_filter", "compile_order_by", "order_expression"]
 
 #: tag keys whose ``!=`` also matches entities without the tag (MLflow's prompt convention)
 _ABSENT_MATCHES_NOT_EQUAL = {"mlflow.prompt.is_prompt"}
@@ -149,25 +149,31 @@ def _like_to_glob(pattern: str) -> str:
     return "".join(out)
 
 
+def order_expression(key: OrderKey, target: Target) -> ColumnElement:
+    """The SQL expression an ORDER BY key sorts on: an attribute's column, or a keyed value (a tag)
+    as a scalar sub-select (NULL where the entity has no such key)."""
+    if key.kind == "attribute":
+        column = target.attributes.get(key.key)
+        if column is None:
+            raise InvalidParameterValue(f"Invalid order_by key '{key.key}'.")
+        return column
+    side = target.keyed.get(key.kind)
+    if side is None:
+        raise InvalidParameterValue(f"Invalid order_by entity '{key.kind}'.")
+    table = side.table.alias()
+    return (
+        select(getattr(table.c, side.value_column))
+        .where(side.join(table), table.c.key == key.key)
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
 def compile_order_by(keys: list[OrderKey], target: Target) -> list[ColumnElement]:
     """ORDER BY terms; missing values (NULLs) sort last in both directions, on every backend."""
     terms = []
     for key in keys:
-        if key.kind == "attribute":
-            column = target.attributes.get(key.key)
-            if column is None:
-                raise InvalidParameterValue(f"Invalid order_by key '{key.key}'.")
-        else:
-            side = target.keyed.get(key.kind)
-            if side is None:
-                raise InvalidParameterValue(f"Invalid order_by entity '{key.kind}'.")
-            table = side.table.alias()
-            column = (
-                select(getattr(table.c, side.value_column))
-                .where(side.join(table), table.c.key == key.key)
-                .limit(1)
-                .scalar_subquery()
-            )
+        column = order_expression(key, target)
         terms.append(column.is_(None))
         terms.append(column.asc() if key.ascending else column.desc())
     return terms

@@ -41,7 +41,8 @@ from podium.domain.search import parse_filter, parse_order_by
 from podium.domain.search_ast import And, Comparison, Node, OrderKey
 from podium.errors import InvalidParameterValue, ResourceAlreadyExists, ResourceDoesNotExist
 from podium.store.sql.engine import Database
-from podium.store.sql.filters import KeyedTable, Target, compile_filter
+from podium.store.sql.events import record_event, record_events
+from podium.store.sql.filters import KeyedTable, Target, compile_filter, order_expression
 from podium.store.sql.manifests import insert_manifest
 from podium.store.sql.tables import (
     STAGE,
@@ -191,6 +192,8 @@ class SqlRegistryStore:
                         insert(registered_model_tags),
                         [{"model": model_pk, "key": k, "value": v} for k, v in tags.items()],
                     )
+                record_event(conn, "model_created", model_pk, name, timestamp=now,
+                             after=_present(description=description, tags=tags or None))
                 return self._registered_models(conn, [self._rm_row_by_id(conn, model_pk)])[0]
         except IntegrityError:  # a concurrent writer on a non-SQLite backend got there first
             raise ResourceAlreadyExists(f"Registered Model (name={name}) already exists.") from None
@@ -207,6 +210,8 @@ class SqlRegistryStore:
             conn.execute(
                 update(rm).where(rm.c.id == row.id).values(name=new_name, last_updated_timestamp=now_ms())
             )
+            if new_name != name:
+                record_event(conn, "model_renamed", row.id, new_name, before={"name": name}, after={"name": new_name})
             return self._registered_models(conn, [self._rm_row_by_id(conn, row.id)])[0]
 
     def update_registered_model(self, name: str, description: str | None) -> RegisteredModel:
@@ -217,14 +222,19 @@ class SqlRegistryStore:
                 .where(rm.c.id == row.id)
                 .values(description=description, last_updated_timestamp=now_ms())
             )
+            if (row.description or None) != (description or None):
+                record_event(conn, "model_description_changed", row.id, name,
+                             before=_present(description=row.description), after=_present(description=description))
             return self._registered_models(conn, [self._rm_row_by_id(conn, row.id)])[0]
 
     def delete_registered_model(self, name: str) -> None:
         with self.db.write() as conn:
             row = self._rm_row(conn, name, lock=True)
+            versions = conn.execute(select(func.count()).select_from(mv).where(mv.c.model == row.id)).scalar()
             for table in (model_version_tags, registered_model_aliases, registered_model_tags, mv):
                 conn.execute(delete(table).where(table.c.model == row.id))
             conn.execute(delete(rm).where(rm.c.id == row.id))
+            record_event(conn, "model_deleted", row.id, name, before={"versions": versions})
 
     def search_registered_models(
         self,
@@ -259,14 +269,21 @@ class SqlRegistryStore:
         with self.db.write() as conn:
             row = self._rm_row(conn, name, lock=True)
             t = registered_model_tags
+            old = conn.execute(select(t.c.value).where(t.c.model == row.id, t.c.key == key)).scalar()
             conn.execute(delete(t).where(t.c.model == row.id, t.c.key == key))
             conn.execute(insert(t).values(model=row.id, key=key, value=value))
+            if old != value:
+                record_event(conn, "model_tag_set", row.id, name, target=key,
+                             before=None if old is None else {"value": old}, after={"value": value})
 
     def delete_registered_model_tag(self, name: str, key: str) -> None:
         with self.db.write() as conn:
             row = self._rm_row(conn, name, lock=True)
             t = registered_model_tags
-            conn.execute(delete(t).where(t.c.model == row.id, t.c.key == key))
+            old = conn.execute(select(t.c.value).where(t.c.model == row.id, t.c.key == key)).scalar()
+            if old is not None:
+                conn.execute(delete(t).where(t.c.model == row.id, t.c.key == key))
+                record_event(conn, "model_tag_deleted", row.id, name, target=key, before={"value": old})
 
     # ------------------------------------------------------------------ model versions
     def create_model_version(
@@ -310,6 +327,9 @@ class SqlRegistryStore:
                 )
             # the version's manifest (podium.store.sql.manifests), in the same transaction
             insert_manifest(conn, model_pk, version, storage_location or source, manifest, now)
+            record_event(conn, "version_created", model_pk, name, version=version, timestamp=now,
+                         after=_present(stage="None", source=source, run_id=run_id, model_id=model_id,
+                                        user_id=user_id))
         return ModelVersion(
             name=name,
             version=version,
@@ -382,13 +402,19 @@ class SqlRegistryStore:
         now = now_ms()
         with self.db.write() as conn:
             model_pk = self._lock_model(conn, name, now, _version_not_found(name, version))
-            updated = conn.execute(
+            old = conn.execute(
+                select(mv.c.description).where(mv.c.model == model_pk, mv.c.version == version)
+            ).first()
+            if old is None:
+                raise _version_not_found(name, version)
+            conn.execute(
                 update(mv)
                 .where(mv.c.model == model_pk, mv.c.version == version)
                 .values(description=description, last_updated_timestamp=now)
             )
-            if updated.rowcount == 0:
-                raise _version_not_found(name, version)
+            if (old.description or None) != (description or None):
+                record_event(conn, "version_description_changed", model_pk, name, version=version, timestamp=now,
+                             before=_present(description=old.description), after=_present(description=description))
             return self._version(conn, model_pk, version)
 
     def transition_model_version_stage(
@@ -402,29 +428,66 @@ class SqlRegistryStore:
         now = now_ms()
         with self.db.write() as conn:
             model_pk = self._lock_model(conn, name, now, _version_not_found(name, version))
-            moved = conn.execute(
-                update(mv)
-                .where(mv.c.model == model_pk, mv.c.version == version)
-                .values(current_stage=stage, last_updated_timestamp=now)
-            )
-            if moved.rowcount == 0:
-                raise _version_not_found(name, version)  # rolls back: nothing changed
-            if archive_existing_versions:
-                conn.execute(
-                    update(mv)
-                    .where(mv.c.model == model_pk, mv.c.current_stage == stage, mv.c.version != version)
-                    .values(current_stage="Archived", last_updated_timestamp=now)
-                )
+            self.apply_transition(conn, model_pk, name, version, stage, archive_existing_versions, now)
             return self._version(conn, model_pk, version)
+
+    def apply_transition(self, conn, model_pk: int, name: str, version: int, stage: str,
+                         archive_existing_versions: bool, now: int | None = None) -> None:
+        """Move ``version`` into ``stage`` (archiving the stage's other versions if asked) and record it,
+        inside the caller's transaction, which has locked the model (:meth:`_lock_model`)."""
+        now = now if now is not None else now_ms()
+        touched = mv.c.version == version
+        if archive_existing_versions:
+            touched = or_(touched, mv.c.current_stage == stage)
+        before = dict(conn.execute(
+            select(mv.c.version, mv.c.current_stage).where(mv.c.model == model_pk, touched)
+        ).all())
+        if version not in before:
+            raise _version_not_found(name, version)  # rolls back: nothing changed
+        conn.execute(
+            update(mv)
+            .where(mv.c.model == model_pk, mv.c.version == version)
+            .values(current_stage=stage, last_updated_timestamp=now)
+        )
+        archived = sorted(v for v, s in before.items() if v != version and s == stage) if archive_existing_versions else []
+        if archived:
+            conn.execute(
+                update(mv)
+                .where(mv.c.model == model_pk, mv.c.current_stage == stage, mv.c.version != version)
+                .values(current_stage="Archived", last_updated_timestamp=now)
+            )
+        events = []
+        if before[version] != stage:
+            events.append(("stage_transitioned", model_pk, name, {
+                "version": version, "target": stage, "timestamp": now,
+                "before": {"stage": before[version]}, "after": {"stage": stage}}))
+        for v in archived:
+            events.append(("stage_transitioned", model_pk, name, {
+                "version": v, "target": "Archived", "timestamp": now, "cause": "archive_existing_versions",
+                "before": {"stage": stage}, "after": {"stage": "Archived", "replaced_by": version}}))
+        record_events(conn, events)
 
     def delete_model_version(self, name: str, version: int) -> None:
         with self.db.write() as conn:
             model_pk = self._lock_model(conn, name, now_ms(), _version_not_found(name, version))
             t, a = model_version_tags, registered_model_aliases
+            stage = conn.execute(
+                select(mv.c.current_stage).where(mv.c.model == model_pk, mv.c.version == version)
+            ).scalar()
+            if stage is None:
+                raise _version_not_found(name, version)
+            aliases = conn.execute(
+                select(a.c.alias).where(a.c.model == model_pk, a.c.version == version).order_by(a.c.alias)
+            ).scalars().all()
             conn.execute(delete(t).where(t.c.model == model_pk, t.c.version == version))
             conn.execute(delete(a).where(a.c.model == model_pk, a.c.version == version))
-            if conn.execute(delete(mv).where(mv.c.model == model_pk, mv.c.version == version)).rowcount == 0:
-                raise _version_not_found(name, version)
+            conn.execute(delete(mv).where(mv.c.model == model_pk, mv.c.version == version))
+            record_events(conn, [
+                ("version_deleted", model_pk, name, {"version": version,
+                                                     "before": _present(stage=stage, aliases=list(aliases) or None)}),
+                *(("alias_deleted", model_pk, name, {"version": version, "target": alias, "cause": "version_deleted",
+                                                     "before": {"version": version}}) for alias in aliases),
+            ])
 
     def search_model_versions(
         self,
@@ -466,30 +529,53 @@ class SqlRegistryStore:
             model_pk = self._lock_model(conn, name, now_ms(), _version_not_found(name, version))
             self._require_version(conn, model_pk, name, version)
             t = model_version_tags
-            conn.execute(delete(t).where(t.c.model == model_pk, t.c.version == version, t.c.key == key))
+            mine = (t.c.model == model_pk) & (t.c.version == version) & (t.c.key == key)
+            old = conn.execute(select(t.c.value).where(mine)).scalar()
+            conn.execute(delete(t).where(mine))
             conn.execute(insert(t).values(model=model_pk, version=version, key=key, value=value))
+            if old != value:
+                record_event(conn, "version_tag_set", model_pk, name, version=version, target=key,
+                             before=None if old is None else {"value": old}, after={"value": value})
 
     def delete_model_version_tag(self, name: str, version: int, key: str) -> None:
         with self.db.write() as conn:
             model_pk = self._lock_model(conn, name, now_ms(), _version_not_found(name, version))
             self._require_version(conn, model_pk, name, version)
             t = model_version_tags
-            conn.execute(delete(t).where(t.c.model == model_pk, t.c.version == version, t.c.key == key))
+            mine = (t.c.model == model_pk) & (t.c.version == version) & (t.c.key == key)
+            old = conn.execute(select(t.c.value).where(mine)).scalar()
+            if old is not None:
+                conn.execute(delete(t).where(mine))
+                record_event(conn, "version_tag_deleted", model_pk, name, version=version, target=key,
+                             before={"value": old})
 
     # ------------------------------------------------------------------ aliases
     def set_registered_model_alias(self, name: str, alias: str, version: int) -> None:
         with self.db.write() as conn:
             model_pk = self._lock_model(conn, name, now_ms())
+            self.apply_alias(conn, model_pk, name, alias, version)
+
+    def apply_alias(self, conn, model_pk: int, name: str, alias: str, version: int | None) -> None:
+        """Point ``alias`` at ``version`` (``None``: delete it) and record it, inside the caller's
+        transaction, which has locked the model (:meth:`_lock_model`)."""
+        a = registered_model_aliases
+        if version is not None:
             self._require_version(conn, model_pk, name, version)
-            a = registered_model_aliases
-            conn.execute(delete(a).where(a.c.model == model_pk, a.c.alias == alias))
-            conn.execute(insert(a).values(model=model_pk, alias=alias, version=version))
+        old = conn.execute(select(a.c.version).where(a.c.model == model_pk, a.c.alias == alias)).scalar()
+        if old == version:
+            return
+        conn.execute(delete(a).where(a.c.model == model_pk, a.c.alias == alias))
+        if version is None:
+            record_event(conn, "alias_deleted", model_pk, name, version=old, target=alias, before={"version": old})
+            return
+        conn.execute(insert(a).values(model=model_pk, alias=alias, version=version))
+        record_event(conn, "alias_set", model_pk, name, version=version, target=alias,
+                     before=None if old is None else {"version": old}, after={"version": version})
 
     def delete_registered_model_alias(self, name: str, alias: str) -> None:
         with self.db.write() as conn:
             model_pk = self._lock_model(conn, name, now_ms())
-            a = registered_model_aliases
-            conn.execute(delete(a).where(a.c.model == model_pk, a.c.alias == alias))
+            self.apply_alias(conn, model_pk, name, alias, None)
 
     def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion:
         a = registered_model_aliases
@@ -575,6 +661,12 @@ class SqlRegistryStore:
         ]
 
 
+def _present(**fields) -> dict | None:
+    """``fields`` without the unset (``None``) ones; ``None`` when nothing is left."""
+    kept = {k: v for k, v in fields.items() if v is not None}
+    return kept or None
+
+
 def _key_params(keys) -> dict:
     """Parameters of the (model, version) row readers for a set of pairs."""
     return {"lm": sorted({m for m, _ in keys}), "v": sorted({v for _, v in keys})}
@@ -642,23 +734,8 @@ class KeysetOrder:
 
     @staticmethod
     def _resolve(key: OrderKey, target: Target) -> _SortKey:
-        if key.kind == "attribute":
-            expr = target.attributes.get(key.key)
-            if expr is None:
-                raise InvalidParameterValue(f"Invalid order_by key '{key.key}'.")
-            nullable = bool(getattr(expr, "nullable", True))
-        else:
-            side = target.keyed.get(key.kind)
-            if side is None:
-                raise InvalidParameterValue(f"Invalid order_by entity '{key.kind}'.")
-            table = side.table.alias()
-            expr = (
-                select(getattr(table.c, side.value_column))
-                .where(side.join(table), table.c.key == key.key)
-                .limit(1)
-                .scalar_subquery()
-            )
-            nullable = True
+        expr = order_expression(key, target)
+        nullable = bool(getattr(expr, "nullable", True)) if key.kind == "attribute" else True
         try:
             kind = expr.type.python_type
         except NotImplementedError:

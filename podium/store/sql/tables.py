@@ -267,3 +267,7 @@ for _table in metadata.tables.values():
 from podium.store.sql import auth_tables as _auth_tables  # noqa: E402,F401
 # integrity tables (version manifests and the locations they protect) live in their own module
 from podium.store.sql import manifest_tables as _manifest_tables  # noqa: E402,F401
+# the audit history (append-only registry events) lives in its own module
+from podium.store.sql import event_tables as _event_tables  # noqa: E402,F401
+# approval requests and their approvals live in their own module
+from podium.store.sql import approval_tables as _approval_tables  # noqa: E402,F401

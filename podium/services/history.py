@@ -1,0 +1,111 @@
+"""Audit history and rollback: what changed, what a model looked like at a time, and undoing a promotion.
+
+``HistoryService`` is built by the composition root (:mod:`podium.backends`) over a
+:class:`~podium.store.base.HistoryStore` (and, to mark a break-glass rollback, a function giving a
+model's policy). Events themselves are written by the registry store in the transaction of every
+change (:mod:`podium.store.sql.events`); this service only reads them, and rolls back.
+
+* :meth:`get_model_history`: a model's events, oldest first (or newest first), paged by event id.
+* :meth:`get_model_state_at`: replay the history up to a time (:func:`podium.domain.history.state_at`):
+  each stage's versions and serving version, each alias's version, ``exists`` and ``complete``.
+* :meth:`rollback_model`: give a stage (``Staging``/``Production``) or an alias back to its previous
+  holder, in one transaction, recorded as a ``rollback`` event whose comment is the reason; the
+  stage transitions and alias moves it makes carry ``cause="rollback"``.
+
+Who may roll back is decided like moving the stage or alias (:mod:`podium.server.permissions`);
+under a policy that requires approval only an admin may, and the event says ``break_glass``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import Any
+
+from podium.domain import rules
+from podium.domain.entities import PagedList
+from podium.domain.events import event_context
+from podium.domain.history import STAGE_KINDS, state_at
+from podium.domain.paging import validate_max_results
+from podium.errors import InvalidParameterValue
+from podium.store.base import HistoryStore
+
+__all__ = ["HistoryService", "MAX_REASON_LENGTH", "parse_time"]
+
+MAX_REASON_LENGTH = 5000
+
+
+def parse_time(value: Any, param: str = "time") -> int:
+    """A time as epoch milliseconds: an ISO 8601 string (no offset: UTC) or a number of milliseconds."""
+    rules.require(value, param)
+    if isinstance(value, bool):
+        raise InvalidParameterValue(f"Parameter '{param}' must be an ISO 8601 time or epoch milliseconds.")
+    if isinstance(value, (int, float)):
+        return int(value)
+    text = str(value).strip()
+    if text.lstrip("-").isdigit():
+        return int(text)
+    try:
+        moment = datetime.fromisoformat(text[:-1] + "+00:00" if text[-1:] in ("Z", "z") else text)
+    except ValueError:
+        raise InvalidParameterValue(
+            f"Parameter '{param}' must be an ISO 8601 time (e.g. 2026-11-27T09:30:00Z) or epoch milliseconds, "
+            f"got '{value}'.") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return int(moment.timestamp() * 1000)
+
+
+def _target(stage, alias) -> tuple[str, str]:
+    if (stage is None or stage == "") == (alias is None or alias == ""):
+        raise InvalidParameterValue("Give exactly one of 'stage' and 'alias' to roll back.")
+    if alias:
+        return "alias", rules.validate_alias_name(alias)
+    canonical = rules.canonical_stage(stage)
+    if canonical not in STAGE_KINDS:
+        raise InvalidParameterValue(
+            f"Only the stages {' and '.join(STAGE_KINDS)} can be rolled back, not '{canonical}'.")
+    return "stage", canonical
+
+
+class HistoryService:
+    def __init__(self, store: HistoryStore, policy_of: Callable[[str], Any] | None = None) -> None:
+        self.store = store
+        self._policy_of = policy_of
+
+    def get_model_history(self, name, version=None, max_results=None, page_token=None,
+                          newest_first: bool = False) -> PagedList:
+        """The model's events (:class:`~podium.domain.events.RegistryEvent`): renames followed; a deleted
+        model by the name it had when deleted; only events about ``version`` if given."""
+        name = rules.validate_model_name(name)
+        number = rules.validate_version(version) if version not in (None, "") else None
+        limit = validate_max_results(max_results, default=100, limit=1000)
+        return self.store.list_events(name, number, limit, page_token or None, bool(newest_first))
+
+    def get_model_state_at(self, name, time) -> dict[str, Any]:
+        """Where every stage and alias of the model pointed at ``time`` (ISO 8601 or epoch ms); see
+        :func:`podium.domain.history.state_at` for the answer's fields."""
+        name = rules.validate_model_name(name)
+        when = parse_time(time)
+        events, live = self.store.model_timeline(name)
+        return state_at(events, when, live)
+
+    def rollback_model(self, name, stage=None, alias=None, reason=None) -> dict[str, Any]:
+        """Restore the previous holder of ``stage`` or ``alias`` (exactly one), with a ``reason``."""
+        name = rules.validate_model_name(name)
+        kind, target = _target(stage, alias)
+        reason = rules.require(reason, "reason")
+        if not isinstance(reason, str) or not reason.strip():
+            raise InvalidParameterValue("Parameter 'reason' must be a non-empty string: say why you roll back.")
+        if len(reason) > MAX_REASON_LENGTH:
+            raise InvalidParameterValue(f"Parameter 'reason' may be at most {MAX_REASON_LENGTH} characters long.")
+        with event_context(comment=reason.strip(), cause="rollback"):
+            return self.store.rollback(name, kind, target, break_glass=self._break_glass(name, kind, target))
+
+    def _break_glass(self, name: str, kind: str, target: str) -> bool:
+        """Does this rollback bypass a policy that requires an approved request? (Only an admin, or
+        embedded mode, gets here then; the event says so.)"""
+        if self._policy_of is None:
+            return False
+        policy = self._policy_of(name)
+        return bool(policy is not None and policy.requires_approval and policy.protects(kind, target))
