@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-import random
-import time
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
@@ -20,9 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from podium.domain.entities import (
     Experiment,
-    LoggedModel,
     LoggedModelOutput,
-    LoggedModelStatus,
     Metric,
     PagedList,
     Run,
@@ -39,21 +35,30 @@ from podium.domain.search_ast import OrderKey
 from podium.errors import InvalidParameterValue, ResourceAlreadyExists, ResourceDoesNotExist
 from podium.store.sql.engine import Database
 from podium.store.sql.filters import KeyedTable, Target, compile_filter, compile_order_by
-from podium.store.sql.registry import KeysetOrder, keyset_page
+from podium.store.sql.keyset import KeysetOrder, keyset_page
+from podium.store.sql.logged_models import LoggedModelsMixin
 from podium.store.sql.tables import (
     experiment_tags,
     experiments,
     latest_metrics,
     logged_model_metrics,
-    logged_model_params,
-    logged_model_tags,
-    logged_models,
     metrics,
     params,
     run_inputs,
     run_outputs,
     run_tags,
     runs,
+)
+from podium.store.sql.tracking_common import (
+    experiment_not_found,
+    experiment_pk,
+    from_db,
+    join_location,
+    now_ms,
+    random_run_name,
+    run_not_found,
+    to_db,
+    upsert,
 )
 
 __all__ = ["DEFAULT_EXPERIMENT_ID", "SqlTrackingStore"]
@@ -62,37 +67,9 @@ DEFAULT_EXPERIMENT_ID = "0"
 DEFAULT_EXPERIMENT_NAME = "Default"
 RUN_NAME_TAG = "mlflow.runName"
 
-_ADJECTIVES = "able bold brave bright calm clever crisp eager fair gentle grand keen kind lively lucky merry neat noble proud quick quiet rare sharp smart swift tidy warm wise".split()
-_NOUNS = "otter heron lynx finch panda koala falcon bison robin whale zebra gecko owl fox hare crane moose seal swan wren yak ibis lark mole".split()
 
 
-def now_ms() -> int:
-    return int(time.time() * 1000)
-
-
-def _join(base: str, *parts: str) -> str:
-    return "/".join([base.rstrip("/"), *parts])
-
-
-def _run_not_found(run_id: str) -> ResourceDoesNotExist:
-    return ResourceDoesNotExist(f"Run with id={run_id} not found")
-
-
-def _experiment_not_found(experiment_id) -> ResourceDoesNotExist:
-    return ResourceDoesNotExist(f"No Experiment with id={experiment_id} exists")
-
-
-def _experiment_pk(experiment_id) -> int:
-    try:
-        pk = int(experiment_id)
-    except (TypeError, ValueError):
-        raise InvalidParameterValue(f"Invalid experiment ID: '{experiment_id}'") from None
-    if not 0 <= pk <= 2**31 - 1:  # no such experiment can exist (ids are 32-bit)
-        raise _experiment_not_found(experiment_id)
-    return pk
-
-
-class SqlTrackingStore:
+class SqlTrackingStore(LoggedModelsMixin):
     """Experiments, runs and logged models on a :class:`~podium.store.sql.engine.Database`."""
 
     def __init__(self, db: Database, default_artifact_root: str) -> None:
@@ -130,35 +107,7 @@ class SqlTrackingStore:
             keyed={"tag": KeyedTable(experiment_tags, lambda t: t.c.experiment_id == experiments.c.experiment_id)},
             dialect=dialect,
         )
-        lm = logged_models
-        self._find_logged_model = (
-            select(lm)
-            .where(
-                lm.c.source_run_id == bindparam("run_id"),
-                lm.c.name == bindparam("name"),
-                lm.c.lifecycle_stage == "active",
-            )
-            .order_by(lm.c.creation_timestamp.desc())
-            .limit(1)
-        )
-        self._logged_model_target = Target(
-            attributes={
-                "name": lm.c.name,
-                "model_id": lm.c.model_id,
-                "status": lm.c.status,
-                "model_type": lm.c.model_type,
-                "source_run_id": lm.c.source_run_id,
-                "creation_timestamp": lm.c.creation_timestamp,
-                "last_updated_timestamp": lm.c.last_updated_timestamp,
-                "experiment_id": lm.c.experiment_id,
-            },
-            keyed={
-                "metric": KeyedTable(logged_model_metrics, lambda t: t.c.model_id == lm.c.model_id),
-                "param": KeyedTable(logged_model_params, lambda t: t.c.model_id == lm.c.model_id),
-                "tag": KeyedTable(logged_model_tags, lambda t: t.c.model_id == lm.c.model_id),
-            },
-            dialect=dialect,
-        )
+        self._init_logged_models(dialect)
 
     # ------------------------------------------------------------------ experiments
     def _ensure_default_experiment(self) -> None:
@@ -174,7 +123,7 @@ class SqlTrackingStore:
                     insert(experiments).values(
                         experiment_id=0,
                         name=DEFAULT_EXPERIMENT_NAME,
-                        artifact_location=_join(self.default_artifact_root, DEFAULT_EXPERIMENT_ID),
+                        artifact_location=join_location(self.default_artifact_root, DEFAULT_EXPERIMENT_ID),
                         lifecycle_stage="active",
                         creation_time=now,
                         last_update_time=now,
@@ -204,7 +153,7 @@ class SqlTrackingStore:
                     conn.execute(
                         update(experiments)
                         .where(experiments.c.experiment_id == pk)
-                        .values(artifact_location=_join(self.default_artifact_root, str(pk)))
+                        .values(artifact_location=join_location(self.default_artifact_root, str(pk)))
                     )
                 if tags:
                     conn.execute(
@@ -218,10 +167,10 @@ class SqlTrackingStore:
     def get_experiment(self, experiment_id: str) -> Experiment:
         with self.db.read() as conn:
             row = conn.execute(
-                select(experiments).where(experiments.c.experiment_id == _experiment_pk(experiment_id))
+                select(experiments).where(experiments.c.experiment_id == experiment_pk(experiment_id))
             ).first()
             if row is None:
-                raise _experiment_not_found(experiment_id)
+                raise experiment_not_found(experiment_id)
             return self._experiments(conn, [row])[0]
 
     def get_experiment_by_name(self, name: str) -> Experiment | None:
@@ -260,9 +209,9 @@ class SqlTrackingStore:
 
     def _update_experiment(self, experiment_id: str, **values) -> None:
         with self.db.write() as conn:
-            pk = _experiment_pk(experiment_id)
+            pk = experiment_pk(experiment_id)
             if not conn.execute(select(experiments.c.experiment_id).where(experiments.c.experiment_id == pk)).first():
-                raise _experiment_not_found(experiment_id)
+                raise experiment_not_found(experiment_id)
             conn.execute(
                 update(experiments).where(experiments.c.experiment_id == pk).values(last_update_time=now_ms(), **values)
             )
@@ -302,10 +251,10 @@ class SqlTrackingStore:
 
     def _experiment_row(self, conn, experiment_id):
         row = conn.execute(
-            select(experiments).where(experiments.c.experiment_id == _experiment_pk(experiment_id))
+            select(experiments).where(experiments.c.experiment_id == experiment_pk(experiment_id))
         ).first()
         if row is None:
-            raise _experiment_not_found(experiment_id)
+            raise experiment_not_found(experiment_id)
         return row
 
     def rename_experiment(self, experiment_id: str, new_name: str) -> None:
@@ -316,16 +265,16 @@ class SqlTrackingStore:
         self._update_experiment(experiment_id, name=new_name)
 
     def set_experiment_tag(self, experiment_id: str, key: str, value: str) -> None:
-        pk = _experiment_pk(experiment_id)
+        pk = experiment_pk(experiment_id)
         with self.db.write() as conn:
             if not conn.execute(select(experiments.c.experiment_id).where(experiments.c.experiment_id == pk)).first():
-                raise _experiment_not_found(experiment_id)
+                raise experiment_not_found(experiment_id)
             t = experiment_tags
             conn.execute(delete(t).where(t.c.experiment_id == pk, t.c.key == key))
             conn.execute(insert(t).values(experiment_id=pk, key=key, value=value))
 
     def delete_experiment_tag(self, experiment_id: str, key: str) -> None:
-        pk = _experiment_pk(experiment_id)
+        pk = experiment_pk(experiment_id)
         with self.db.write() as conn:
             t = experiment_tags
             conn.execute(delete(t).where(t.c.experiment_id == pk, t.c.key == key))
@@ -365,15 +314,15 @@ class SqlTrackingStore:
                 f"Both 'run_name' argument and '{RUN_NAME_TAG}' tag are specified, but with different "
                 f"values (run_name='{run_name}', {RUN_NAME_TAG}='{tags[RUN_NAME_TAG]}')."
             )
-        run_name = run_name or tags.get(RUN_NAME_TAG) or _random_run_name()
+        run_name = run_name or tags.get(RUN_NAME_TAG) or random_run_name()
         tags[RUN_NAME_TAG] = run_name
         run_id = uuid.uuid4().hex
         with self.db.write() as conn:
             exp = conn.execute(
-                select(experiments).where(experiments.c.experiment_id == _experiment_pk(experiment_id))
+                select(experiments).where(experiments.c.experiment_id == experiment_pk(experiment_id))
             ).first()
             if exp is None:
-                raise _experiment_not_found(experiment_id)
+                raise experiment_not_found(experiment_id)
             if exp.lifecycle_stage != "active":
                 raise InvalidParameterValue(
                     f"The experiment {experiment_id} must be in the 'active' state. "
@@ -388,7 +337,7 @@ class SqlTrackingStore:
                     status=RunStatus.RUNNING,
                     start_time=start_time if start_time is not None else now_ms(),
                     end_time=None,
-                    artifact_uri=_join(exp.artifact_location, run_id, "artifacts"),
+                    artifact_uri=join_location(exp.artifact_location, run_id, "artifacts"),
                     lifecycle_stage="active",
                 )
             )
@@ -418,7 +367,7 @@ class SqlTrackingStore:
                 values["end_time"] = end_time
             if run_name:
                 values["run_name"] = run_name
-                self._upsert(conn, run_tags, {"run_id": run_id}, RUN_NAME_TAG, run_name)
+                upsert(conn, run_tags, {"run_id": run_id}, RUN_NAME_TAG, run_name)
             if values:
                 conn.execute(update(runs).where(runs.c.run_id == run_id).values(**values))
             return _run_info(self._run_row(conn, run_id))
@@ -452,7 +401,7 @@ class SqlTrackingStore:
             if metrics:
                 self._log_metrics(conn, run_id, metrics)
             for key, value in tags:
-                self._upsert(conn, run_tags, {"run_id": run_id}, key, value)
+                upsert(conn, run_tags, {"run_id": run_id}, key, value)
                 if key == RUN_NAME_TAG:
                     conn.execute(update(runs).where(runs.c.run_id == run_id).values(run_name=value))
 
@@ -495,7 +444,7 @@ class SqlTrackingStore:
                 history[r.key].add((r.value, r.timestamp, r.step))
         rows, model_rows = [], []
         for m in points:
-            point = (_to_db(m.value), m.timestamp, m.step)
+            point = (to_db(m.value), m.timestamp, m.step)
             if m.model_id:
                 model_rows.append(m)
                 if point in history[m.key]:
@@ -505,7 +454,7 @@ class SqlTrackingStore:
                 {
                     "run_id": run_id,
                     "key": m.key,
-                    "value": _to_db(m.value),
+                    "value": to_db(m.value),
                     "timestamp": m.timestamp,
                     "step": m.step,
                     "model_id": m.model_id,
@@ -557,7 +506,7 @@ class SqlTrackingStore:
                     key=m.key,
                     step=m.step,
                     timestamp=m.timestamp,
-                    value=_to_db(m.value),
+                    value=to_db(m.value),
                     run_id=run_id,
                     dataset_name=m.dataset_name,
                     dataset_digest=m.dataset_digest,
@@ -591,7 +540,7 @@ class SqlTrackingStore:
             rows = rows[:max_results]
             token = encode_page_token({"offset": offset + max_results})
         return PagedList(
-            [Metric(r.key, _from_db(r.value), r.timestamp, r.step, r.model_id, run_id, r.dataset_name, r.dataset_digest) for r in rows],
+            [Metric(r.key, from_db(r.value), r.timestamp, r.step, r.model_id, run_id, r.dataset_name, r.dataset_digest) for r in rows],
             token,
         )
 
@@ -604,7 +553,7 @@ class SqlTrackingStore:
         order_by: Sequence[str] | None = None,
         page_token: str | None = None,
     ) -> PagedList:
-        exp_ids = [_experiment_pk(e) for e in experiment_ids]
+        exp_ids = [experiment_pk(e) for e in experiment_ids]
         parsed = parse_filter(filter_string, "runs")
         where = and_(
             runs.c.experiment_id.in_(exp_ids),
@@ -639,7 +588,7 @@ class SqlTrackingStore:
     def _run_row(self, conn, run_id: str):
         row = conn.execute(select(runs).where(runs.c.run_id == run_id)).first()
         if row is None:
-            raise _run_not_found(run_id)
+            raise run_not_found(run_id)
         return row
 
     def _active_run_row(self, conn, run_id: str):
@@ -649,12 +598,6 @@ class SqlTrackingStore:
                 f"The run {run_id} must be in the 'active' state. Current state is {row.lifecycle_stage}."
             )
         return row
-
-    @staticmethod
-    def _upsert(conn, table, owner: dict, key: str, value: str) -> None:
-        conditions = [getattr(table.c, k) == v for k, v in owner.items()]
-        conn.execute(delete(table).where(*conditions, table.c.key == key))
-        conn.execute(insert(table).values(**owner, key=key, value=value))
 
     def _runs(self, conn, rows) -> list[Run]:
         """Run entities with params, tags, latest metrics, inputs and outputs: five queries in all."""
@@ -670,7 +613,7 @@ class SqlTrackingStore:
             tags[t.run_id][t.key] = t.value
         latest: dict[str, list[Metric]] = defaultdict(list)
         for m in conn.execute(select(latest_metrics).where(latest_metrics.c.run_id.in_(expanding)), ids):
-            latest[m.run_id].append(Metric(m.key, _from_db(m.value), m.timestamp, m.step, run_id=m.run_id))
+            latest[m.run_id].append(Metric(m.key, from_db(m.value), m.timestamp, m.step, run_id=m.run_id))
         outputs: dict[str, list[LoggedModelOutput]] = defaultdict(list)
         for o in conn.execute(select(run_outputs).where(run_outputs.c.run_id.in_(expanding)), ids):
             outputs[o.run_id].append(LoggedModelOutput(o.model_id, o.step))
@@ -691,193 +634,6 @@ class SqlTrackingStore:
             )
             for r in rows
         ]
-
-    # ------------------------------------------------------------------ logged models
-    def create_logged_model(
-        self,
-        experiment_id: str,
-        name: str | None = None,
-        source_run_id: str | None = None,
-        tags: dict[str, str] | None = None,
-        params: dict[str, str] | None = None,
-        model_type: str | None = None,
-    ) -> LoggedModel:
-        model_id = f"m-{uuid.uuid4().hex}"
-        name = name or _random_run_name()
-        now = now_ms()
-        with self.db.write() as conn:
-            exp = conn.execute(
-                select(experiments).where(experiments.c.experiment_id == _experiment_pk(experiment_id))
-            ).first()
-            if exp is None:
-                raise _experiment_not_found(experiment_id)
-            if source_run_id is not None:
-                self._run_row(conn, source_run_id)
-            conn.execute(
-                insert(logged_models).values(
-                    model_id=model_id,
-                    experiment_id=exp.experiment_id,
-                    name=name,
-                    artifact_location=_join(exp.artifact_location, "models", model_id, "artifacts"),
-                    status=LoggedModelStatus.PENDING,
-                    model_type=model_type,
-                    source_run_id=source_run_id,
-                    creation_timestamp=now,
-                    last_updated_timestamp=now,
-                    lifecycle_stage="active",
-                )
-            )
-            if tags:
-                conn.execute(insert(logged_model_tags), [{"model_id": model_id, "key": k, "value": v} for k, v in tags.items()])
-            if params:
-                conn.execute(
-                    insert(logged_model_params), [{"model_id": model_id, "key": k, "value": v} for k, v in params.items()]
-                )
-            return self._logged_models(conn, [self._logged_model_row(conn, model_id)])[0]
-
-    def get_logged_model(self, model_id: str) -> LoggedModel:
-        with self.db.read() as conn:
-            return self._logged_models(conn, [self._logged_model_row(conn, model_id)])[0]
-
-    def finalize_logged_model(self, model_id: str, status: str) -> LoggedModel:
-        if status not in LoggedModelStatus.ALL:
-            raise InvalidParameterValue(f"Invalid logged model status '{status}'.")
-        with self.db.write() as conn:
-            self._logged_model_row(conn, model_id)
-            conn.execute(
-                update(logged_models)
-                .where(logged_models.c.model_id == model_id)
-                .values(status=status, last_updated_timestamp=now_ms())
-            )
-            return self._logged_models(conn, [self._logged_model_row(conn, model_id)])[0]
-
-    def set_logged_model_tags(self, model_id: str, tags: dict[str, str]) -> LoggedModel:
-        with self.db.write() as conn:
-            self._logged_model_row(conn, model_id)
-            for key, value in tags.items():
-                self._upsert(conn, logged_model_tags, {"model_id": model_id}, key, value)
-            return self._logged_models(conn, [self._logged_model_row(conn, model_id)])[0]
-
-    def delete_logged_model_tag(self, model_id: str, key: str) -> None:
-        with self.db.write() as conn:
-            self._logged_model_row(conn, model_id)
-            t = logged_model_tags
-            conn.execute(delete(t).where(t.c.model_id == model_id, t.c.key == key))
-
-    def log_model_params(self, model_id: str, params: dict[str, str]) -> None:
-        with self.db.write() as conn:
-            self._logged_model_row(conn, model_id)
-            for key, value in params.items():
-                self._upsert(conn, logged_model_params, {"model_id": model_id}, key, value)
-
-    def delete_logged_model(self, model_id: str) -> None:
-        with self.db.write() as conn:
-            self._logged_model_row(conn, model_id)
-            conn.execute(
-                update(logged_models)
-                .where(logged_models.c.model_id == model_id)
-                .values(lifecycle_stage="deleted", last_updated_timestamp=now_ms())
-            )
-
-    def search_logged_models(
-        self,
-        experiment_ids: Sequence[str],
-        filter_string: str | None = None,
-        max_results: int = 100,
-        order_by: Sequence[OrderKey] | None = None,
-        page_token: str | None = None,
-    ) -> PagedList:
-        lm = logged_models
-        where = and_(
-            lm.c.experiment_id.in_([_experiment_pk(e) for e in experiment_ids]),
-            lm.c.lifecycle_stage == "active",
-            compile_filter(parse_filter(filter_string, "logged_models"), self._logged_model_target),
-        )
-        keys = list(order_by or []) or [OrderKey("attribute", "creation_timestamp", False)]
-        keys.append(OrderKey("attribute", "model_id", True))
-        offset = decode_page_token(page_token).get("offset", 0)
-        query = (
-            select(lm)
-            .where(where)
-            .order_by(*compile_order_by(keys, self._logged_model_target))
-            .limit(max_results + 1)
-            .offset(offset)
-        )
-        with self.db.read() as conn:
-            rows = conn.execute(query).all()
-            token = encode_page_token({"offset": offset + max_results}) if len(rows) > max_results else None
-            return PagedList(self._logged_models(conn, rows[:max_results]), token)
-
-    def find_logged_model(self, run_id: str, name: str) -> LoggedModel | None:
-        """The newest logged model called ``name`` that ``run_id`` produced (``runs:/<run>/<name>``)."""
-        with self.db.read() as conn:
-            row = conn.execute(self._find_logged_model, {"run_id": run_id, "name": name}).first()
-            return self._logged_models(conn, [row])[0] if row else None
-
-    def _logged_model_row(self, conn, model_id: str):
-        row = conn.execute(select(logged_models).where(logged_models.c.model_id == model_id)).first()
-        if row is None or row.lifecycle_stage != "active":
-            raise ResourceDoesNotExist(f"Logged model with ID '{model_id}' not found.")
-        return row
-
-    def _logged_models(self, conn, rows) -> list[LoggedModel]:
-        if not rows:
-            return []
-        ids = {"m": [r.model_id for r in rows]}
-        expanding = bindparam("m", expanding=True)
-        tags: dict[str, dict] = defaultdict(dict)
-        for t in conn.execute(select(logged_model_tags).where(logged_model_tags.c.model_id.in_(expanding)), ids):
-            tags[t.model_id][t.key] = t.value
-        model_params: dict[str, dict] = defaultdict(dict)
-        for p in conn.execute(select(logged_model_params).where(logged_model_params.c.model_id.in_(expanding)), ids):
-            model_params[p.model_id][p.key] = p.value
-        model_metrics: dict[str, list[Metric]] = defaultdict(list)
-        lmm = logged_model_metrics
-        for m in conn.execute(
-            select(lmm).where(lmm.c.model_id.in_(expanding)).order_by(lmm.c.key, lmm.c.step, lmm.c.timestamp), ids
-        ):
-            model_metrics[m.model_id].append(
-                Metric(m.key, _from_db(m.value), m.timestamp, m.step, m.model_id, m.run_id, m.dataset_name, m.dataset_digest)
-            )
-        return [
-            LoggedModel(
-                model_id=r.model_id,
-                experiment_id=str(r.experiment_id),
-                name=r.name,
-                artifact_location=r.artifact_location,
-                creation_timestamp=r.creation_timestamp,
-                last_updated_timestamp=r.last_updated_timestamp,
-                status=r.status,
-                model_type=r.model_type,
-                source_run_id=r.source_run_id,
-                status_message=r.status_message,
-                tags=tags[r.model_id],
-                params=model_params[r.model_id],
-                metrics=tuple(model_metrics[r.model_id]),
-            )
-            for r in rows
-        ]
-
-
-_MAX_DOUBLE = 1.7976931348623157e308
-
-
-def _to_db(value: float) -> float | None:
-    """NaN is stored as NULL (SQLite turns NaN into NULL anyway, MySQL cannot store it), and
-    +/-infinity as +/-the largest double (MySQL has no infinity; MLflow does the same)."""
-    if math.isnan(value):
-        return None
-    if math.isinf(value):
-        return math.copysign(_MAX_DOUBLE, value)
-    return value
-
-
-def _from_db(value: float | None) -> float:
-    if value is None:
-        return math.nan
-    if abs(value) == _MAX_DOUBLE:
-        return math.copysign(math.inf, value)
-    return value
 
 
 def _recency(step: int, timestamp: int, value: float | None) -> tuple:
@@ -907,5 +663,3 @@ def _lifecycle_condition(column, view_type: int):
     return column.in_(["active", "deleted"])
 
 
-def _random_run_name() -> str:
-    return f"{random.choice(_ADJECTIVES)}-{random.choice(_NOUNS)}-{random.randint(100, 999)}"
