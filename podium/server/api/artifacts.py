@@ -105,9 +105,16 @@ async def upload_artifact(s, p, request):
         raise InvalidParameterValue("Invalid path")
     loop = asyncio.get_running_loop()
 
-    def chunks():  # runs on the thread pool; pulls ~1 MiB at a time from the event loop
-        while block := asyncio.run_coroutine_threadsafe(request.read_some(), loop).result():
-            yield block
+    def chunks():
+        """Runs on the thread pool: ~1 MiB blocks from the event loop, one read always in flight, so
+        receiving the next block overlaps writing this one (at most two blocks held)."""
+        pending = asyncio.run_coroutine_threadsafe(request.read_some(), loop)
+        try:
+            while block := pending.result():
+                pending = asyncio.run_coroutine_threadsafe(request.read_some(), loop)
+                yield block
+        finally:
+            pending.cancel()  # the writer stopped early (an error): no read left running
 
     await s.run(s.artifacts.write_stream, path, chunks())
     return Response(b"", 200)
