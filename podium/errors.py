@@ -30,6 +30,7 @@ __all__ = [
     "EndpointNotFound",
     "IntegrityCheckFailed",
     "InvalidParameterValue",
+    "InvalidState",
     "MlflowException",
     "NotImplementedByPodium",
     "PermissionDenied",
@@ -129,6 +130,13 @@ class PermissionDenied(PodiumError):
     error_code = "PERMISSION_DENIED"
 
 
+class InvalidState(PodiumError):
+    """The target is not in a state that allows the operation (a request no longer pending, a
+    policy gate that fails, a version without a manifest)."""
+
+    error_code = "INVALID_STATE"
+
+
 class ResourceConflict(PodiumError):
     error_code = "RESOURCE_CONFLICT"
 
@@ -155,6 +163,7 @@ _CLASS_FOR_CODE: dict[str, type[PodiumError]] = {
         EndpointNotFound,
         Unauthenticated,
         PermissionDenied,
+        InvalidState,
         ResourceConflict,
         IntegrityCheckFailed,
         NotImplementedByPodium,

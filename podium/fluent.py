@@ -21,7 +21,7 @@ from podium.domain.entities import (
     RunStatus,
     ViewType,
 )
-from podium.errors import InvalidParameterValue, PodiumError, ResourceAlreadyExists
+from podium.errors import InvalidParameterValue, InvalidState, ResourceAlreadyExists
 
 __all__ = [
     "ActiveRun",
@@ -156,10 +156,9 @@ def start_run(run_id: str | None = None, experiment_id: str | None = None, run_n
               description: str | None = None, log_system_metrics: bool | None = None) -> ActiveRun:
     stack = ctx.run_stack()
     if stack and not nested:
-        raise PodiumError(
+        raise InvalidState(
             f"Run with UUID {stack[-1].info.run_id} is already active. To start a new run, first end the "
-            "current run with podium.end_run(). To start a nested run, call start_run with nested=True",
-            error_code="INVALID_STATE",
+            "current run with podium.end_run(). To start a nested run, call start_run with nested=True"
         )
     client = _client()
     if run_id:

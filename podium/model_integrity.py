@@ -26,7 +26,7 @@ import warnings
 from pathlib import Path
 
 from podium.domain.manifests import ManifestFile, compare_files, hash_chunks, integrity_error
-from podium.errors import EndpointNotFound, IntegrityCheckFailed, PodiumError
+from podium.errors import EndpointNotFound, IntegrityCheckFailed, InvalidState
 from podium.uris import parse_models_uri
 
 __all__ = ["download_model_version", "hash_local_files", "raise_for_report", "verify_local_files"]
@@ -126,9 +126,9 @@ def raise_for_report(report: dict) -> None:
     if status == "intact":
         return
     if status == "no_manifest":
-        raise PodiumError(
+        raise InvalidState(
             f"The {what} has no manifest to verify against (registered before Podium recorded file hashes, "
-            "or from a location the registry could not read).", error_code="INVALID_STATE")
+            "or from a location the registry could not read).")
     problems = report.get("problems") or []
     first = problems[0]["message"] if problems else "its files differ"
     more = f" (and {len(problems) - 1} more file{'s' if len(problems) > 2 else ''})" if len(problems) > 1 else ""

@@ -29,17 +29,15 @@ from typing import Any
 from podium.auth.actor import Actor, current_actor
 from podium.domain import rules
 from podium.domain.approvals import REQUEST_STATUSES, ApprovalRequest, GateResult, parse_gate
-from podium.errors import InvalidParameterValue, PermissionDenied, PodiumError, ResourceDoesNotExist
+from podium.errors import InvalidParameterValue, InvalidState, PermissionDenied, PodiumError, ResourceDoesNotExist
 
 __all__ = ["ApprovalService", "GateFailed"]
 
 ANONYMOUS_APPROVER = "anonymous"
 
 
-class GateFailed(PodiumError):
+class GateFailed(InvalidState):
     """A policy gate refused a request (``INVALID_STATE``, 400)."""
-
-    error_code = "INVALID_STATE"
 
 
 def _request_id(value) -> int:
@@ -115,8 +113,8 @@ class ApprovalService:
                 f"'{target}' of model '{name}' needs no approval: its policy does not protect it with "
                 f"requires_approval. Move it directly (podium models {flag}).")
         if kind == "stage" and mv.current_stage == target or kind == "alias" and target in (mv.aliases or ()):
-            raise PodiumError(f"Version {version} of model '{name}' is already "
-                              f"{'in ' + target if kind == 'stage' else 'at @' + target}.", "INVALID_STATE")
+            raise InvalidState(f"Version {version} of model '{name}' is already "
+                              f"{'in ' + target if kind == 'stage' else 'at @' + target}.")
         results = self.evaluate_gates(policy, name, version, kind, target)
         _raise_if_failed(results, f"Request for version {version} of model '{name}' to "
                                   f"{'@' + target if kind == 'alias' else target} refused")

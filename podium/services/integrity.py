@@ -40,7 +40,7 @@ from podium.domain.manifests import (
     key_prefixes,
     location_key,
 )
-from podium.errors import PodiumError, ResourceConflict
+from podium.errors import NotImplementedByPodium, PodiumError, ResourceConflict
 from podium.store.artifacts.base import ArtifactStore
 from podium.store.base import ManifestStore, RegistryStore, TrackingStore
 from podium.uris import is_local_path
@@ -159,8 +159,7 @@ class IntegrityService:
             return {**report, "status": NO_MANIFEST}
         located = self.locate(location) if self.locate is not None and location else None
         if located is None:
-            raise PodiumError(f"Cannot read the files of model version '{name}' {version} at '{location}' from here.",
-                              error_code="NOT_IMPLEMENTED")
+            raise NotImplementedByPodium(f"Cannot read the files of model version '{name}' {version} at '{location}' from here.")
         store, root = located
         listed = dict(list_store_files(store, root))
         expected = {f.path: f for f in manifest.files}

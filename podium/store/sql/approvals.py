@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from podium.domain.approvals import Approval, ApprovalRequest
 from podium.domain.events import event_context
-from podium.errors import PodiumError, ResourceAlreadyExists, ResourceDoesNotExist
+from podium.errors import InvalidState, PodiumError, ResourceAlreadyExists, ResourceDoesNotExist
 from podium.store.sql.approval_tables import approval_requests as ar
 from podium.store.sql.approval_tables import request_approvals as ra
 from podium.store.sql.engine import Database
@@ -47,8 +47,8 @@ def _not_found(request_id: int) -> ResourceDoesNotExist:
 
 def already_decided(request: ApprovalRequest) -> PodiumError:
     by = f" by {request.decided_by}" if request.decided_by else ""
-    return PodiumError(f"Request {request.id} is already {request.status}{by}: only a pending request can be "
-                       f"approved, rejected or cancelled.", "INVALID_STATE")
+    return InvalidState(f"Request {request.id} is already {request.status}{by}: only a pending request can be "
+                       f"approved, rejected or cancelled.")
 
 
 class SqlApprovalStore:
@@ -146,15 +146,15 @@ class SqlApprovalStore:
             if request.status != "pending":
                 raise already_decided(request)
             if any(a.approver == approver for a in request.approvals):
-                raise PodiumError(f"You ({approver}) already approved request {request_id}; it needs an approval "
-                                  f"from someone else.", "INVALID_STATE")
+                raise InvalidState(f"You ({approver}) already approved request {request_id}; it needs an approval "
+                                  f"from someone else.")
             count = len(request.approvals) + 1
             required = check(request, count)
             try:  # the primary key (request_id, approver) is the last word on duplicates
                 conn.execute(insert(ra).values(request_id=request_id, approver=approver, created_at=now,
                                                comment=comment))
             except IntegrityError:
-                raise PodiumError(f"You ({approver}) already approved request {request_id}.", "INVALID_STATE") from None
+                raise InvalidState(f"You ({approver}) already approved request {request_id}.") from None
             record_event(conn, "request_approved", row.model, row.name, version=row.version, target=row.target,
                          timestamp=now, after={"approvals": count, "required": required}, comment=comment,
                          request_id=request_id)
