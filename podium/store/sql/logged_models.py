@@ -25,6 +25,7 @@ from podium.store.sql.tracking_common import (
     experiment_pk,
     from_db,
     join_location,
+    key_values,
     now_ms,
     random_run_name,
     upsert,
@@ -199,12 +200,8 @@ class LoggedModelsMixin:
             return []
         ids = {"m": [r.model_id for r in rows]}
         expanding = bindparam("m", expanding=True)
-        tags: dict[str, dict] = defaultdict(dict)
-        for t in conn.execute(select(logged_model_tags).where(logged_model_tags.c.model_id.in_(expanding)), ids):
-            tags[t.model_id][t.key] = t.value
-        model_params: dict[str, dict] = defaultdict(dict)
-        for p in conn.execute(select(logged_model_params).where(logged_model_params.c.model_id.in_(expanding)), ids):
-            model_params[p.model_id][p.key] = p.value
+        tags = key_values(conn, logged_model_tags, "model_id", ids["m"])
+        model_params = key_values(conn, logged_model_params, "model_id", ids["m"])
         model_metrics: dict[str, list[Metric]] = defaultdict(list)
         lmm = logged_model_metrics
         for m in conn.execute(

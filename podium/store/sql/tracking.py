@@ -54,6 +54,7 @@ from podium.store.sql.tracking_common import (
     experiment_pk,
     from_db,
     join_location,
+    key_values,
     now_ms,
     random_run_name,
     run_not_found,
@@ -605,12 +606,8 @@ class SqlTrackingStore(LoggedModelsMixin):
             return []
         ids = {"r": [r.run_id for r in rows]}
         expanding = bindparam("r", expanding=True)
-        run_params: dict[str, dict] = defaultdict(dict)
-        for p in conn.execute(select(params).where(params.c.run_id.in_(expanding)), ids):
-            run_params[p.run_id][p.key] = p.value
-        tags: dict[str, dict] = defaultdict(dict)
-        for t in conn.execute(select(run_tags).where(run_tags.c.run_id.in_(expanding)), ids):
-            tags[t.run_id][t.key] = t.value
+        run_params = key_values(conn, params, "run_id", ids["r"])
+        tags = key_values(conn, run_tags, "run_id", ids["r"])
         latest: dict[str, list[Metric]] = defaultdict(list)
         for m in conn.execute(select(latest_metrics).where(latest_metrics.c.run_id.in_(expanding)), ids):
             latest[m.run_id].append(Metric(m.key, from_db(m.value), m.timestamp, m.step, run_id=m.run_id))

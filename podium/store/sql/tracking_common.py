@@ -6,12 +6,14 @@ import math
 import random
 import time
 
-from sqlalchemy import delete, insert
+from collections import defaultdict
+
+from sqlalchemy import bindparam, delete, insert, select
 
 from podium.errors import InvalidParameterValue, ResourceDoesNotExist
 
 __all__ = ["experiment_not_found", "experiment_pk", "from_db", "join_location", "now_ms", "random_run_name",
-           "run_not_found", "to_db", "upsert"]
+           "key_values", "run_not_found", "to_db", "upsert"]
 
 _ADJECTIVES = "able bold brave bright calm clever crisp eager fair gentle grand keen kind lively lucky merry neat noble proud quick quiet rare sharp smart swift tidy warm wise".split()
 _NOUNS = "otter heron lynx finch panda koala falcon bison robin whale zebra gecko owl fox hare crane moose seal swan wren yak ibis lark mole".split()
@@ -73,3 +75,13 @@ def upsert(conn, table, owner: dict, key: str, value: str) -> None:
     conditions = [getattr(table.c, k) == v for k, v in owner.items()]
     conn.execute(delete(table).where(*conditions, table.c.key == key))
     conn.execute(insert(table).values(**owner, key=key, value=value))
+
+
+def key_values(conn, table, owner_column: str, owners: list[str]) -> dict[str, dict[str, str]]:
+    """``{owner: {key: value}}`` from a key/value ``table`` (tags, params) for ``owners``, one query."""
+    out: dict[str, dict[str, str]] = defaultdict(dict)
+    owner = getattr(table.c, owner_column)
+    query = select(owner, table.c.key, table.c.value).where(owner.in_(bindparam("owners", expanding=True)))
+    for row_owner, key, value in conn.execute(query, {"owners": owners}):
+        out[row_owner][key] = value
+    return out
