@@ -25,7 +25,7 @@ def _client(tracking_uri: str | None):
 
 
 def _store(client, root_uri: str):
-    from podium.backends import artifact_store_for
+    from podium.compose import artifact_store_for
 
     return artifact_store_for(root_uri, client.tracking_uri)
 

@@ -10,6 +10,7 @@ import os
 import time
 from typing import Any
 
+from podium import settings
 from podium import tracking_context as ctx
 from podium.client.client import PodiumClient, _user
 from podium.domain.entities import (
@@ -118,10 +119,10 @@ def _active_experiment_id() -> str:
     experiment_id = ctx.get_active_experiment_id()
     if experiment_id:
         return experiment_id
-    name = os.environ.get("PODIUM_EXPERIMENT_NAME") or os.environ.get("MLFLOW_EXPERIMENT_NAME")
+    name = settings.experiment_name()
     if name:
         return set_experiment(experiment_name=name).experiment_id
-    return os.environ.get("PODIUM_EXPERIMENT_ID") or os.environ.get("MLFLOW_EXPERIMENT_ID") or DEFAULT_EXPERIMENT_ID
+    return settings.experiment_id() or DEFAULT_EXPERIMENT_ID
 
 
 def create_experiment(name: str, artifact_location: str | None = None, tags: dict[str, Any] | None = None) -> str:

@@ -6,9 +6,10 @@ into each other.
 
 from __future__ import annotations
 
-import os
 import threading
 from pathlib import Path
+
+from podium import settings
 
 __all__ = [
     "get_registry_uri",
@@ -31,9 +32,7 @@ def set_tracking_uri(uri: str | Path) -> None:
 
 
 def get_tracking_uri() -> str:
-    from podium.backends import resolve_tracking_uri
-
-    return resolve_tracking_uri(_state["tracking_uri"])
+    return settings.tracking_uri(_state["tracking_uri"])
 
 
 def set_registry_uri(uri: str) -> None:
@@ -41,7 +40,7 @@ def set_registry_uri(uri: str) -> None:
 
 
 def get_registry_uri() -> str | None:
-    return _state["registry_uri"] or os.environ.get("PODIUM_REGISTRY_URI") or os.environ.get("MLFLOW_REGISTRY_URI")
+    return _state["registry_uri"] or settings.registry_uri()
 
 
 def set_active_experiment_id(experiment_id: str | None) -> None:

@@ -26,7 +26,7 @@ import pytest
 
 import podium
 from podium import tracking_context
-from podium.backends import embedded_backend, reset_backends
+from podium.compose import build, reset_backends
 from tests.databases import MYSQL_ENV, POSTGRES_ENV, ServerDatabase
 
 #: environment variables that would point a test at a database or directory it does not own
@@ -171,9 +171,9 @@ def artifact_root(tmp_path):
 @pytest.fixture
 def backend(db_url, artifact_root):
     """Embedded services (tracking + registry) over SQL stores on ``db_url``."""
-    built = embedded_backend(db_url, str(artifact_root))
+    built = build(db_url, artifact_root=str(artifact_root))
     yield built
-    built.tracking.store.db.dispose()
+    built.close()
 
 
 @pytest.fixture

@@ -613,7 +613,7 @@ def test_register_model_from_runs_uri_naming_a_logged_model_with_a_quote(client,
 
 # ============================================================================ tracking URIs and backends
 def test_set_tracking_uri_accepts_a_db_file_path(tmp_path):
-    from podium.backends import backend_for
+    from podium.compose import backend_for
 
     path = tmp_path / "local" / "podium.db"
     podium.set_tracking_uri(str(path))

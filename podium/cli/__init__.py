@@ -7,7 +7,7 @@ and never imports SQLAlchemy or an ML library before a command needs it.
 Every command talks to Podium through :class:`~podium.client.PodiumClient`, so it works the same
 against the embedded store and against a server. The tracking URI is chosen by, in order:
 ``--tracking-uri``, ``PODIUM_TRACKING_URI``, ``MLFLOW_TRACKING_URI``, then the embedded default
-``sqlite:///./podium-data/podium.db`` (see :mod:`podium.backends`).
+``sqlite:///./podium-data/podium.db`` (see :mod:`podium.compose`).
 
 Errors: every :class:`~podium.errors.PodiumError` ends here, in :meth:`PodiumGroup.invoke`, and
 becomes one line on stderr plus an exit code (table in :mod:`podium.cli.output`).

@@ -28,27 +28,26 @@ uri_option = click.option(
 @contextlib.contextmanager
 def identity_service(state: CliState, uri: str | None):
     """An :class:`~podium.auth.identity.IdentityService` on the database; errors reaching it are one line."""
+    from podium import settings
     from podium.auth.identity import IdentityService
-    from podium.backends import resolve_tracking_uri
+    from podium.compose import build
     from podium.errors import InvalidParameterValue, PodiumError, TemporarilyUnavailable
-    from podium.store.sql.auth import SqlAuthStore
-    from podium.store.sql.engine import Database
 
-    url = uri or resolve_tracking_uri(state.tracking_uri)
+    url = uri or settings.tracking_uri(state.tracking_uri)
     if url.startswith(("http://", "https://")):
         fail(InvalidParameterValue(f"'{url}' is a server, not a database; give --backend-store-uri "
                                    "(accounts are managed on the database)."))
-    database = None
+    backend = None
     try:
-        database = Database(url)
-        yield IdentityService(SqlAuthStore(database))
+        backend = build(url)
+        yield IdentityService(backend.stores.auth)
     except PodiumError:
         raise
     except Exception as exc:  # noqa: BLE001 - driver errors vary by backend
         fail(TemporarilyUnavailable(f"Cannot use the database: {type(exc).__name__}: {str(exc).splitlines()[0]}"))
     finally:
-        if database is not None:
-            database.dispose()
+        if backend is not None:
+            backend.close()
 
 
 def read_password(from_stdin: bool) -> str:

@@ -38,14 +38,14 @@ def _reporting_database_errors():
 
 
 def _database(state: CliState, uri: str | None, *, upgrade: bool = False):
-    from podium.backends import resolve_tracking_uri
+    from podium import settings
+    from podium.compose import open_database
     from podium.errors import InvalidParameterValue
-    from podium.store.sql.engine import Database
 
-    url = uri or resolve_tracking_uri(state.tracking_uri)
+    url = uri or settings.tracking_uri(state.tracking_uri)
     if url.startswith(("http://", "https://")):
         fail(InvalidParameterValue(f"'{url}' is a server, not a database; give --backend-store-uri."))
-    return Database(url, upgrade=upgrade)
+    return open_database(url, upgrade=upgrade)
 
 
 @click.group()
@@ -59,7 +59,7 @@ def db() -> None:
 @pass_state
 def upgrade(state: CliState, backend_store_uri: str | None, revision: str) -> None:
     """Apply the migrations the database does not have yet (safe to run again)."""
-    from podium.store.sql.engine import SCHEMA_REVISION
+    from podium.compose import schema_revision
 
     with _reporting_database_errors():
         database = _database(state, backend_store_uri)
@@ -67,7 +67,7 @@ def upgrade(state: CliState, backend_store_uri: str | None, revision: str) -> No
         database.upgrade(revision)
         after = database.current_revision()
         database.dispose()
-    click.echo(f"schema: {before or '(empty)'} -> {after} (head {SCHEMA_REVISION})")
+    click.echo(f"schema: {before or '(empty)'} -> {after} (head {schema_revision()})")
 
 
 @db.command("current")
@@ -76,17 +76,18 @@ def upgrade(state: CliState, backend_store_uri: str | None, revision: str) -> No
 @pass_state
 def current(state: CliState, backend_store_uri: str | None, as_json: bool) -> None:
     """Show the database's schema revision and whether it is the one this Podium expects."""
-    from podium.store.sql.engine import SCHEMA_REVISION
+    from podium.compose import schema_revision
 
+    head = schema_revision()
     with _reporting_database_errors():
         database = _database(state, backend_store_uri)
         revision = database.current_revision()
         database.dispose()
     if as_json:
-        print_json({"revision": revision, "head": SCHEMA_REVISION, "up_to_date": revision == SCHEMA_REVISION})
+        print_json({"revision": revision, "head": head, "up_to_date": revision == head})
     else:
-        state_text = "up to date" if revision == SCHEMA_REVISION else "needs `podium db upgrade`"
-        click.echo(f"{revision or '(empty)'} (head {SCHEMA_REVISION}): {state_text}")
+        state_text = "up to date" if revision == head else "needs `podium db upgrade`"
+        click.echo(f"{revision or '(empty)'} (head {head}): {state_text}")
 
 
 @db.command("check")

@@ -32,12 +32,13 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import os
 import sys
 from datetime import datetime
 from typing import Any, NoReturn
 
 import click
+
+from podium import settings
 
 __all__ = [
     "EXIT_DATA_LOSS",
@@ -128,7 +129,7 @@ def console():
     from rich.console import Console
 
     width = None
-    if not sys.stdout.isatty() and not os.environ.get("COLUMNS"):
+    if not sys.stdout.isatty() and not settings.columns_set():
         width = _PIPE_WIDTH
     return Console(width=width, markup=False, emoji=False, highlight=False)
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import BinaryIO, Iterator
 from urllib.parse import quote, urlparse
 
+from podium import settings
 from podium.client.http import session_for
 from podium.domain.entities import FileInfo
 from podium.errors import InvalidParameterValue, ResourceAlreadyExists, ResourceDoesNotExist
@@ -215,7 +216,7 @@ class _progress:
     """A rich progress bar for transfers of at least 64 MiB on a terminal; silent otherwise."""
 
     def __init__(self, label: str, total: int) -> None:
-        self.enabled = total >= PROGRESS_MIN_BYTES and sys.stderr.isatty() and not os.environ.get("PODIUM_NO_PROGRESS")
+        self.enabled = total >= PROGRESS_MIN_BYTES and sys.stderr.isatty() and not settings.progress_disabled()
         self.label, self.total = label, total
         self.bar = None
 

@@ -2,7 +2,7 @@
 
 The same methods, arguments and return types as ``mlflow.MlflowClient`` for the registry, runs,
 experiments, metrics, logged models and artifacts. Where the data lives is decided by the tracking
-URI (see :mod:`podium.backends`): the embedded SQL store or a server over HTTP; this class does
+URI (see :mod:`podium.compose`): the embedded SQL store or a server over HTTP; this class does
 not care which.
 """
 
@@ -66,7 +66,7 @@ class PodiumClient:
     @property
     def _tracking(self):
         if self._backend is None:
-            from podium.backends import backend_for
+            from podium.compose import backend_for
 
             self._backend = backend_for(self._tracking_uri)
         return self._backend.tracking
@@ -74,7 +74,7 @@ class PodiumClient:
     @property
     def _registry(self):
         if self._registry_backend is None:
-            from podium.backends import backend_for
+            from podium.compose import backend_for
 
             self._registry_backend = backend_for(self._registry_uri)
         return self._registry_backend.registry
@@ -453,15 +453,11 @@ class PodiumClient:
 
     # ================================================================== artifacts
     def _artifacts(self, root_uri: str):
-        from podium.backends import artifact_store_for
+        from podium.compose import artifact_store_for
 
-        store = artifact_store_for(root_uri, self._tracking_uri)
-        check = getattr(self._integrity, "check_writable", None)  # embedded registry: refuse writes below
-        if check is not None and not root_uri.startswith("mlflow-artifacts:"):  # a registered version's files
-            from podium.store.artifacts.guarded import guarded
-
-            store = guarded(store, check)
-        return store
+        # the embedded registry refuses writes below a registered version's files (a server checks its own)
+        return artifact_store_for(root_uri, self._tracking_uri,
+                                  check_writable=getattr(self._integrity, "check_writable", None))
 
     def log_artifact(self, run_id: str, local_path: str, artifact_path: str | None = None) -> None:
         store = self._artifacts(self.get_run(run_id).info.artifact_uri)

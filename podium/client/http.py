@@ -12,7 +12,6 @@ Settings (environment): ``PODIUM_HTTP_TIMEOUT`` (seconds, default 120), ``PODIUM
 from __future__ import annotations
 
 import json
-import os
 import random
 import threading
 import time
@@ -20,6 +19,7 @@ from typing import Any, Iterator
 
 import httpx
 
+from podium import settings
 from podium.errors import PodiumError, TemporarilyUnavailable
 from podium.version import __version__
 from podium.wire import error_from_wire
@@ -45,11 +45,9 @@ def session_for(base_url: str) -> "HttpSession":
 
 
 def _auth() -> httpx.Auth | None:
-    token = os.environ.get("PODIUM_TRACKING_TOKEN") or os.environ.get("MLFLOW_TRACKING_TOKEN")
+    token, user, password = settings.tracking_credentials()
     if token:
         return _BearerAuth(token)
-    user = os.environ.get("MLFLOW_TRACKING_USERNAME") or os.environ.get("PODIUM_TRACKING_USERNAME")
-    password = os.environ.get("MLFLOW_TRACKING_PASSWORD") or os.environ.get("PODIUM_TRACKING_PASSWORD")
     if user and password is not None:
         return httpx.BasicAuth(user, password)
     return None
@@ -67,8 +65,8 @@ class _BearerAuth(httpx.Auth):
 class HttpSession:
     def __init__(self, base_url: str) -> None:
         self.base_url = base_url
-        self.timeout = float(os.environ.get("PODIUM_HTTP_TIMEOUT", "120"))
-        self.max_retries = int(os.environ.get("PODIUM_HTTP_MAX_RETRIES", "5"))
+        self.timeout = settings.http_timeout()
+        self.max_retries = settings.http_max_retries()
         self.client = httpx.Client(
             base_url=base_url,
             timeout=httpx.Timeout(self.timeout, connect=min(self.timeout, 10.0)),

@@ -1,10 +1,10 @@
-"""``create_app(settings)``: the composition root, and the ASGI application that dispatches requests.
+"""``create_app(settings)``: the ASGI application that dispatches requests.
 
-The composition: services over SQL stores from :func:`podium.backends.embedded_backend`, with the
-tracking store's default artifact root set to ``mlflow-artifacts:/`` (so experiments get
-``mlflow-artifacts:/<id>`` locations and clients upload through this server), plus a
-store for the proxy on the artifacts destination (:func:`podium.backends.artifact_store_for`: a
-directory, or ``s3://bucket/prefix``).
+Its services come from the composition root (:func:`podium.compose.build` with the server's
+settings): the use cases over SQL stores, with ``mlflow-artifacts:/<id>`` experiment locations (so
+clients upload through this server), the proxy's store on the artifacts destination (a directory,
+or ``s3://bucket/prefix``) and, with ``--auth``, the authorizer that :mod:`podium.server.gate`
+uses. The app closes that backend at shutdown.
 
 One request, end to end: route table lookup -> parameters parsed (:mod:`podium.server.requests`) ->
 handler (database calls on a thread pool, never on the event loop) -> JSON via :mod:`podium.wire`.
@@ -21,12 +21,12 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
-import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from podium.auth.actor import ANONYMOUS, acting_as
+from podium.compose import MLFLOW_ARTIFACTS_ROOT, Backend
 from podium.server import errors
 from podium.server.http import JSONResponse, Request, Response
 from podium.server.requests import parse_body, parse_params, parse_query
@@ -38,7 +38,6 @@ __all__ = ["PodiumApp", "Services", "create_app", "create_app_from_env"]
 logger = logging.getLogger("podium.server")
 access_logger = logging.getLogger("podium.access")
 
-MLFLOW_ARTIFACTS_ROOT = "mlflow-artifacts:/"
 #: sent with every 401, so browsers and HTTP tools know to offer Basic credentials
 _CHALLENGE = [(b"www-authenticate", b'Basic realm="podium"')]
 #: threads per worker for artifact file I/O (uploads hold one for their whole duration)
@@ -61,6 +60,7 @@ class Services:
     integrity: object = None  # podium.services.integrity.IntegrityService: manifests, verify, compare
     history: object = None  # podium.services.history.HistoryService: audit history, state at a time, rollback
     approvals: object = None  # podium.services.approvals.ApprovalService: requests, approvals, gates
+    backend: Backend | None = None  # what the services come from; the app closes it
 
     def run(self, fn, *args):
         """Await ``fn(*args)`` on the file thread pool (streaming artifact handlers), in the request's context."""
@@ -69,27 +69,18 @@ class Services:
 
 
 def build_services(settings: ServerSettings) -> Services:
-    from podium.backends import artifact_store_for, embedded_backend
-    from podium.store.artifacts.guarded import guarded
-    from podium.uris import is_local_path
+    """One worker's services, from the composition root; with ``--auth``, the gate over its authorizer."""
+    from podium.compose import build
 
-    if is_local_path(settings.artifacts_destination):
-        os.makedirs(settings.artifacts_destination, exist_ok=True)
-    artifacts = artifact_store_for(settings.artifacts_destination)  # a directory, or s3://bucket/prefix
-    backend = embedded_backend(settings.backend_store_uri, MLFLOW_ARTIFACTS_ROOT, serving=True,
-                               artifacts_destination=artifacts)
-    # the proxy refuses writes below a registered version's files (podium.store.artifacts.guarded)
-    artifacts = guarded(artifacts, backend.integrity.check_writable, [artifacts.root_uri, MLFLOW_ARTIFACTS_ROOT])
-    services = Services(backend.tracking, backend.registry, artifacts, settings, access=backend.access,
-                        integrity=backend.integrity)
-    services.history = backend.history
-    services.approvals = backend.approvals
+    backend = build(settings)
+    gate = None
     if settings.auth:
         from podium.server.gate import Gate
 
-        services.gate = Gate(backend.access.store, backend.registry, settings.default_role)
-        backend.approvals.authorizer = services.gate.authorizer  # who may approve (podium.services.approvals)
-    return services
+        gate = Gate(backend.stores.auth, backend.registry, backend.authorizer)
+    return Services(backend.tracking, backend.registry, backend.artifacts, settings, access=backend.access,
+                    gate=gate, integrity=backend.integrity, history=backend.history, approvals=backend.approvals,
+                    backend=backend)
 
 
 class PodiumApp:
@@ -105,15 +96,14 @@ class PodiumApp:
         services.file_executor = self.file_executor
         self.access_log = self.settings.access_log
         self.gate = services.gate
-        db = getattr(getattr(services.tracking, "store", None), "db", None)
-        self._db = db
-        self._serialize_writes = bool(getattr(db, "is_sqlite", False))
+        self._backend = services.backend
+        self._serialize_writes = self._backend is not None and self._backend.is_sqlite
         self._write_lock: asyncio.Lock | None = None
         self.metrics = None
         if self.settings.metrics:
             from podium.server.metrics import create_metrics
 
-            self.metrics = services.metrics = create_metrics(db)
+            self.metrics = services.metrics = create_metrics(self._backend.database if self._backend else None)
 
     async def __call__(self, scope, receive, send) -> None:
         kind = scope["type"]
@@ -139,8 +129,8 @@ class PodiumApp:
             self.metrics.close()
         self.executor.shutdown(wait=True, cancel_futures=True)
         self.file_executor.shutdown(wait=False, cancel_futures=True)
-        if self._db is not None:
-            self._db.dispose()
+        if self._backend is not None:
+            self._backend.close()
 
     async def _http(self, scope, receive, send) -> None:
         start = time.perf_counter()

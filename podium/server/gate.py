@@ -1,7 +1,7 @@
 """Admission with ``--auth``: authenticate, authorize, and restrict searches, for every request.
 
-:class:`Gate` is built by the composition root (:func:`podium.server.app.build_services`) only when
-``--auth`` is on; without it the app admits everything as the anonymous actor and nothing changes.
+:class:`Gate` is built by :func:`podium.server.app.build_services`, over the authorizer of the
+composition root (:func:`podium.compose.build`), only when ``--auth`` is on; without it the app admits everything as the anonymous actor and nothing changes.
 Per request (on the database thread pool, before the handler):
 
 1. :class:`~podium.auth.authenticator.Authenticator`: the ``Authorization`` header -> the actor
@@ -19,30 +19,27 @@ first admin from ``PODIUM_ADMIN_PASSWORD``, or logs how to create one.
 from __future__ import annotations
 
 import logging
-import os
 import re
 
 from podium.auth.actor import Actor
 from podium.auth.authenticator import Authenticator
 from podium.auth.authorizer import Authorizer
-from podium.auth.entities import Permission
 from podium.auth.identity import IdentityService
-from podium.errors import ResourceAlreadyExists, ResourceDoesNotExist
+from podium.errors import ResourceAlreadyExists
 from podium.server.permissions import PUBLIC, need_for
+from podium.server.settings import ADMIN_PASSWORD_ENV, admin_password
+from podium.store.base import AuthStore
 
 __all__ = ["ADMIN_PASSWORD_ENV", "Gate", "first_start", "restricted_filter"]
 
 logger = logging.getLogger("podium.server")
 
-ADMIN_PASSWORD_ENV = "PODIUM_ADMIN_PASSWORD"
-
 
 class Gate:
-    def __init__(self, store, registry, default_role: str) -> None:
+    def __init__(self, store: AuthStore, registry, authorizer: Authorizer) -> None:
         self.registry = registry
         self.authenticator = Authenticator(store)
-        self.authorizer = Authorizer(store, Permission.parse(default_role, allowed=("none", "read", "edit")),
-                                     model_exists=self._model_exists)
+        self.authorizer = authorizer
 
     @staticmethod
     def is_public(route) -> bool:
@@ -60,15 +57,6 @@ class Gate:
             if readable is not None:
                 params = {**params, "filter": restricted_filter(params.get("filter"), readable)}
         return actor, params
-
-    def _model_exists(self, name: str) -> bool:
-        try:
-            self.registry.get_registered_model(name)
-        except ResourceDoesNotExist:
-            return False
-        except Exception:  # noqa: BLE001 - an invalid name: let the handler answer it
-            return False
-        return True
 
 
 def _quoted(name: str) -> str | None:
@@ -94,10 +82,9 @@ def _masked(uri: str) -> str:
 def first_start(store, backend_store_uri: str, environ=None) -> None:
     """``--auth`` on a database without users: create ``admin`` from ``PODIUM_ADMIN_PASSWORD``, or log
     how to create the first admin. A database that has users is left alone."""
-    environ = os.environ if environ is None else environ
     if store.count_users():
         return
-    password = environ.get(ADMIN_PASSWORD_ENV)
+    password = admin_password(environ)
     if password:
         try:
             if IdentityService(store).bootstrap_admin(password) is None:

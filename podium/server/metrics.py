@@ -53,6 +53,8 @@ import shutil
 import tempfile
 import time
 
+from podium.server.settings import MULTIPROC_ENV, metrics_dir, set_metrics_dir
+
 __all__ = [
     "BUCKETS",
     "MULTIPROC_ENV",
@@ -64,7 +66,6 @@ __all__ = [
 
 logger = logging.getLogger("podium.server")
 
-MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 #: latency buckets (seconds): registry reads take ~1 ms, writes a few ms, artifact transfers longer
 BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 #: how often each worker copies its gauges to the shared files in multiprocess mode (seconds)
@@ -81,7 +82,7 @@ def prepare_multiprocess_dir() -> tuple[str, bool]:
     previous run would be summed in otherwise) and kept; a directory made here should be removed
     with :func:`remove_multiprocess_dir` when the server stops.
     """
-    path = os.environ.get(MULTIPROC_ENV)
+    path = metrics_dir()
     if path:
         os.makedirs(path, exist_ok=True)
         for name in os.listdir(path):
@@ -89,14 +90,14 @@ def prepare_multiprocess_dir() -> tuple[str, bool]:
                 os.remove(os.path.join(path, name))
         return path, False
     path = tempfile.mkdtemp(prefix="podium-metrics-")
-    os.environ[MULTIPROC_ENV] = path
+    set_metrics_dir(path)
     return path, True
 
 
 def remove_multiprocess_dir(path: str) -> None:
     shutil.rmtree(path, ignore_errors=True)
-    if os.environ.get(MULTIPROC_ENV) == path:
-        del os.environ[MULTIPROC_ENV]
+    if metrics_dir() == path:
+        set_metrics_dir(None)
 
 
 def create_metrics(db=None) -> "ServerMetrics | None":
@@ -143,7 +144,7 @@ class ServerMetrics:
         if self.multiprocess:
             from prometheus_client.multiprocess import MultiProcessCollector
 
-            self._path = os.environ[MULTIPROC_ENV]
+            self._path = metrics_dir()
             self._exposed = CollectorRegistry(auto_describe=False)
             MultiProcessCollector(self._exposed, self._path)
         else:

@@ -17,7 +17,6 @@
 from __future__ import annotations
 
 import importlib.util
-import os
 import signal
 import socket
 
@@ -64,17 +63,16 @@ class NoDelayH11Protocol(H11Protocol):
 def migrate(settings: ServerSettings) -> None:
     """Bring the database schema up to date and create the Default experiment (parent process only);
     with ``--auth`` on a database without users, create or announce the first admin."""
-    from podium.backends import embedded_backend
-    from podium.server.app import MLFLOW_ARTIFACTS_ROOT
+    from podium.compose import build
 
-    backend = embedded_backend(settings.backend_store_uri, MLFLOW_ARTIFACTS_ROOT)
+    backend = build(settings)  # the same backend a worker builds: the schema is upgraded on the way
     try:
         if settings.auth:  # the first admin, from PODIUM_ADMIN_PASSWORD, or a message saying how
             from podium.server.gate import first_start
 
-            first_start(backend.access.store, settings.backend_store_uri)
+            first_start(backend.stores.auth, settings.backend_store_uri)
     finally:
-        backend.tracking.store.db.dispose()
+        backend.close()
 
 
 def uvicorn_options(settings: ServerSettings) -> dict:
@@ -114,7 +112,7 @@ def serve(settings: ServerSettings) -> None:
 
             uvicorn.run(create_app(settings), **options)
         else:
-            os.environ.update(settings.to_env())
+            settings.export_to_workers()
             uvicorn.run("podium.server.app:create_app_from_env", factory=True, workers=settings.workers, **options)
     finally:
         if metrics_dir is not None:
@@ -126,9 +124,10 @@ def serve(settings: ServerSettings) -> None:
 def _prepare_metrics_dir(settings: ServerSettings) -> str | None:
     """Multiprocess metrics for several workers (or when the operator set the variable): the
     directory to remove at exit, if it was made here."""
-    from podium.server.metrics import MULTIPROC_ENV, prepare_multiprocess_dir
+    from podium.server.metrics import prepare_multiprocess_dir
+    from podium.server.settings import metrics_dir
 
-    if not settings.metrics or (settings.workers <= 1 and not os.environ.get(MULTIPROC_ENV)):
+    if not settings.metrics or (settings.workers <= 1 and not metrics_dir()):
         return None
     path, created = prepare_multiprocess_dir()
     return path if created else None

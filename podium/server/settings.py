@@ -30,7 +30,22 @@ from pathlib import Path
 
 from podium.errors import InvalidParameterValue
 
-__all__ = ["SETTINGS", "ServerSettings", "Setting", "load_config_file"]
+__all__ = [
+    "ADMIN_PASSWORD_ENV",
+    "MULTIPROC_ENV",
+    "SETTINGS",
+    "ServerSettings",
+    "Setting",
+    "admin_password",
+    "load_config_file",
+    "metrics_dir",
+    "set_metrics_dir",
+]
+
+#: the first admin's password on a database without users (``--auth``; read once, at start)
+ADMIN_PASSWORD_ENV = "PODIUM_ADMIN_PASSWORD"
+#: prometheus_client's variable: the directory where every worker process writes its metric files
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
 @dataclass(frozen=True)
@@ -218,6 +233,10 @@ class ServerSettings:
         config = str(Path(self.config).expanduser().resolve()) if self.config else ""
         return replace(self, backend_store_uri=uri, artifacts_destination=dest, config=config)
 
+    def export_to_workers(self) -> None:
+        """Set these settings as ``PODIUM_*`` variables of this process, which worker processes inherit."""
+        os.environ.update(self.to_env())
+
     def to_env(self) -> dict[str, str]:
         """These settings as ``PODIUM_*`` variables (how worker processes receive them)."""
         out = {}
@@ -225,3 +244,21 @@ class ServerSettings:
             value = getattr(self, f.name)
             out[_BY_FIELD[f.name].env] = ("true" if value else "false") if isinstance(value, bool) else str(value)
         return out
+
+
+def admin_password(environ: dict | None = None) -> str | None:
+    """``PODIUM_ADMIN_PASSWORD`` (from ``environ`` when given, else the process environment)."""
+    return (os.environ if environ is None else environ).get(ADMIN_PASSWORD_ENV)
+
+
+def metrics_dir() -> str | None:
+    """The multiprocess metrics directory (``PROMETHEUS_MULTIPROC_DIR``), if set."""
+    return os.environ.get(MULTIPROC_ENV) or None
+
+
+def set_metrics_dir(path: str | None) -> None:
+    """Point this process and the workers it starts at ``path`` (None: unset the variable)."""
+    if path is None:
+        os.environ.pop(MULTIPROC_ENV, None)
+    else:
+        os.environ[MULTIPROC_ENV] = path

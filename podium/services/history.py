@@ -1,6 +1,6 @@
 """Audit history and rollback: what changed, what a model looked like at a time, and undoing a promotion.
 
-``HistoryService`` is built by the composition root (:mod:`podium.backends`) over a
+``HistoryService`` is built by the composition root (:mod:`podium.compose`) over a
 :class:`~podium.store.base.HistoryStore` (and, to mark a break-glass rollback, a function giving a
 model's policy). Events themselves are written by the registry store in the transaction of every
 change (:mod:`podium.store.sql.events`); this service only reads them, and rolls back.

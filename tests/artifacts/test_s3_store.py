@@ -63,7 +63,7 @@ def test_parse_s3_uri_refuses_malformed_uris(uri):
 
 
 def test_artifact_store_for_an_s3_uri():
-    from podium.backends import artifact_store_for
+    from podium.compose import artifact_store_for
     from podium.store.artifacts.s3 import S3ArtifactStore
 
     store = artifact_store_for("s3://models/team-a/1/abc/artifacts")
@@ -262,7 +262,7 @@ def test_boto3_is_imported_only_when_s3_is_used():
     import subprocess
     import sys
 
-    code = ("import sys, podium, podium.backends, podium.server.app, podium.store.artifacts.s3; "
+    code = ("import sys, podium, podium.compose, podium.server.app, podium.store.artifacts.s3; "
             "from podium.server.api import all_routes; all_routes(); "
             "print(sorted(m for m in ('boto3', 'botocore') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

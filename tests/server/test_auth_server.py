@@ -144,7 +144,7 @@ def test_podium_client_and_cli_manage_grants_and_policies_on_an_auth_server(edit
     from click.testing import CliRunner
 
     from podium import PodiumClient
-    from podium.backends import reset_backends
+    from podium.compose import reset_backends
     from podium.cli import main
     from podium.client import http
 

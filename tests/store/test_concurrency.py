@@ -23,9 +23,9 @@ TIMEOUT_S = 120
 
 # --- worker side (module level, so spawned children can import it) ---------------------------------
 def _open_registry(db_url: str, artifact_root: str):
-    from podium.backends import embedded_backend
+    from podium.compose import build
 
-    return embedded_backend(db_url, artifact_root).registry
+    return build(db_url, artifact_root=artifact_root).registry
 
 
 def _create_versions(db_url, artifact_root, worker, ready, results):

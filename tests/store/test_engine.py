@@ -5,33 +5,33 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from podium.backends import embedded_backend
+from podium.compose import build
 from podium.store.sql.engine import SCHEMA_REVISION, Database, default_sqlite_url, normalize_db_url
 
 
 def test_embedded_backend_migrates_an_empty_sqlite_file_in_a_new_directory(tmp_path):
     url = f"sqlite:///{(tmp_path / 'new' / 'dir' / 'podium.db').as_posix()}"
-    backend = embedded_backend(url, str(tmp_path / "artifacts"))
+    backend = build(url, artifact_root=str(tmp_path / "artifacts"))
     try:
-        db = backend.tracking.store.db
+        db = backend.database
         assert db.current_revision() == SCHEMA_REVISION
         assert backend.tracking.get_experiment("0").name == "Default"
         backend.registry.create_registered_model("m")
         assert backend.registry.create_model_version("m", "/x").version == 1
     finally:
-        backend.tracking.store.db.dispose()
+        backend.close()
 
 
 def test_reopening_a_database_keeps_its_data(db_url, artifact_root):
-    first = embedded_backend(db_url, str(artifact_root))
+    first = build(db_url, artifact_root=str(artifact_root))
     first.registry.create_registered_model("kept")
-    first.tracking.store.db.dispose()
-    second = embedded_backend(db_url, str(artifact_root))
+    first.close()
+    second = build(db_url, artifact_root=str(artifact_root))
     try:
         assert second.registry.get_registered_model("kept").name == "kept"
         assert [e.experiment_id for e in second.tracking.search_experiments()] == ["0"]
     finally:
-        second.tracking.store.db.dispose()
+        second.close()
 
 
 def test_current_revision_of_an_empty_database_is_none(tmp_path):

@@ -44,6 +44,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import BinaryIO, Iterable, Iterator, NoReturn
 
+from podium import settings
 from podium.domain.entities import FileInfo
 from podium.errors import (
     InvalidParameterValue,
@@ -95,16 +96,10 @@ _clients_lock = threading.Lock()
 _part_pool: ThreadPoolExecutor | None = None
 
 
-def _truthy(name: str) -> bool:
-    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
-
-
 def s3_client():
     """A boto3 S3 client for the current settings (cached: creating one costs tens of milliseconds)."""
-    endpoint = os.environ.get("PODIUM_S3_ENDPOINT_URL") or os.environ.get("MLFLOW_S3_ENDPOINT_URL") or None
-    region = os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION") or None
-    verify = not (_truthy("PODIUM_S3_IGNORE_TLS") or _truthy("MLFLOW_S3_IGNORE_TLS"))
-    key = (endpoint, region, verify, os.environ.get("AWS_ACCESS_KEY_ID"), os.environ.get("AWS_PROFILE"))
+    key = settings.s3_settings()
+    endpoint, region, verify = key.endpoint, key.region, key.verify
     client = _clients.get(key)
     if client is not None:
         return client

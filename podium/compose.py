@@ -1,0 +1,379 @@
+"""The composition root: settings or a URI -> a fully wired :class:`Backend`.
+
+This is the one module that names concrete stores (the SQL stores, the local, S3 and HTTP artifact
+stores, the REST client); ``tests/test_import_rules.py`` fails when another module imports one.
+Everything else receives what it needs from here, typed with the Protocols of
+:mod:`podium.store.base`. Who builds what:
+
+* the embedded client and the fluent API: :func:`backend_for` (cached per tracking URI);
+* ``podium server``: :func:`build` with its :class:`~podium.server.settings.ServerSettings`, once in the
+  parent to migrate (:func:`podium.server.runner.migrate`) and once per worker
+  (:func:`podium.server.app.build_services`);
+* the CLI: ``podium users|groups|tokens`` use :func:`build` on the database, ``podium db`` uses
+  :func:`open_database` (the schema only, never upgraded behind its back);
+* the tests: ``tests/conftest.py``'s ``backend`` fixture.
+
+=================================  =============================================================
+tracking URI                       backend
+=================================  =============================================================
+(nothing set)                      embedded: ``sqlite:///./podium-data/podium.db`` + local files
+``sqlite:///path.db``              embedded SQLite; artifacts beside it in ``<dir>/artifacts``
+``postgresql://``, ``mysql://``    embedded SQL on that database (artifacts: ``PODIUM_ARTIFACT_ROOT``)
+``http://``, ``https://``          a Podium (or MLflow) server over its REST API
+=================================  =============================================================
+
+Order of precedence: ``set_tracking_uri()``, then ``PODIUM_TRACKING_URI``, then
+``MLFLOW_TRACKING_URI``, then the embedded default (:func:`podium.settings.tracking_uri`).
+``PODIUM_ARTIFACT_ROOT`` overrides where embedded mode keeps artifacts: a directory, or
+``s3://bucket/prefix``.
+
+=================================  =============================================================
+artifact URI                       store
+=================================  =============================================================
+a path, ``file:``                  :class:`~podium.store.artifacts.local.LocalArtifactStore`
+``s3://bucket/prefix``             :class:`~podium.store.artifacts.s3.S3ArtifactStore` (boto3)
+``mlflow-artifacts:``              :class:`~podium.client.artifacts_http.HttpArtifactStore`
+=================================  =============================================================
+
+The server's backend (:func:`build` with server settings) differs from embedded mode in four
+ways: new experiments get ``mlflow-artifacts:/<id>`` locations (clients upload through the server);
+version sources follow MLflow's server-side rules (``strict_sources``); ``artifacts`` is the
+proxy's store on the artifacts destination, refusing writes below a registered version's files
+(:mod:`podium.store.artifacts.guarded`); and with ``--auth`` the
+:class:`~podium.auth.authorizer.Authorizer` is built here and handed to the services that check
+permissions themselves (approvals), and to the server's gate.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from podium import settings as process_settings
+from podium.errors import InvalidParameterValue, NotImplementedByPodium
+from podium.uris import is_local_path, local_path_of
+
+if TYPE_CHECKING:
+    from podium.auth.access import AccessService
+    from podium.auth.authorizer import Authorizer
+    from podium.client.rest import RestRegistry, RestTracking
+    from podium.client.rest_access import RestAccess
+    from podium.client.rest_approvals import RestApprovals
+    from podium.client.rest_history import RestHistory
+    from podium.client.rest_integrity import RestIntegrity
+    from podium.server.settings import ServerSettings
+    from podium.services.approvals import ApprovalService
+    from podium.services.history import HistoryService
+    from podium.services.integrity import IntegrityService
+    from podium.services.model_files import Locate
+    from podium.services.registry import RegistryService
+    from podium.services.tracking import TrackingService
+    from podium.store.artifacts.base import ArtifactStore
+    from podium.store.base import (
+        ApprovalStore,
+        AuthStore,
+        HistoryStore,
+        ManifestStore,
+        RegistryStore,
+        TrackingStore,
+    )
+    from podium.store.sql.engine import Database
+
+__all__ = [
+    "MLFLOW_ARTIFACTS_ROOT",
+    "Backend",
+    "Stores",
+    "artifact_locator",
+    "artifact_store_for",
+    "backend_for",
+    "build",
+    "open_database",
+    "reset_backends",
+    "schema_revision",
+]
+
+#: the server's artifact root: experiments get ``mlflow-artifacts:/<id>``, served by its proxy
+MLFLOW_ARTIFACTS_ROOT = "mlflow-artifacts:/"
+_SQL_SCHEMES = ("sqlite", "postgresql", "postgres", "mysql")
+
+_lock = threading.Lock()
+_backends: dict[tuple[str, str], "Backend"] = {}
+
+
+@dataclass(frozen=True)
+class Stores:
+    """The stores under an embedded backend's services, all on one database."""
+
+    tracking: "TrackingStore"
+    registry: "RegistryStore"
+    auth: "AuthStore"
+    manifests: "ManifestStore"
+    history: "HistoryStore"
+    approvals: "ApprovalStore"
+
+
+@dataclass
+class Backend:
+    """What the client, the server and the CLI talk to: the use cases with MLflow's names.
+
+    Embedded, these are the services over SQL :attr:`stores` on :attr:`database`; remote
+    (``is_remote``), their REST equivalents. :meth:`close` releases what the backend owns.
+    """
+
+    tracking_uri: str
+    tracking: "TrackingService | RestTracking"
+    registry: "RegistryService | RestRegistry"
+    access: "AccessService | RestAccess"
+    integrity: "IntegrityService | RestIntegrity"
+    history: "HistoryService | RestHistory"
+    approvals: "ApprovalService | RestApprovals"
+    is_remote: bool = False
+    stores: Stores | None = None
+    database: "Database | None" = None
+    #: the server's artifact proxy store (guarded); None elsewhere (stores are opened per artifact URI)
+    artifacts: "ArtifactStore | None" = None
+    #: the server's authorizer with ``--auth``; None: nobody's permissions are checked
+    authorizer: "Authorizer | None" = None
+
+    @property
+    def is_sqlite(self) -> bool:
+        return bool(self.database is not None and self.database.is_sqlite)
+
+    def close(self) -> None:
+        """Close the database's connection pool (the backend is not used afterwards)."""
+        if self.database is not None:
+            self.database.dispose()
+
+
+# ---------------------------------------------------------------------------------- building
+def build(source: "str | ServerSettings | None" = None, *, artifact_root: str | None = None) -> Backend:
+    """A new backend (the caller closes it).
+
+    ``source`` is a tracking URI (None: the configured one, :func:`podium.settings.tracking_uri`),
+    or ``podium server``'s settings for the server's backend. ``artifact_root`` (embedded URIs
+    only): where new experiments keep their artifacts; default ``PODIUM_ARTIFACT_ROOT``, else
+    ``artifacts/`` beside a SQLite file, else ``./podium-data/artifacts``.
+    """
+    if source is None or isinstance(source, str):
+        uri = process_settings.tracking_uri(source)
+        return _build(uri, artifact_root or _default_artifact_root(uri))
+    return _server_backend(source)
+
+
+def backend_for(tracking_uri: str | None = None) -> Backend:
+    """The (cached) backend for a tracking URI: the embedded client's, one engine per URI."""
+    uri = process_settings.tracking_uri(tracking_uri)
+    artifact_root = _default_artifact_root(uri)
+    key = (uri, artifact_root)
+    with _lock:
+        backend = _backends.get(key)
+        if backend is None:
+            backend = _build(uri, artifact_root)
+            _backends[key] = backend
+        return backend
+
+
+def reset_backends() -> None:
+    """Close and forget the cached backends (tests use it between databases)."""
+    with _lock:
+        for backend in _backends.values():
+            backend.close()
+        _backends.clear()
+
+
+def _build(uri: str, artifact_root: str) -> Backend:
+    """The backend a tracking URI's scheme selects."""
+    scheme = uri.split(":", 1)[0].split("+", 1)[0].lower()
+    if scheme in ("http", "https"):
+        return _remote_backend(uri)
+    if scheme in _SQL_SCHEMES:
+        return _embedded_backend(uri, _database(uri), artifact_root)
+    if "://" not in uri and not uri.startswith("file:"):
+        raise InvalidParameterValue(
+            f"Tracking URI '{uri}' is a plain path. Podium keeps metadata in a database: use "
+            f"'sqlite:///{uri.rstrip('/')}/podium.db' or leave the URI unset for the embedded default."
+        )
+    raise NotImplementedByPodium(f"Unsupported tracking URI '{uri}' (use sqlite:///, postgresql://, mysql:// or http://).")
+
+
+def _default_artifact_root(tracking_uri: str) -> str:
+    configured = process_settings.artifact_root()
+    if configured:
+        return configured if not is_local_path(configured) else str(Path(local_path_of(configured)).expanduser().resolve())
+    if tracking_uri.startswith("sqlite:///") and ":memory:" not in tracking_uri:
+        db_path = Path(tracking_uri[len("sqlite:///"):].split("?", 1)[0]).expanduser().resolve()
+        return str(db_path.parent / "artifacts")
+    return str((Path.cwd() / process_settings.DEFAULT_DATA_DIR / "artifacts").resolve())
+
+
+def _remote_backend(uri: str) -> Backend:
+    """A server over its REST API (one shared connection pool per URL)."""
+    from podium.client.rest import RestBackend
+    from podium.client.rest_approvals import RestApprovals
+    from podium.client.rest_history import RestHistory
+    from podium.client.rest_integrity import RestIntegrity
+
+    rest = RestBackend(uri)
+    return Backend(uri, rest.tracking, rest.registry, rest.access, RestIntegrity(rest.session),
+                   RestHistory(rest.session), RestApprovals(rest.session), is_remote=True)
+
+
+def _server_backend(settings: "ServerSettings") -> Backend:
+    """``podium server``'s backend: see the module docstring for how it differs from embedded mode."""
+    from podium.store.artifacts.guarded import guarded
+
+    destination = settings.artifacts_destination
+    if is_local_path(destination):
+        Path(local_path_of(destination)).mkdir(parents=True, exist_ok=True)
+    proxy = artifact_store_for(destination)  # a directory, or s3://bucket/prefix
+    backend = _embedded_backend(settings.backend_store_uri, _database(settings.backend_store_uri),
+                                MLFLOW_ARTIFACTS_ROOT, serving=True, artifacts_destination=proxy,
+                                default_role=settings.default_role if settings.auth else None)
+    # the proxy refuses writes below a registered version's files (podium.store.artifacts.guarded)
+    backend.artifacts = guarded(proxy, backend.integrity.check_writable, [proxy.root_uri, MLFLOW_ARTIFACTS_ROOT])
+    return backend
+
+
+def _database(uri: str, *, upgrade: bool = True) -> "Database":
+    from podium.store.sql.engine import Database
+
+    return Database(uri, upgrade=upgrade)
+
+
+def _sql_stores(db: "Database", artifact_root: str) -> Stores:
+    from podium.store.sql.approvals import SqlApprovalStore
+    from podium.store.sql.auth import SqlAuthStore
+    from podium.store.sql.history import SqlHistoryStore
+    from podium.store.sql.manifests import SqlManifestStore
+    from podium.store.sql.registry import SqlRegistryStore
+    from podium.store.sql.tracking import SqlTrackingStore
+
+    registry = SqlRegistryStore(db)
+    return Stores(
+        tracking=SqlTrackingStore(db, artifact_root),
+        registry=registry,
+        auth=SqlAuthStore(db),
+        manifests=SqlManifestStore(db),
+        history=SqlHistoryStore(registry),
+        approvals=SqlApprovalStore(db, registry),
+    )
+
+
+def _embedded_backend(uri: str, db: "Database", artifact_root: str, *, serving: bool = False,
+                      artifacts_destination: "ArtifactStore | None" = None,
+                      default_role: str | None = None) -> Backend:
+    """The services over SQL stores on ``db``: what embedded mode and the server run on.
+
+    ``serving`` applies MLflow's server-side rules for version sources (a ``runs:/`` source needs
+    its ``run_id``; a local path must lie inside the run's artifacts). ``artifacts_destination``
+    (the server's proxy store) is where ``mlflow-artifacts:/`` locations are read when a version's
+    files are hashed or compared. ``default_role`` (``--auth`` only) builds the authorizer.
+    """
+    from podium.auth.access import AccessService
+    from podium.services.approvals import ApprovalService
+    from podium.services.history import HistoryService
+    from podium.services.integrity import IntegrityService
+    from podium.services.registry import RegistryService
+    from podium.services.tracking import TrackingService
+
+    try:
+        stores = _sql_stores(db, artifact_root)
+    except BaseException:
+        db.dispose()
+        raise
+    authorizer = _authorizer(stores, default_role) if default_role is not None else None
+    integrity = IntegrityService(stores.manifests, stores.registry, artifact_locator(artifacts_destination),
+                                 stores.tracking)
+    return Backend(
+        uri,
+        TrackingService(stores.tracking),
+        RegistryService(stores.registry, stores.tracking, strict_sources=serving, integrity=integrity),
+        AccessService(stores.auth),
+        integrity,
+        HistoryService(stores.history, stores.auth.get_policy),
+        ApprovalService(stores.approvals, stores.registry, stores.auth, stores.tracking, integrity, authorizer),
+        stores=stores,
+        database=db,
+        authorizer=authorizer,
+    )
+
+
+def _authorizer(stores: Stores, default_role: str) -> "Authorizer":
+    """The one authorizer of a server with ``--auth``; ``default_role`` is everyone's registry-wide role."""
+    from podium.auth.authorizer import Authorizer
+    from podium.auth.entities import Permission
+
+    def model_exists(name: str) -> bool:
+        try:
+            stores.registry.get_registered_model(name)
+        except Exception:  # noqa: BLE001 - missing, or an invalid name: let the handler answer it
+            return False
+        return True
+
+    return Authorizer(stores.auth, Permission.parse(default_role, allowed=("none", "read", "edit")),
+                      model_exists=model_exists)
+
+
+# ---------------------------------------------------------------------------------- the schema
+def open_database(uri: str, *, upgrade: bool = False) -> "Database":
+    """The database at ``uri`` for schema work (``podium db``): ``current_revision()``, ``upgrade()``,
+    ``drift()``, ``dispose()``. Not upgraded unless ``upgrade``."""
+    return _database(uri, upgrade=upgrade)
+
+
+def schema_revision() -> str:
+    """The schema revision (Alembic head) this code expects."""
+    from podium.store.sql.engine import SCHEMA_REVISION
+
+    return SCHEMA_REVISION
+
+
+# ---------------------------------------------------------------------------------- artifacts
+def artifact_locator(artifacts_destination: "ArtifactStore | None" = None) -> "Locate":
+    """``locate(uri) -> (artifact store, path below its root) | None``: how this process reads a
+    version's files. Local paths and ``s3://`` directly; ``mlflow-artifacts:/<path>`` through
+    ``artifacts_destination`` (the server's own proxy store), else not at all."""
+
+    def locate(uri: str):
+        if uri.startswith("mlflow-artifacts:"):
+            if artifacts_destination is None or uri.startswith("mlflow-artifacts://"):
+                return None  # served by a server (or another server): not readable from here
+            from podium.domain.manifests import location_key
+
+            return artifacts_destination, location_key(uri)[len("mlflow-artifacts:/"):]
+        if is_local_path(uri) or uri.startswith("s3://"):
+            return artifact_store_for(uri), ""
+        return None
+
+    return locate
+
+
+def artifact_store_for(uri: str, tracking_uri: str | None = None, *, check_writable=None) -> "ArtifactStore":
+    """The artifact store rooted at ``uri`` (a local path, ``file:``, ``s3://`` or ``mlflow-artifacts:``).
+
+    ``check_writable`` (the embedded registry's :meth:`~podium.services.integrity.IntegrityService.check_writable`)
+    makes a local or S3 store refuse writes below a registered version's files; through
+    ``mlflow-artifacts:`` the server checks them itself."""
+    if uri.startswith("mlflow-artifacts:"):
+        from podium.client.artifacts_http import HttpArtifactStore
+
+        return HttpArtifactStore(uri, process_settings.tracking_uri(tracking_uri))
+    if is_local_path(uri):
+        from podium.store.artifacts.local import LocalArtifactStore
+
+        store = LocalArtifactStore(uri)
+    elif uri.startswith("s3://"):
+        from podium.store.artifacts.s3 import S3ArtifactStore
+
+        store = S3ArtifactStore(uri)
+    else:
+        raise NotImplementedByPodium(
+            f"No artifact store for URI '{uri}' (supported: local paths, file:, s3://, mlflow-artifacts:)."
+        )
+    if check_writable is None:
+        return store
+    from podium.store.artifacts.guarded import guarded
+
+    return guarded(store, check_writable)
