@@ -30,6 +30,7 @@ from podium.auth.actor import Actor, current_actor
 from podium.domain import rules
 from podium.domain.approvals import REQUEST_STATUSES, ApprovalRequest, GateResult, parse_gate
 from podium.errors import InvalidParameterValue, InvalidState, PermissionDenied, PodiumError, ResourceDoesNotExist
+from podium.services.model_files import latest_metrics, parse_mlmodel, read_small
 
 __all__ = ["ApprovalService", "GateFailed"]
 
@@ -195,9 +196,7 @@ class ApprovalService:
             except ResourceDoesNotExist:
                 logged = None
             if logged is not None:
-                from podium.services.compare import _latest
-
-                out.update(_latest(logged.metrics or ()))
+                out.update(latest_metrics(logged.metrics or ()))
         return out
 
     def _holder(self, name: str, kind: str, target: str, version: int):
@@ -213,8 +212,6 @@ class ApprovalService:
         return current if current is not None and int(current.version) != int(version) else None
 
     def _has_signature(self, mv) -> bool:
-        from podium.services.compare import _parse_mlmodel, _read_small
-
         locate = getattr(self.integrity, "locate", None)
         location = mv.storage_location or mv.source
         if locate is None or not location:
@@ -226,8 +223,7 @@ class ApprovalService:
         if located is None:
             return False
         store, root = located
-        prefix = root.strip("/")
-        mlmodel = _parse_mlmodel(_read_small(store, f"{prefix}/MLmodel" if prefix else "MLmodel")) or {}
+        mlmodel = parse_mlmodel(read_small(store, "MLmodel", root))
         signature = mlmodel.get("signature")
         return isinstance(signature, dict) and bool(signature.get("inputs"))
 

@@ -41,9 +41,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from podium.domain import rules
-from podium.domain.entities import LoggedModel, Metric, ModelVersion, Run
+from podium.domain.entities import LoggedModel, ModelVersion, Run
 from podium.domain.manifests import ManifestFile
 from podium.errors import InvalidParameterValue, PodiumError, ResourceDoesNotExist
+from podium.services.model_files import hash_store_files, latest_metrics, list_store_files, parse_mlmodel, read_small
 
 __all__ = [
     "MAX_VERSIONS",
@@ -56,8 +57,6 @@ __all__ = [
 ]
 
 MAX_VERSIONS = 20
-#: files read for a comparison (MLmodel, requirements.txt) larger than this are skipped
-MAX_SMALL_FILE = 4 << 20
 
 
 @dataclass(frozen=True)
@@ -119,16 +118,6 @@ def diff_section(name: str, title: str, mappings: Sequence[Mapping[str, Any] | N
         })
     return {"name": name, "title": title, "available": [m is not None for m in mappings], "rows": rows,
             "changes": changes}
-
-
-def _latest(metrics: Sequence[Metric]) -> dict[str, float]:
-    """The latest value per key (highest step, then timestamp), as MLflow's run data shows it."""
-    best: dict[str, Metric] = {}
-    for m in metrics:
-        current = best.get(m.key)
-        if current is None or (m.step, m.timestamp) >= (current.step, current.timestamp):
-            best[m.key] = m
-    return {k: m.value for k, m in best.items()}
 
 
 def _schema_items(text: Any) -> list[dict[str, Any]]:
@@ -249,7 +238,7 @@ def compare_snapshots(name: str, snapshots: Sequence[VersionSnapshot]) -> dict[s
                      [_part(s, "logged_model", dict(s.logged_model.params) if s.logged_model else {})
                       for s in snapshots], versions),
         diff_section("model_metrics", "Logged model metrics",
-                     [_part(s, "logged_model", _latest(s.logged_model.metrics) if s.logged_model else {})
+                     [_part(s, "logged_model", latest_metrics(s.logged_model.metrics) if s.logged_model else {})
                       for s in snapshots], versions),
         diff_section("signature", "Signature",
                      [_part(s, "mlmodel", signature_entries(s.mlmodel)) for s in snapshots], versions),
@@ -283,22 +272,6 @@ def validate_versions(versions: Sequence[Any] | None) -> list[int]:
     if len(numbers) > MAX_VERSIONS:
         raise InvalidParameterValue(f"Compare at most {MAX_VERSIONS} versions at a time (got {len(numbers)}).")
     return numbers
-
-
-def _read_small(store, path: str) -> bytes | None:
-    """A small file's bytes, or None when it is missing or bigger than :data:`MAX_SMALL_FILE`."""
-    try:
-        if not store.exists(path) or store.is_dir(path):
-            return None
-        chunks, size = [], 0
-        for block in store.open_read(path):
-            size += len(block)
-            if size > MAX_SMALL_FILE:
-                return None
-            chunks.append(block)
-    except ResourceDoesNotExist:
-        return None
-    return b"".join(chunks)
 
 
 class ModelComparer:
@@ -349,18 +322,13 @@ class ModelComparer:
             located = None
         if located is not None:
             store, root = located
-            prefix = root.strip("/")
-            at = (lambda p: f"{prefix}/{p}") if prefix else (lambda p: p)
             try:
-                raw = _read_small(store, at("MLmodel"))
-                mlmodel = _parse_mlmodel(raw)
+                mlmodel = parse_mlmodel(read_small(store, "MLmodel", root))
                 readable.add("mlmodel")
-                raw = _read_small(store, at("requirements.txt"))
+                raw = read_small(store, "requirements.txt", root)
                 requirements = raw.decode("utf-8", "replace") if raw is not None else None
                 readable.add("requirements")
                 if files is None:
-                    from podium.services.integrity import hash_store_files, list_store_files
-
                     files = tuple(hash_store_files(store, root, [p for p, _ in list_store_files(store, root)]))
                     readable.add("files")
             except Exception:  # noqa: BLE001 - unreadable parts are reported as unavailable
@@ -368,14 +336,3 @@ class ModelComparer:
         return VersionSnapshot(mv, run, logged, mlmodel, requirements, files,
                                manifest.digest if manifest is not None else None, frozenset(readable))
 
-
-def _parse_mlmodel(raw: bytes | None) -> dict[str, Any] | None:
-    if raw is None:
-        return {}
-    import yaml
-
-    try:
-        data = yaml.safe_load(raw.decode("utf-8", "replace"))
-    except yaml.YAMLError:
-        return {}
-    return data if isinstance(data, dict) else {}

@@ -1,18 +1,19 @@
 """Integrity of registered versions: manifests at registration, verification, and immutability.
 
-``IntegrityService`` is built by the composition root (:mod:`podium.backends`) with
+``IntegrityService`` is built by the composition root (:mod:`podium.compose`) with
 
 * a :class:`~podium.store.base.ManifestStore` (where manifests and protected locations live),
 * the :class:`~podium.store.base.RegistryStore` (to look versions up),
-* ``locate(uri) -> (ArtifactStore, relative path) | None``: how this process reads a storage
-  location (a local path, ``s3://``, or on the server ``mlflow-artifacts:`` through its own
-  destination); None for locations it cannot read.
+* ``locate(uri) -> (ArtifactStore, relative path) | None`` (:data:`~podium.services.model_files.Locate`):
+  how this process reads a storage location (a local path, ``s3://``, or on the server
+  ``mlflow-artifacts:`` through its own destination); None for locations it cannot read.
 
 What it does:
 
 * :meth:`manifest_for_location`: at registration, walk the version's files and hash each one by
   streaming it (``open_read``; never a whole file in memory), up to 8 files at a time. Best effort:
-  a location that cannot be read yields no manifest (logged), never a failed registration.
+  a location that cannot be read yields no manifest (logged), never a failed registration. Walking
+  and hashing the files is :mod:`podium.services.model_files`.
 * :meth:`verify_model_version`: read the stored files again and compare them with the manifest
   (files whose size already differs are not hashed). The answer is a report; ``status`` is
   ``intact``, ``tampered`` or ``no_manifest``.
@@ -25,87 +26,21 @@ What it does:
 from __future__ import annotations
 
 import logging
-import threading
 import time
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Sequence
 from typing import Any
 
 from podium.domain import rules
-from podium.domain.manifests import (
-    Manifest,
-    ManifestFile,
-    compare_files,
-    hash_chunks,
-    key_prefixes,
-    location_key,
-)
-from podium.errors import NotImplementedByPodium, PodiumError, ResourceConflict
-from podium.store.artifacts.base import ArtifactStore
+from podium.domain.manifests import Manifest, ManifestFile, compare_files, key_prefixes, location_key
+from podium.errors import NotImplementedByPodium, ResourceConflict
+from podium.services.model_files import Locate, hash_store_files, list_store_files
 from podium.store.base import ManifestStore, RegistryStore, TrackingStore
-from podium.uris import is_local_path
 
-__all__ = ["INTACT", "NO_MANIFEST", "TAMPERED", "IntegrityService", "Locate", "hash_store_files", "list_store_files"]
+__all__ = ["INTACT", "NO_MANIFEST", "TAMPERED", "IntegrityService"]
 
 _log = logging.getLogger(__name__)
 
-#: how this process reads a storage location: ``(store, path below its root)``, or None
-Locate = Callable[[str], "tuple[ArtifactStore, str] | None"]
-
 INTACT, TAMPERED, NO_MANIFEST = "intact", "tampered", "no_manifest"
-HASH_THREADS = 8
-#: a local location holding at most this many bytes is hashed on the calling thread
-SEQUENTIAL_BYTES = 8 << 20
-#: files of a version a manifest may list (a location with more is not hashed: it is not a model)
-MAX_FILES = 100_000
-
-
-def list_store_files(store: ArtifactStore, root: str = "") -> list[tuple[str, int | None]]:
-    """``(path relative to root, size)`` of every file below ``root`` in ``store``, depth first."""
-    out: list[tuple[str, int | None]] = []
-    prefix = root.strip("/")
-    pending = [prefix]
-    while pending:
-        directory = pending.pop()
-        for info in store.list_artifacts(directory or None):
-            if info.is_dir:
-                pending.append(info.path)
-                continue
-            rel = info.path[len(prefix) + 1:] if prefix else info.path
-            out.append((rel, info.file_size))
-            if len(out) > MAX_FILES:
-                raise PodiumError(f"More than {MAX_FILES} files below the location; not hashing them.")
-    return sorted(out)
-
-
-_pool: ThreadPoolExecutor | None = None
-_pool_lock = threading.Lock()
-
-
-def _hash_pool() -> ThreadPoolExecutor:
-    """One long-lived pool for the whole process: starting threads per registration cost more than
-    hashing a small model's files (measured: ~4 ms of 16 per version created)."""
-    global _pool
-    with _pool_lock:
-        if _pool is None:
-            _pool = ThreadPoolExecutor(max_workers=HASH_THREADS, thread_name_prefix="podium-hash")
-        return _pool
-
-
-def hash_store_files(store: ArtifactStore, root: str, paths: Sequence[str], *,
-                     total_bytes: int | None = None) -> list[ManifestFile]:
-    """Stream and hash ``paths`` (relative to ``root``) from ``store``: several at a time, unless the
-    store is local and ``total_bytes`` (when known) is small enough that one thread is faster."""
-    prefix = root.strip("/")
-
-    def one(path: str) -> ManifestFile:
-        size, digest = hash_chunks(store.open_read(f"{prefix}/{path}" if prefix else path))
-        return ManifestFile(path, size, digest)
-
-    small = total_bytes is not None and total_bytes <= SEQUENTIAL_BYTES and is_local_path(store.root_uri)
-    if len(paths) <= 1 or small:
-        return [one(p) for p in paths]
-    return list(_hash_pool().map(one, paths))
 
 
 class IntegrityService:
