@@ -14,7 +14,10 @@ X``, anywhere in the file: top level, inside functions, under ``TYPE_CHECKING``)
 import ``podium.store.sql.*``, a module of ``podium/store/artifacts/`` the artifact stores, and a
 ``podium/client/rest*.py`` module the REST backends.
 
-Rule 2, one place for the environment: only the settings modules, ``podium/settings.py`` and
+Rule 2, SQL stays in the SQL stores: only modules of ``podium/store/sql/`` import ``sqlalchemy``
+or ``alembic`` (so no service ever handles a connection or a transaction).
+
+Rule 3, one place for the environment: only the settings modules, ``podium/settings.py`` and
 ``podium/server/settings.py``, read or write environment variables. No other module uses
 ``os.environ``, ``os.environb``, ``os.getenv``, ``os.putenv`` or ``os.unsetenv``, or imports one of
 them from ``os``. (click options declared with ``envvar=`` are the CLI's own documented sources
@@ -62,20 +65,32 @@ def _imported_modules(tree: ast.AST):
                 yield node.lineno, f"{node.module}.{alias.name}"
 
 
-def concrete_store_imports(relative_path: str, source: str) -> list[str]:
-    """Rule 1's violations in one module (``relative_path`` below ``podium/``)."""
-    if relative_path == COMPOSITION_ROOT:
-        return []
-    found: dict[int, str] = {}  # one per import statement
+def _forbidden_imports(relative_path: str, source: str, forbidden) -> list[str]:
+    """One line per import statement of the module that brings in a module ``forbidden(module)`` refuses."""
+    found: dict[int, str] = {}
     for line, module in _imported_modules(ast.parse(source)):
-        family = _family(module)
-        if family is not None and not relative_path.startswith(_FAMILIES[family]):
+        if forbidden(module):
             found.setdefault(line, f"podium/{relative_path}:{line} imports {module}")
     return list(found.values())
 
 
-def environment_reads(relative_path: str, source: str) -> list[str]:
+def concrete_store_imports(relative_path: str, source: str) -> list[str]:
+    """Rule 1's violations in one module (``relative_path`` below ``podium/``)."""
+    if relative_path == COMPOSITION_ROOT:
+        return []
+    return _forbidden_imports(relative_path, source, lambda module: _family(module) is not None
+                              and not relative_path.startswith(_FAMILIES[_family(module)]))
+
+
+def sql_imports(relative_path: str, source: str) -> list[str]:
     """Rule 2's violations in one module (``relative_path`` below ``podium/``)."""
+    if relative_path.startswith("store/sql/"):
+        return []
+    return _forbidden_imports(relative_path, source, lambda module: module.split(".")[0] in ("sqlalchemy", "alembic"))
+
+
+def environment_reads(relative_path: str, source: str) -> list[str]:
+    """Rule 3's violations in one module (``relative_path`` below ``podium/``)."""
     if relative_path in SETTINGS_MODULES:
         return []
     found = []
@@ -100,6 +115,11 @@ def test_only_the_composition_root_imports_concrete_stores():
     assert violations == [], "build stores in podium/compose.py and pass them in:\n" + "\n".join(violations)
 
 
+def test_only_the_sql_stores_import_sqlalchemy():
+    violations = [v for rel, src in _package_sources() for v in sql_imports(rel, src)]
+    assert violations == [], "keep SQL in podium/store/sql/ behind a store method:\n" + "\n".join(violations)
+
+
 def test_only_the_settings_modules_read_the_environment():
     violations = [v for rel, src in _package_sources() for v in environment_reads(rel, src)]
     assert violations == [], "read environment variables through podium/settings.py:\n" + "\n".join(violations)
@@ -116,6 +136,8 @@ def test_the_rules_see_every_form_of_a_violation():
     assert concrete_store_imports("compose.py", code) == []
     assert len(concrete_store_imports("store/sql/x.py", code)) == 2  # its own family is allowed
     assert concrete_store_imports("client/client.py", "from podium.compose import build\n") == []
+    assert len(sql_imports("services/history.py", "def f():\n    from sqlalchemy import select\n")) == 1
+    assert sql_imports("store/sql/history.py", "from sqlalchemy import select\n") == []
     env = "import os\nfrom os import getenv\nx = os.environ.get('A')\nos.environ['B'] = '1'\n"
     assert len(environment_reads("fluent.py", env)) == 3
     assert environment_reads("settings.py", env) == []

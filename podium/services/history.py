@@ -9,8 +9,9 @@ change (:mod:`podium.store.sql.events`); this service only reads them, and rolls
 * :meth:`get_model_state_at`: replay the history up to a time (:func:`podium.domain.history.state_at`):
   each stage's versions and serving version, each alias's version, ``exists`` and ``complete``.
 * :meth:`rollback_model`: give a stage (``Staging``/``Production``) or an alias back to its previous
-  holder, in one transaction, recorded as a ``rollback`` event whose comment is the reason; the
-  stage transitions and alias moves it makes carry ``cause="rollback"``.
+  holder, in one transaction under the model's lock (:meth:`HistoryStore.locked_model
+  <podium.store.base.HistoryStore.locked_model>`), recorded as a ``rollback`` event whose comment is
+  the reason; the stage transitions and alias moves it makes carry ``cause="rollback"``.
 
 Who may roll back is decided like moving the stage or alias (:mod:`podium.server.permissions`);
 under a policy that requires approval only an admin may, and the event says ``break_glass``.
@@ -25,9 +26,9 @@ from typing import Any
 from podium.domain import rules
 from podium.domain.entities import PagedList
 from podium.domain.events import event_context
-from podium.domain.history import STAGE_KINDS, state_at
+from podium.domain.history import STAGE_KINDS, holder_of, holders, previous_holder, state_at
 from podium.domain.paging import validate_max_results
-from podium.errors import InvalidParameterValue
+from podium.errors import InvalidParameterValue, ResourceDoesNotExist
 from podium.store.base import HistoryStore
 
 __all__ = ["HistoryService", "MAX_REASON_LENGTH", "parse_time"]
@@ -100,7 +101,33 @@ class HistoryService:
         if len(reason) > MAX_REASON_LENGTH:
             raise InvalidParameterValue(f"Parameter 'reason' may be at most {MAX_REASON_LENGTH} characters long.")
         with event_context(comment=reason.strip(), cause="rollback"):
-            return self.store.rollback(name, kind, target, break_glass=self._break_glass(name, kind, target))
+            return self._rollback(name, kind, target, self._break_glass(name, kind, target))
+
+    def _rollback(self, name: str, kind: str, target: str, break_glass: bool) -> dict[str, Any]:
+        """Under the model's lock: read its history, find the previous holder of the target
+        (:mod:`podium.domain.history`), record the ``rollback`` event, then move the stage (the current
+        holder goes to Archived) or the alias. All of it commits together, or nothing does."""
+        with self.store.locked_model(name) as model:
+            events, live = model.timeline()
+            current = holder_of(live, kind, target)
+            previous = previous_holder(holders(events, live, kind, target), current)
+            what = f"{kind} '{target}' of model '{name}'"
+            if previous is None:
+                raise InvalidParameterValue(
+                    f"Nothing to roll back: the history of {what} has no earlier version that still exists"
+                    + (f" (it is held by version {current})." if current is not None else "."))
+            if previous not in live.stages:  # a history recorded before a version was deleted: never restore it
+                raise ResourceDoesNotExist(f"Model Version (name={name}, version={previous}) not found; cannot "
+                                           f"restore it as {what}.")
+            after = {"version": previous, "kind": kind, **({"break_glass": True} if break_glass else {})}
+            event_id = model.record_event("rollback", version=previous, target=target, after=after,
+                                          before=None if current is None else {"version": current})
+            if kind == "stage":
+                model.transition(previous, target, archive_existing_versions=True)
+            else:
+                model.set_alias(target, previous)
+        return {"name": name, kind: target, "from_version": current, "to_version": previous,
+                "event_id": event_id, "timestamp": model.timestamp}
 
     def _break_glass(self, name: str, kind: str, target: str) -> bool:
         """Does this rollback bypass a policy that requires an approved request? (Only an admin, or

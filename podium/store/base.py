@@ -8,6 +8,7 @@ atomicity. Every method either completes or changes nothing.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Protocol
 
 from podium.domain.entities import (
@@ -31,7 +32,16 @@ if TYPE_CHECKING:
     from podium.domain.approvals import ApprovalRequest
     from podium.domain.manifests import Manifest
 
-__all__ = ["ApprovalStore", "ArtifactStore", "AuthStore", "HistoryStore", "ManifestStore", "RegistryStore", "TrackingStore"]
+__all__ = [
+    "ApprovalStore",
+    "ArtifactStore",
+    "AuthStore",
+    "HistoryStore",
+    "LockedModel",
+    "ManifestStore",
+    "RegistryStore",
+    "TrackingStore",
+]
 
 
 class RegistryStore(Protocol):
@@ -216,11 +226,29 @@ class HistoryStore(Protocol):
         """The model's events that change its existence, name, stages or aliases
         (:data:`podium.domain.history.STATE_ACTIONS`), oldest first, and its live state (None once
         deleted), read in one snapshot."""
-    def rollback(self, name: str, kind: str, target: str, break_glass: bool = False) -> dict:
-        """Give stage or alias ``target`` (``kind``: ``stage`` | ``alias``) back to its previous holder
-        in one transaction under the model's lock, recording a ``rollback`` event first:
-        ``{name, stage|alias, from_version, to_version, event_id, timestamp}``. ``INVALID_PARAMETER_VALUE``
-        when there is nothing to roll back to."""
+    def locked_model(self, name: str) -> "AbstractContextManager[LockedModel]":
+        """``with store.locked_model(name) as model:`` one write transaction holding the model's lock
+        (writers to the model wait; ``RESOURCE_DOES_NOT_EXIST`` if there is no such model). What is
+        changed through ``model`` commits when the block ends, and nothing does if it raises."""
+
+
+class LockedModel(Protocol):
+    """A model locked in a write transaction (:meth:`HistoryStore.locked_model`): what a rollback
+    reads and changes, all in that transaction. Events recorded here, and by the moves, take the
+    actor and the comment/cause from the caller's context (:func:`podium.domain.events.event_context`)."""
+
+    name: str
+    #: the transaction's time (epoch ms), given to the events it records and the versions it moves
+    timestamp: int
+
+    def timeline(self) -> "tuple[list[RegistryEvent], ModelState]":
+        """Like :meth:`HistoryStore.model_timeline`, inside this transaction (the model is live)."""
+    def record_event(self, action: str, **fields) -> int:
+        """Append an event about this model (fields: version, target, before, after); its id."""
+    def transition(self, version: int, stage: str, archive_existing_versions: bool = False) -> None:
+        """:meth:`RegistryStore.transition_model_version_stage`, inside this transaction."""
+    def set_alias(self, alias: str, version: int) -> None:
+        """:meth:`RegistryStore.set_registered_model_alias`, inside this transaction."""
 
 
 class ApprovalStore(Protocol):

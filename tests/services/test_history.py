@@ -278,6 +278,21 @@ def test_rollback_under_an_approval_policy_is_marked_break_glass(r, h, backend):
     assert [e for e in h.get_model_history("m") if e.action == "rollback"][1].after == {"version": 1, "kind": "alias"}
 
 
+def test_changes_under_the_model_lock_are_undone_when_the_block_raises(r, h):
+    """The store primitive rollback runs in (``HistoryStore.locked_model``): all or nothing."""
+    model(r, versions=2)
+    r.transition_model_version_stage("m", 1, "Production")
+    with pytest.raises(RuntimeError), h.store.locked_model("m") as locked:
+        locked.record_event("rollback", version=2, target="Production", after={"version": 2, "kind": "stage"})
+        locked.transition(2, "Production", archive_existing_versions=True)
+        locked.set_alias("champion", 2)
+        assert locked.timeline()[1].stages == {1: "Archived", 2: "Production"}  # seen inside the transaction
+        raise RuntimeError("refused after the changes")
+    assert stages(r) == {1: "Production", 2: "None"}
+    assert r.get_registered_model("m").aliases == {}
+    assert [e.action for e in h.get_model_history("m") if e.action == "rollback"] == []
+
+
 def test_concurrent_rollbacks_take_turns(r, h):
     """Two rollbacks at once run one after the other under the model lock: each walks one step."""
     model(r, versions=3)

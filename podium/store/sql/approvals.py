@@ -4,7 +4,7 @@ The contract is :class:`podium.store.base.ApprovalStore`. Concurrency: deciding 
 (approve, reject, cancel) first locks the request's row (``SELECT ... FOR UPDATE`` on PostgreSQL
 and MySQL; on SQLite the ``BEGIN IMMEDIATE`` write transaction already excludes other writers), then
 checks it is still pending. When the last required approval lands, the same transaction locks the
-model (:meth:`SqlRegistryStore._lock_model`), applies the move (``apply_transition`` /
+model (:meth:`SqlRegistryStore.lock_model`), applies the move (``apply_transition`` /
 ``apply_alias``) and marks the request ``applied``: two approvers racing apply it once, and the
 second one is told it was already applied. The primary key ``(request_id, approver)`` makes a
 second approval by the same approver impossible even without the lock. Lock order is always
@@ -163,7 +163,7 @@ class SqlApprovalStore:
             return self._entities(conn, [conn.execute(self._query().where(ar.c.id == request_id)).one()])[0]
 
     def _apply(self, conn, row, approver: str, now: int) -> None:
-        model_pk = self.registry._lock_model(conn, row.name, now)
+        model_pk = self.registry.lock_model(conn, row.name, now)
         with event_context(cause="request", request_id=row.id):
             if row.target_kind == "stage":
                 self.registry.apply_transition(conn, model_pk, row.name, row.version, row.target,

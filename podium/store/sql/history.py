@@ -1,4 +1,4 @@
-"""``SqlHistoryStore``: reading a model's audit history, and rolling back in one transaction.
+"""``SqlHistoryStore``: reading a model's audit history, and changing a model under its lock.
 
 Which events belong to a model: ``registry_events.model_key`` is the model's surrogate key, but a
 key is not unique over time (SQLite hands a deleted model's key to the next model created when it
@@ -9,23 +9,27 @@ from its latest ``model_created`` on (or from just after an earlier incarnation'
 current name; a deleted one by the name it had when it was deleted (the latest ``model_deleted``
 event with that name).
 
-:meth:`SqlHistoryStore.rollback` locks the model, reads its history, works out the previous holder
-(:mod:`podium.domain.history`), records a ``rollback`` event and applies the change with
-:meth:`SqlRegistryStore.apply_transition` / :meth:`~SqlRegistryStore.apply_alias`, all in one
-write transaction. Nothing here updates or deletes an event.
+:meth:`SqlHistoryStore.locked_model` opens one write transaction holding the model's lock
+(:meth:`SqlRegistryStore.lock_model`) and hands the caller a :class:`~podium.store.base.LockedModel`:
+its timeline, and the storage operations a rollback needs (record an event, move a stage with
+:meth:`SqlRegistryStore.apply_transition`, move an alias with :meth:`~SqlRegistryStore.apply_alias`).
+What to roll back to is decided by the history service (:mod:`podium.services.history`), which never
+sees SQL. Nothing here updates or deletes an event.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from sqlalchemy import and_, func, select
 
 from podium.domain.entities import PagedList
 from podium.domain.events import RegistryEvent
-from podium.domain.history import STATE_ACTIONS, ModelState, holder_of, holders, previous_holder
+from podium.domain.history import STATE_ACTIONS, ModelState
 from podium.domain.paging import decode_page_position, encode_keyset_token, query_fingerprint
-from podium.errors import InvalidParameterValue, ResourceDoesNotExist
+from podium.errors import ResourceDoesNotExist
 from podium.store.sql.event_tables import registry_events as ev
 from podium.store.sql.events import event_entity, incarnation_start, record_event
 from podium.store.sql.registry import SqlRegistryStore, now_ms
@@ -121,38 +125,36 @@ class SqlHistoryStore:
             live = self._live(conn, scope.model_key, name) if scope.live else None
             return self._events(conn, scope), live
 
-    # ------------------------------------------------------------------ rollback
-    def rollback(self, name: str, kind: str, target: str, break_glass: bool = False) -> dict:
-        """Give stage or alias ``target`` (``kind``: ``stage`` | ``alias``) back to its previous holder,
-        atomically: the model is locked, its history read, a ``rollback`` event recorded and the stage
-        (``archive_existing_versions``: the current holder goes to Archived) or alias moved. The
-        comment (reason) and cause of the events come from the caller's ``event_context``."""
+    # ------------------------------------------------------------------ changes under the model's lock
+    @contextmanager
+    def locked_model(self, name: str) -> Iterator["_LockedModel"]:
+        """One write transaction holding model ``name``'s lock (``RESOURCE_DOES_NOT_EXIST`` if there
+        is no such model): all the changes made through it commit together, or none (on an exception)."""
         now = now_ms()
         with self.db.write() as conn:
-            key = self.registry._lock_model(conn, name, now)
-            scope = _Scope(key, incarnation_start(conn, key), None, True)
-            live = self._live(conn, key, name)
-            stack = holders(self._events(conn, scope), live, kind, target)
-            current = holder_of(live, kind, target)
-            previous = previous_holder(stack, current)
-            what = f"{'stage' if kind == 'stage' else 'alias'} '{target}' of model '{name}'"
-            if previous is None:
-                raise InvalidParameterValue(
-                    f"Nothing to roll back: the history of {what} has no earlier version that still exists"
-                    + (f" (it is held by version {current})." if current is not None else "."))
-            if previous not in live.stages:  # a history recorded before a version was deleted: never restore it
-                raise ResourceDoesNotExist(f"Model Version (name={name}, version={previous}) not found; cannot "
-                                           f"restore it as {what}.")
-            after = {"version": previous, "kind": kind}
-            if break_glass:
-                after["break_glass"] = True
-            record_event(conn, "rollback", key, name, version=previous, target=target, timestamp=now,
-                         before=None if current is None else {"version": current}, after=after)
-            if kind == "stage":
-                self.registry.apply_transition(conn, key, name, previous, target, True, now)
-            else:
-                self.registry.apply_alias(conn, key, name, target, previous)
-            event_id = conn.execute(
-                select(func.max(ev.c.id)).where(ev.c.model_key == key, ev.c.action == "rollback")).scalar()
-        return {"name": name, kind: target, "from_version": current, "to_version": previous,
-                "event_id": event_id, "timestamp": now}
+            key = self.registry.lock_model(conn, name, now)
+            yield _LockedModel(self.registry, conn, key, name, now)
+
+
+class _LockedModel:
+    """A model locked in a write transaction (:class:`podium.store.base.LockedModel`)."""
+
+    def __init__(self, registry: SqlRegistryStore, conn, key: int, name: str, timestamp: int) -> None:
+        self._registry, self._conn, self._key = registry, conn, key
+        self.name, self.timestamp = name, timestamp
+
+    def timeline(self) -> tuple[list[RegistryEvent], ModelState]:
+        scope = _Scope(self._key, incarnation_start(self._conn, self._key), None, True)
+        return SqlHistoryStore._events(self._conn, scope), SqlHistoryStore._live(self._conn, self._key, self.name)
+
+    def record_event(self, action: str, **fields) -> int:
+        record_event(self._conn, action, self._key, self.name, timestamp=self.timestamp, **fields)
+        return self._conn.execute(
+            select(func.max(ev.c.id)).where(ev.c.model_key == self._key, ev.c.action == action)).scalar()
+
+    def transition(self, version: int, stage: str, archive_existing_versions: bool = False) -> None:
+        self._registry.apply_transition(self._conn, self._key, self.name, version, stage, archive_existing_versions,
+                                        self.timestamp)
+
+    def set_alias(self, alias: str, version: int) -> None:
+        self._registry.apply_alias(self._conn, self._key, self.name, alias, version)

@@ -352,11 +352,11 @@ class SqlRegistryStore:
             if row is None:
                 raise _model_not_found(name)
             return row.id, row.last_version
-        model_pk = self._lock_model(conn, name, now)
+        model_pk = self.lock_model(conn, name, now)
         conn.execute(bump)
         return model_pk, conn.execute(select(rm.c.last_version).where(rm.c.id == model_pk)).scalar_one()
 
-    def _lock_model(self, conn, name: str, now: int, missing: Exception | None = None) -> int:
+    def lock_model(self, conn, name: str, now: int, missing: Exception | None = None) -> int:
         """Lock the model's row until commit and mark it updated; returns its key.
 
         Every write to a model's versions, tags or aliases goes through here first, so writers to one
@@ -396,7 +396,7 @@ class SqlRegistryStore:
     def update_model_version(self, name: str, version: int, description: str | None) -> ModelVersion:
         now = now_ms()
         with self.db.write() as conn:
-            model_pk = self._lock_model(conn, name, now, _version_not_found(name, version))
+            model_pk = self.lock_model(conn, name, now, _version_not_found(name, version))
             old = conn.execute(
                 select(mv.c.description).where(mv.c.model == model_pk, mv.c.version == version)
             ).first()
@@ -422,14 +422,14 @@ class SqlRegistryStore:
             )
         now = now_ms()
         with self.db.write() as conn:
-            model_pk = self._lock_model(conn, name, now, _version_not_found(name, version))
+            model_pk = self.lock_model(conn, name, now, _version_not_found(name, version))
             self.apply_transition(conn, model_pk, name, version, stage, archive_existing_versions, now)
             return self._version(conn, model_pk, version)
 
     def apply_transition(self, conn, model_pk: int, name: str, version: int, stage: str,
                          archive_existing_versions: bool, now: int | None = None) -> None:
         """Move ``version`` into ``stage`` (archiving the stage's other versions if asked) and record it,
-        inside the caller's transaction, which has locked the model (:meth:`_lock_model`)."""
+        inside the caller's transaction, which has locked the model (:meth:`lock_model`)."""
         now = now if now is not None else now_ms()
         touched = mv.c.version == version
         if archive_existing_versions:
@@ -464,7 +464,7 @@ class SqlRegistryStore:
 
     def delete_model_version(self, name: str, version: int) -> None:
         with self.db.write() as conn:
-            model_pk = self._lock_model(conn, name, now_ms(), _version_not_found(name, version))
+            model_pk = self.lock_model(conn, name, now_ms(), _version_not_found(name, version))
             t, a = model_version_tags, registered_model_aliases
             stage = conn.execute(
                 select(mv.c.current_stage).where(mv.c.model == model_pk, mv.c.version == version)
@@ -521,7 +521,7 @@ class SqlRegistryStore:
 
     def set_model_version_tag(self, name: str, version: int, key: str, value: str) -> None:
         with self.db.write() as conn:
-            model_pk = self._lock_model(conn, name, now_ms(), _version_not_found(name, version))
+            model_pk = self.lock_model(conn, name, now_ms(), _version_not_found(name, version))
             self._require_version(conn, model_pk, name, version)
             t = model_version_tags
             mine = (t.c.model == model_pk) & (t.c.version == version) & (t.c.key == key)
@@ -534,7 +534,7 @@ class SqlRegistryStore:
 
     def delete_model_version_tag(self, name: str, version: int, key: str) -> None:
         with self.db.write() as conn:
-            model_pk = self._lock_model(conn, name, now_ms(), _version_not_found(name, version))
+            model_pk = self.lock_model(conn, name, now_ms(), _version_not_found(name, version))
             self._require_version(conn, model_pk, name, version)
             t = model_version_tags
             mine = (t.c.model == model_pk) & (t.c.version == version) & (t.c.key == key)
@@ -547,12 +547,12 @@ class SqlRegistryStore:
     # ------------------------------------------------------------------ aliases
     def set_registered_model_alias(self, name: str, alias: str, version: int) -> None:
         with self.db.write() as conn:
-            model_pk = self._lock_model(conn, name, now_ms())
+            model_pk = self.lock_model(conn, name, now_ms())
             self.apply_alias(conn, model_pk, name, alias, version)
 
     def apply_alias(self, conn, model_pk: int, name: str, alias: str, version: int | None) -> None:
         """Point ``alias`` at ``version`` (``None``: delete it) and record it, inside the caller's
-        transaction, which has locked the model (:meth:`_lock_model`)."""
+        transaction, which has locked the model (:meth:`lock_model`)."""
         a = registered_model_aliases
         if version is not None:
             self._require_version(conn, model_pk, name, version)
@@ -569,7 +569,7 @@ class SqlRegistryStore:
 
     def delete_registered_model_alias(self, name: str, alias: str) -> None:
         with self.db.write() as conn:
-            model_pk = self._lock_model(conn, name, now_ms())
+            model_pk = self.lock_model(conn, name, now_ms())
             self.apply_alias(conn, model_pk, name, alias, None)
 
     def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion:
