@@ -11,6 +11,7 @@ from podium.auth.entities import REQUIRE_ROLES, ModelGrant, ModelPolicy, Permiss
 from podium.auth.identity import validate_principal_name
 from podium.domain import rules
 from podium.errors import InvalidParameterValue
+from podium.store.base import AuthStore
 
 __all__ = ["AccessService"]
 
@@ -26,7 +27,7 @@ def _unique(items) -> tuple[str, ...]:
 
 
 class AccessService:
-    def __init__(self, store) -> None:
+    def __init__(self, store: AuthStore) -> None:
         self.store = store
 
     # -- grants

@@ -33,6 +33,7 @@ import time
 from podium.auth import passwords, tokens
 from podium.auth.actor import Actor
 from podium.errors import Unauthenticated
+from podium.store.base import AuthStore
 
 __all__ = ["Authenticator", "MISSING_CREDENTIALS", "PASSWORD_CACHE_SECONDS"]
 
@@ -55,7 +56,7 @@ def _now_ms() -> int:
 class Authenticator:
     """Checks credentials against an :class:`~podium.store.base.AuthStore`."""
 
-    def __init__(self, store, *, clock=time.monotonic, now_ms=_now_ms) -> None:
+    def __init__(self, store: AuthStore, *, clock=time.monotonic, now_ms=_now_ms) -> None:
         self.store = store
         self._clock = clock
         self._now_ms = now_ms

@@ -26,11 +26,16 @@ per route in :mod:`podium.server.permissions`) and returns, or raises
 from __future__ import annotations
 
 import shlex
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from podium.auth.actor import Actor
 from podium.auth.entities import ADMIN, Permission
 from podium.errors import PermissionDenied
+
+if TYPE_CHECKING:
+    from podium.store.base import AuthStore
 
 __all__ = ["Authorizer", "Need", "Target"]
 
@@ -73,7 +78,8 @@ class Authorizer:
     """Decisions over an :class:`~podium.store.base.AuthStore`; ``model_exists(name)`` answers
     whether a registered model exists (for ``create_model``)."""
 
-    def __init__(self, store, default_role: Permission, model_exists=None) -> None:
+    def __init__(self, store: AuthStore, default_role: Permission,
+                 model_exists: Callable[[str], bool] | None = None) -> None:
         self.store = store
         self.default_role = default_role
         self._model_exists = model_exists or (lambda name: False)

@@ -14,6 +14,7 @@ import time
 from podium.auth import passwords, tokens
 from podium.auth.entities import ApiToken, Group, User
 from podium.errors import InvalidParameterValue
+from podium.store.base import AuthStore
 
 __all__ = ["IdentityService", "validate_principal_name"]
 
@@ -35,7 +36,7 @@ def _checked_password(password) -> str:
 
 
 class IdentityService:
-    def __init__(self, store) -> None:
+    def __init__(self, store: AuthStore) -> None:
         self.store = store
 
     # -- users

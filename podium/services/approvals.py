@@ -24,13 +24,18 @@ Every request, approval, rejection, cancellation and application is an audit eve
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from podium.auth.actor import Actor, current_actor
 from podium.domain import rules
 from podium.domain.approvals import REQUEST_STATUSES, ApprovalRequest, GateResult, parse_gate
 from podium.errors import InvalidParameterValue, InvalidState, PermissionDenied, PodiumError, ResourceDoesNotExist
 from podium.services.model_files import latest_metrics, parse_mlmodel, read_small
+from podium.store.base import ApprovalStore, AuthStore, RegistryStore, TrackingStore
+
+if TYPE_CHECKING:
+    from podium.auth.authorizer import Authorizer
+    from podium.services.integrity import IntegrityService
 
 __all__ = ["ApprovalService", "GateFailed"]
 
@@ -67,7 +72,8 @@ class ApprovalService:
     ``MLmodel`` for the signature gate). ``authorizer``: the server's
     :class:`~podium.auth.authorizer.Authorizer` with ``--auth`` (who may approve), else None."""
 
-    def __init__(self, store, registry, auth_store, tracking, integrity=None, authorizer=None) -> None:
+    def __init__(self, store: ApprovalStore, registry: RegistryStore, auth_store: AuthStore, tracking: TrackingStore,
+                 integrity: IntegrityService | None = None, authorizer: Authorizer | None = None) -> None:
         self.store = store
         self.registry = registry
         self.auth_store = auth_store

@@ -38,13 +38,17 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from podium.domain import rules
 from podium.domain.entities import LoggedModel, ModelVersion, Run
 from podium.domain.manifests import ManifestFile
 from podium.errors import InvalidParameterValue, PodiumError, ResourceDoesNotExist
 from podium.services.model_files import hash_store_files, latest_metrics, list_store_files, parse_mlmodel, read_small
+from podium.store.base import RegistryStore, TrackingStore
+
+if TYPE_CHECKING:
+    from podium.services.integrity import IntegrityService
 
 __all__ = [
     "MAX_VERSIONS",
@@ -278,7 +282,7 @@ class ModelComparer:
     """Fetches what :func:`compare_snapshots` compares. ``integrity`` is the
     :class:`~podium.services.integrity.IntegrityService` (manifests and ``locate``)."""
 
-    def __init__(self, registry, tracking, integrity) -> None:
+    def __init__(self, registry: RegistryStore, tracking: TrackingStore, integrity: IntegrityService) -> None:
         self.registry = registry
         self.tracking = tracking
         self.integrity = integrity
