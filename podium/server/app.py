@@ -24,14 +24,26 @@ import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from podium.auth.actor import ANONYMOUS, acting_as
-from podium.compose import MLFLOW_ARTIFACTS_ROOT, Backend
+from podium.compose import Backend, build
 from podium.server import errors
 from podium.server.http import JSONResponse, Request, Response
 from podium.server.requests import parse_body, parse_params, parse_query
 from podium.server.routing import RouteTable
 from podium.server.settings import ServerSettings
+
+if TYPE_CHECKING:
+    from podium.auth.access import AccessService
+    from podium.server.gate import Gate
+    from podium.server.metrics import ServerMetrics
+    from podium.services.approvals import ApprovalService
+    from podium.services.history import HistoryService
+    from podium.services.integrity import IntegrityService
+    from podium.services.registry import RegistryService
+    from podium.services.tracking import TrackingService
+    from podium.store.artifacts.base import ArtifactStore
 
 __all__ = ["PodiumApp", "Services", "create_app", "create_app_from_env"]
 
@@ -48,18 +60,18 @@ FILE_THREADS = 32
 class Services:
     """What handlers receive: the use cases and the proxy's artifact store."""
 
-    tracking: object
-    registry: object
-    artifacts: object
+    tracking: TrackingService
+    registry: RegistryService
+    artifacts: ArtifactStore  # the proxy's store on the artifacts destination (guarded)
     settings: ServerSettings
     store_type: str = "SqlStore"
     file_executor: ThreadPoolExecutor | None = None
-    metrics: object = None  # podium.server.metrics.ServerMetrics, or None when off
-    access: object = None  # podium.auth.access.AccessService: model grants and policies
-    gate: object = None  # podium.server.gate.Gate with --auth, else None (everyone is admitted)
-    integrity: object = None  # podium.services.integrity.IntegrityService: manifests, verify, compare
-    history: object = None  # podium.services.history.HistoryService: audit history, state at a time, rollback
-    approvals: object = None  # podium.services.approvals.ApprovalService: requests, approvals, gates
+    metrics: ServerMetrics | None = None  # None when off
+    access: AccessService | None = None  # model grants and policies
+    gate: Gate | None = None  # with --auth, else None (everyone is admitted)
+    integrity: IntegrityService | None = None  # manifests, verify, compare
+    history: HistoryService | None = None  # audit history, state at a time, rollback
+    approvals: ApprovalService | None = None  # requests, approvals, gates
     backend: Backend | None = None  # what the services come from; the app closes it
 
     def run(self, fn, *args):
@@ -70,8 +82,6 @@ class Services:
 
 def build_services(settings: ServerSettings) -> Services:
     """One worker's services, from the composition root; with ``--auth``, the gate over its authorizer."""
-    from podium.compose import build
-
     backend = build(settings)
     gate = None
     if settings.auth:

@@ -1,7 +1,8 @@
 """Admission with ``--auth``: authenticate, authorize, and restrict searches, for every request.
 
 :class:`Gate` is built by :func:`podium.server.app.build_services`, over the authorizer of the
-composition root (:func:`podium.compose.build`), only when ``--auth`` is on; without it the app admits everything as the anonymous actor and nothing changes.
+composition root (:func:`podium.compose.build`), only when ``--auth`` is on; without it the app
+admits everything as the anonymous actor and nothing changes.
 Per request (on the database thread pool, before the handler):
 
 1. :class:`~podium.auth.authenticator.Authenticator`: the ``Authorization`` header -> the actor
