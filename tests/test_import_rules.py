@@ -17,7 +17,11 @@ import ``podium.store.sql.*``, a module of ``podium/store/artifacts/`` the artif
 Rule 2, SQL stays in the SQL stores: only modules of ``podium/store/sql/`` import ``sqlalchemy``
 or ``alembic`` (so no service ever handles a connection or a transaction).
 
-Rule 3, one place for the environment: only the settings modules, ``podium/settings.py`` and
+Rule 3, services share through public modules: no module of ``podium/services/`` imports a private
+name (``_helper``) from another module; what two services share lives in a module both import
+(``services/model_files.py``).
+
+Rule 4, one place for the environment: only the settings modules, ``podium/settings.py`` and
 ``podium/server/settings.py``, read or write environment variables. No other module uses
 ``os.environ``, ``os.environb``, ``os.getenv``, ``os.putenv`` or ``os.unsetenv``, or imports one of
 them from ``os``. (click options declared with ``envvar=`` are the CLI's own documented sources
@@ -89,8 +93,17 @@ def sql_imports(relative_path: str, source: str) -> list[str]:
     return _forbidden_imports(relative_path, source, lambda module: module.split(".")[0] in ("sqlalchemy", "alembic"))
 
 
-def environment_reads(relative_path: str, source: str) -> list[str]:
+def private_imports(relative_path: str, source: str) -> list[str]:
     """Rule 3's violations in one module (``relative_path`` below ``podium/``)."""
+    if not relative_path.startswith("services/"):
+        return []
+    return [f"podium/{relative_path}:{node.lineno} imports {alias.name} from {node.module}"
+            for node in ast.walk(ast.parse(source)) if isinstance(node, ast.ImportFrom) and node.module != "__future__"
+            for alias in node.names if alias.name.startswith("_")]
+
+
+def environment_reads(relative_path: str, source: str) -> list[str]:
+    """Rule 4's violations in one module (``relative_path`` below ``podium/``)."""
     if relative_path in SETTINGS_MODULES:
         return []
     found = []
@@ -120,6 +133,11 @@ def test_only_the_sql_stores_import_sqlalchemy():
     assert violations == [], "keep SQL in podium/store/sql/ behind a store method:\n" + "\n".join(violations)
 
 
+def test_services_import_no_private_names():
+    violations = [v for rel, src in _package_sources() for v in private_imports(rel, src)]
+    assert violations == [], "move what services share to a module both import:\n" + "\n".join(violations)
+
+
 def test_only_the_settings_modules_read_the_environment():
     violations = [v for rel, src in _package_sources() for v in environment_reads(rel, src)]
     assert violations == [], "read environment variables through podium/settings.py:\n" + "\n".join(violations)
@@ -138,6 +156,8 @@ def test_the_rules_see_every_form_of_a_violation():
     assert concrete_store_imports("client/client.py", "from podium.compose import build\n") == []
     assert len(sql_imports("services/history.py", "def f():\n    from sqlalchemy import select\n")) == 1
     assert sql_imports("store/sql/history.py", "from sqlalchemy import select\n") == []
+    assert len(private_imports("services/approvals.py", "from podium.services.compare import _latest, ok\n")) == 1
+    assert private_imports("fluent.py", "from podium.client.client import _user\n") == []
     env = "import os\nfrom os import getenv\nx = os.environ.get('A')\nos.environ['B'] = '1'\n"
     assert len(environment_reads("fluent.py", env)) == 3
     assert environment_reads("settings.py", env) == []
