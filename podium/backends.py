@@ -31,8 +31,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from podium.errors import InvalidParameterValue, NotImplementedByPodium
-from podium.uris import is_local_path, local_path_of
+from podium.errors import NotImplementedByPodium
+from podium.uris import check_store_uri, is_local_path, local_path_of
 
 __all__ = [
     "Backend",
@@ -102,6 +102,7 @@ def backend_for(tracking_uri: str | None = None) -> Backend:
 
 
 def _build(uri: str, artifact_root: str) -> Backend:
+    check_store_uri(uri)
     scheme = uri.split(":", 1)[0].split("+", 1)[0].lower()
     if scheme in ("http", "https"):
         from podium.client.rest import RestBackend
@@ -118,11 +119,6 @@ def _build(uri: str, artifact_root: str) -> Backend:
                        approvals=RestApprovals(rest.session))
     if scheme in _SQL_SCHEMES:
         return embedded_backend(uri, artifact_root)
-    if "://" not in uri and not uri.startswith("file:"):
-        raise InvalidParameterValue(
-            f"Tracking URI '{uri}' is a plain path. Podium keeps metadata in a database: use "
-            f"'sqlite:///{uri.rstrip('/')}/podium.db' or leave the URI unset for the embedded default."
-        )
     raise NotImplementedByPodium(f"Unsupported tracking URI '{uri}' (use sqlite:///, postgresql://, mysql:// or http://).")
 
 
