@@ -11,11 +11,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 
 import httpx
 import pytest
 from click.testing import CliRunner
 
+from podium import PodiumClient
 from podium.cli import main
 from tests.databases import MYSQL_ENV, POSTGRES_ENV
 from tests.server.helpers import free_port
@@ -142,3 +144,33 @@ def test_server_reports_a_refused_database_user_in_one_line(tmp_path):
     url = _server_url(POSTGRES_ENV, username="podium_no_such_role", password=SECRET)
     proc = _podium("server", "--port", "0", "--backend-store-uri", url, cwd=tmp_path)
     _assert_one_line(proc, "INVALID_PARAMETER_VALUE", 'role "podium_no_such_role" does not exist')
+
+
+def test_server_serves_the_tracking_uri_database_when_no_store_is_given(tmp_path):
+    db = f"sqlite:///{(tmp_path / 'demo' / 'podium.db').as_posix()}"
+    PodiumClient(db).create_registered_model("from-the-tracking-uri")
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-c", "from podium.cli import main; main(prog_name='podium')", "server", "--port", str(port)],
+        cwd=tmp_path, env=_clean_env({"PODIUM_TRACKING_URI": db}),
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert process.poll() is None, "podium server exited"
+            assert time.monotonic() < deadline, "podium server did not answer"
+            try:
+                answer = httpx.get(f"http://127.0.0.1:{port}/api/2.0/mlflow/registered-models/search", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        assert [m["name"] for m in answer.json()["registered_models"]] == ["from-the-tracking-uri"]
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def test_server_refuses_a_tracking_uri_that_is_a_server(tmp_path):
+    proc = _podium("--tracking-uri", "http://127.0.0.1:5000", "server", "--port", "0", cwd=tmp_path)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "is a server, not a database" in proc.stderr and "--backend-store-uri" in proc.stderr
