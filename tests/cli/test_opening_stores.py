@@ -8,6 +8,7 @@ warning when a read starts a new, empty SQLite store.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -174,3 +175,31 @@ def test_server_refuses_a_tracking_uri_that_is_a_server(tmp_path):
     proc = _podium("--tracking-uri", "http://127.0.0.1:5000", "server", "--port", "0", cwd=tmp_path)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert "is a server, not a database" in proc.stderr and "--backend-store-uri" in proc.stderr
+
+
+# -- new, empty stores ---------------------------------------------------------------------------
+def test_a_read_on_a_missing_sqlite_file_warns_that_it_starts_an_empty_store(tmp_path):
+    path = tmp_path / "typo" / "podium.db"
+    result = _cli("--tracking-uri", f"sqlite:///{path.as_posix()}", "models", "list", "--json")
+    assert result.exit_code == 0 and json.loads(result.stdout) == {"registered_models": []}
+    assert result.stderr.startswith(f"Warning: no store at {path}; starting a new, empty one there.")
+    assert "--tracking-uri" in result.stderr and result.stderr.count("\n") == 1
+    again = _cli("--tracking-uri", f"sqlite:///{path.as_posix()}", "models", "list", "--json")
+    assert again.exit_code == 0 and again.stderr == ""
+
+
+def test_a_read_in_a_directory_without_podium_data_warns(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = _cli("runs", "list", "--json")
+    assert result.exit_code == 0
+    assert result.stderr.startswith(f"Warning: no store at {tmp_path / 'podium-data' / 'podium.db'};")
+
+
+def test_users_list_warns_but_users_create_starts_a_store_silently(tmp_path):
+    listed = f"sqlite:///{(tmp_path / 'a.db').as_posix()}"
+    result = _cli("--tracking-uri", listed, "users", "list", "--json")
+    assert result.exit_code == 0 and result.stderr.startswith("Warning: no store at ")
+    created = f"sqlite:///{(tmp_path / 'b.db').as_posix()}"
+    result = _cli("--tracking-uri", created, "users", "create", "ada", "--no-password")
+    assert result.exit_code == 0 and result.stderr == ""
+    assert (tmp_path / "b.db").is_file()
