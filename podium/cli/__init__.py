@@ -64,13 +64,13 @@ class CliState:
 def warn_if_new_store(uri: str) -> None:
     """Say on stderr that a SQLite store is about to be created, so a command reading a mistyped path
     (or a directory without ``podium-data``) does not just show an empty registry."""
-    from pathlib import Path
+    import os.path
 
     from podium.uris import sqlite_path_of
 
     path = sqlite_path_of(uri)
-    if path and not Path(path).expanduser().exists():
-        click.echo(f"Warning: no store at {Path(path).expanduser().resolve()}; starting a new, empty one there. "
+    if path and not os.path.exists(os.path.expanduser(path)):
+        click.echo(f"Warning: no store at {os.path.abspath(os.path.expanduser(path))}; starting a new, empty one there. "
                    "To read an existing store, give --tracking-uri sqlite:///<its path> or set "
                    "PODIUM_TRACKING_URI.", err=True)
 

@@ -79,6 +79,22 @@ def test_a_directory_as_sqlite_path_names_a_file_in_it(tmp_path):
     assert "is a directory" in result.stderr and f"'sqlite:///{tmp_path.as_posix()}/podium.db'" in result.stderr
 
 
+def test_a_sqlite_file_below_a_file_is_one_line(tmp_path):
+    (tmp_path / "notes").write_text("not a directory")
+    result = _cli("--tracking-uri", f"sqlite:///{(tmp_path / 'notes' / 'podium.db').as_posix()}", "models", "list")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.stderr.splitlines()[-1] == (f"Error: INVALID_PARAMETER_VALUE: Cannot create the directory "
+                                              f"'{tmp_path / 'notes'}' for the SQLite database: a file has that name.")
+
+
+def test_a_sqlite_file_that_cannot_be_opened_is_one_line(tmp_path):
+    path = (tmp_path / ("x" * 300 + ".db")).as_posix()  # longer than a file name may be
+    result = _cli("--tracking-uri", f"sqlite:///{path}", "models", "list")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.stderr.splitlines()[-1].startswith(f"Error: INVALID_PARAMETER_VALUE: Cannot open the SQLite "
+                                                     f"database '{path}': unable to open database file.")
+
+
 def test_a_plain_path_ending_in_db_is_suggested_as_that_file(tmp_path):
     path = (tmp_path / "podium.db").as_posix()
     result = _cli("--tracking-uri", path, "models", "list")

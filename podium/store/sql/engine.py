@@ -191,14 +191,15 @@ def _sqlite_on_begin(conn: Connection) -> None:
 
 def _make_sqlite_directory(path: Path) -> None:
     """The directory a SQLite file will be created in (refusing a path that is itself a directory)."""
-    if path.is_dir():
+    if os.path.isdir(path):
         raise InvalidParameterValue(f"The SQLite path '{path}' is a directory; name a database file in it: "
                                     f"'sqlite:///{(path / 'podium.db').as_posix()}'.")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise InvalidParameterValue(f"Cannot create the directory of the SQLite database '{path}': "
-                                    f"{exc.strerror}.") from None
+        why = "a file has that name" if isinstance(exc, FileExistsError) else exc.strerror
+        raise InvalidParameterValue(f"Cannot create the directory '{path.parent}' for the SQLite database: "
+                                    f"{why}.") from None
 
 
 #: dialect -> (product, default port, the driver Podium installs, its pip extra)
@@ -227,7 +228,8 @@ _UNREACHABLE = re.compile(r"refused|resolve host|translate host|timeout|timed ou
 def _on_connect_error(ctx) -> None:
     """``handle_error`` hook: a failed connect becomes a one-line Podium error (pre-pings excepted:
     the pool handles those by reconnecting)."""
-    if ctx.connection is not None or ctx.is_pre_ping or not isinstance(ctx.sqlalchemy_exception, OperationalError):
+    if (ctx.connection is not None or ctx.is_pre_ping or ctx.engine is None
+            or not isinstance(ctx.sqlalchemy_exception, OperationalError)):
         return
     url = ctx.engine.url
     reason = _driver_reason(ctx.original_exception)
