@@ -138,6 +138,7 @@ def check_store_uri(uri: str, *, database_only: bool = False) -> None:
     ``dir/podium.db``           ``sqlite:///dir/podium.db`` (a plain path, or ``file:``)
     ``dir``                     ``sqlite:///dir/podium.db``
     ``localhost:5000``          ``http://localhost:5000`` (a server; refused as a database)
+    ``user@host/db``            ``postgresql://user@host/db`` or ``mysql://…``
     ``http://…``                refused as a database (``database_only``)
     ``postgresq://…``           ``postgresql://…`` (a misspelt scheme)
     ==========================  ===================================================================
@@ -153,6 +154,9 @@ def check_store_uri(uri: str, *, database_only: bool = False) -> None:
             raise InvalidParameterValue(f"{what} '{uri}' is a server address, not a database; a database URL "
                                         "is sqlite:///path.db, postgresql://user@host/db or mysql://user@host/db.")
         raise InvalidParameterValue(f"{what} '{uri}' has no scheme; for a server use 'http://{uri}'.")
+    if not sep and "@" in uri:
+        raise InvalidParameterValue(f"{what} '{shown}' has no scheme; for a database use 'postgresql://{shown}' "
+                                    f"or 'mysql://{shown}'.")
     if not sep or uri.startswith("file:"):
         path = local_path_of(uri).rstrip("/") or "/"
         target = path if path.lower().endswith(_SQLITE_SUFFIXES) else f"{path.rstrip('/')}/podium.db"
@@ -175,7 +179,7 @@ def check_store_uri(uri: str, *, database_only: bool = False) -> None:
 
 def without_password(uri: str) -> str:
     """A URI fit for a message or a log line: ``user:secret@`` becomes ``user:***@``."""
-    return re.sub(r"://([^:/@]*):[^@/]*@", r"://\1:***@", uri)
+    return re.sub(r"(^|://)([^:/@]*):[^@/]*@", r"\1\2:***@", uri)
 
 
 def sqlite_path_of(uri: str) -> str | None:

@@ -195,6 +195,7 @@ def test_local_path_of(uri, path):
         ("postgressql://u@h/db", "'postgresql://'"),
         ("sqlit:///x.db", "'sqlite://'"),
         ("htps://h", "'http"),
+        ("ada@db.internal/podium", "'postgresql://ada@db.internal/podium'"),
     ],
 )
 def test_check_store_uri_refuses_common_slips_with_the_uri_to_use(uri, hint):
@@ -221,6 +222,11 @@ def test_messages_about_store_uris_never_show_the_password():
         check_store_uri("postgresq://ada:hunter22@db/podium")
     assert "hunter22" not in err.value.message and "ada:***@db" in err.value.message
     assert without_password("mysql://u:p@h/db") == "mysql://u:***@h/db"
+    assert without_password("u:p@h:5432/db") == "u:***@h:5432/db"
+    assert without_password("sqlite:////srv/a:b@c.db") == "sqlite:////srv/a:b@c.db"
+    with pytest.raises(InvalidParameterValue) as err:
+        check_store_uri("ada:hunter22@db:5432/podium")
+    assert "hunter22" not in err.value.message and "'postgresql://ada:***@db:5432/podium'" in err.value.message
 
 
 @pytest.mark.parametrize(("uri", "path"), [("sqlite:///a/b.db", "a/b.db"), ("sqlite:////a/b.db?mode=ro", "/a/b.db"),
