@@ -52,8 +52,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from podium import settings as process_settings
-from podium.errors import InvalidParameterValue, NotImplementedByPodium
-from podium.uris import is_local_path, local_path_of
+from podium.errors import NotImplementedByPodium
+from podium.uris import check_store_uri, is_local_path, local_path_of
 
 if TYPE_CHECKING:
     from podium.auth.access import AccessService
@@ -185,16 +185,12 @@ def reset_backends() -> None:
 
 def _build(uri: str, artifact_root: str) -> Backend:
     """The backend a tracking URI's scheme selects."""
+    check_store_uri(uri)
     scheme = uri.split(":", 1)[0].split("+", 1)[0].lower()
     if scheme in ("http", "https"):
         return _remote_backend(uri)
     if scheme in _SQL_SCHEMES:
         return _embedded_backend(uri, _database(uri), artifact_root)
-    if "://" not in uri and not uri.startswith("file:"):
-        raise InvalidParameterValue(
-            f"Tracking URI '{uri}' is a plain path. Podium keeps metadata in a database: use "
-            f"'sqlite:///{uri.rstrip('/')}/podium.db' or leave the URI unset for the embedded default."
-        )
     raise NotImplementedByPodium(f"Unsupported tracking URI '{uri}' (use sqlite:///, postgresql://, mysql:// or http://).")
 
 

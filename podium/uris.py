@@ -8,10 +8,14 @@
 ``models:/<name>@<alias>``      the version an alias points to
 ``models:/<model_id>``          an MLflow 3 logged model (``m-<32 hex>``)
 =============================== ============================================================
+
+:func:`check_store_uri` refuses, with a hint, a tracking URI or database URL that is a
+common slip (``sqlite://x``, a plain path, ``localhost:5000``, a misspelt scheme).
 """
 
 from __future__ import annotations
 
+import difflib
 import posixpath
 import re
 from dataclasses import dataclass
@@ -20,7 +24,17 @@ from urllib.parse import unquote, urlparse
 from podium.domain.entities import STAGES
 from podium.errors import InvalidParameterValue
 
-__all__ = ["ModelsUri", "RunsUri", "is_local_path", "parse_models_uri", "parse_runs_uri", "local_path_of"]
+__all__ = [
+    "ModelsUri",
+    "RunsUri",
+    "check_store_uri",
+    "is_local_path",
+    "local_path_of",
+    "parse_models_uri",
+    "parse_runs_uri",
+    "sqlite_path_of",
+    "without_password",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,3 +119,72 @@ def local_path_of(uri: str) -> str:
         parsed = urlparse(uri)
         return unquote(parsed.path)
     return uri
+
+
+_DATABASE_SCHEMES = ("sqlite", "postgresql", "postgres", "mysql")
+_SERVER_SCHEMES = ("http", "https")
+_HOST_PORT = re.compile(r"[A-Za-z0-9.-]+:\d{1,5}(/.*)?")
+_SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
+
+
+def check_store_uri(uri: str, *, database_only: bool = False) -> None:
+    """Refuse, as :class:`~podium.errors.InvalidParameterValue` with the URI to use instead, a
+    tracking URI (with ``database_only``: a database URL) that is a common slip.
+
+    ==========================  ===================================================================
+    given                       hint
+    ==========================  ===================================================================
+    ``sqlite://dir/podium.db``  ``sqlite:///dir/podium.db`` (two slashes read ``dir`` as a host)
+    ``dir/podium.db``           ``sqlite:///dir/podium.db`` (a plain path, or ``file:``)
+    ``dir``                     ``sqlite:///dir/podium.db``
+    ``localhost:5000``          ``http://localhost:5000`` (a server; refused as a database)
+    ``user@host/db``            ``postgresql://user@host/db`` or ``mysql://…``
+    ``http://…``                refused as a database (``database_only``)
+    ``postgresq://…``           ``postgresql://…`` (a misspelt scheme)
+    ==========================  ===================================================================
+
+    Anything else passes; an unknown scheme that resembles none is left to the caller.
+    """
+    what = "Database URL" if database_only else "Tracking URI"
+    shown = without_password(uri)
+    scheme, sep, rest = uri.partition("://")
+    base = scheme.split("+", 1)[0].lower()
+    if not sep and _HOST_PORT.fullmatch(uri):
+        if database_only:
+            raise InvalidParameterValue(f"{what} '{uri}' is a server address, not a database; a database URL "
+                                        "is sqlite:///path.db, postgresql://user@host/db or mysql://user@host/db.")
+        raise InvalidParameterValue(f"{what} '{uri}' has no scheme; for a server use 'http://{uri}'.")
+    if not sep and "@" in uri:
+        raise InvalidParameterValue(f"{what} '{shown}' has no scheme; for a database use 'postgresql://{shown}' "
+                                    f"or 'mysql://{shown}'.")
+    if not sep or uri.startswith("file:"):
+        path = local_path_of(uri).rstrip("/") or "/"
+        target = path if path.lower().endswith(_SQLITE_SUFFIXES) else f"{path.rstrip('/')}/podium.db"
+        raise InvalidParameterValue(f"{what} '{uri}' is a plain path. Podium keeps metadata in a database: "
+                                    f"use 'sqlite:///{target}'.")
+    if base == "sqlite" and rest and not rest.startswith(("/", "?")):
+        raise InvalidParameterValue(
+            f"{what} '{uri}' has two slashes, so '{rest.split('/', 1)[0]}' would be read as a host: use "
+            f"'sqlite:///{rest}' (relative to the working directory) or 'sqlite:////{rest}' (absolute).")
+    if base in _SERVER_SCHEMES and database_only:
+        raise InvalidParameterValue(f"{what} '{shown}' is a server, not a database; give a database URL "
+                                    "(sqlite:///path.db, postgresql://…, mysql://…).")
+    known = _DATABASE_SCHEMES + (() if database_only else _SERVER_SCHEMES)
+    if base not in _DATABASE_SCHEMES + _SERVER_SCHEMES:
+        close = difflib.get_close_matches(base, known, n=1, cutoff=0.6)
+        if close:
+            raise InvalidParameterValue(f"{what} '{shown}' has an unknown scheme '{scheme}://': did you mean "
+                                        f"'{close[0]}://'?")
+
+
+def without_password(uri: str) -> str:
+    """A URI fit for a message or a log line: ``user:secret@`` becomes ``user:***@``."""
+    return re.sub(r"(^|://)([^:/@]*):[^@/]*@", r"\1\2:***@", uri)
+
+
+def sqlite_path_of(uri: str) -> str | None:
+    """The file a ``sqlite:///`` URI names (``None`` for other URIs and in-memory databases)."""
+    if not uri.startswith("sqlite") or ":///" not in uri:
+        return None
+    path = uri.split(":///", 1)[1].split("?", 1)[0]
+    return path if path and path != ":memory:" else None

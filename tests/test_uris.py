@@ -8,10 +8,13 @@ from podium.errors import InvalidParameterValue
 from podium.uris import (
     ModelsUri,
     RunsUri,
+    check_store_uri,
     is_local_path,
     local_path_of,
     parse_models_uri,
     parse_runs_uri,
+    sqlite_path_of,
+    without_password,
 )
 
 MODEL_ID = "m-0123456789abcdef0123456789abcdef"
@@ -176,3 +179,58 @@ def test_is_local_path(uri, local):
 )
 def test_local_path_of(uri, path):
     assert local_path_of(uri) == path
+
+
+# ----------------------------------------------------------------------------- store URIs
+@pytest.mark.parametrize(
+    ("uri", "hint"),
+    [
+        ("sqlite://podium-data/podium.db", "'sqlite:///podium-data/podium.db'"),
+        ("podium-data/podium.db", "'sqlite:///podium-data/podium.db'"),
+        ("/srv/podium/registry.sqlite", "'sqlite:////srv/podium/registry.sqlite'"),
+        ("./mlruns", "'sqlite:///./mlruns/podium.db'"),
+        ("file:///srv/podium", "'sqlite:////srv/podium/podium.db'"),
+        ("localhost:5000", "'http://localhost:5000'"),
+        ("10.0.0.7:8080/", "'http://10.0.0.7:8080/'"),
+        ("postgressql://u@h/db", "'postgresql://'"),
+        ("sqlit:///x.db", "'sqlite://'"),
+        ("htps://h", "'http"),
+        ("ada@db.internal/podium", "'postgresql://ada@db.internal/podium'"),
+    ],
+)
+def test_check_store_uri_refuses_common_slips_with_the_uri_to_use(uri, hint):
+    with pytest.raises(InvalidParameterValue) as err:
+        check_store_uri(uri)
+    assert hint in err.value.message
+
+
+@pytest.mark.parametrize("uri", ["sqlite:///x.db", "sqlite:////abs/x.db", "sqlite://", "sqlite:///:memory:",
+                                 "postgres://u@h/db", "postgresql+psycopg://u@h/db", "mysql://u:p@h/db",
+                                 "http://h:5000", "https://h", "databricks://profile"])
+def test_check_store_uri_accepts_well_formed_uris(uri):
+    check_store_uri(uri)
+
+
+@pytest.mark.parametrize("uri", ["http://h:5000", "localhost:5000"])
+def test_check_store_uri_refuses_a_server_where_a_database_is_needed(uri):
+    with pytest.raises(InvalidParameterValue, match="not a database"):
+        check_store_uri(uri, database_only=True)
+
+
+def test_messages_about_store_uris_never_show_the_password():
+    with pytest.raises(InvalidParameterValue) as err:
+        check_store_uri("postgresq://ada:hunter22@db/podium")
+    assert "hunter22" not in err.value.message and "ada:***@db" in err.value.message
+    assert without_password("mysql://u:p@h/db") == "mysql://u:***@h/db"
+    assert without_password("u:p@h:5432/db") == "u:***@h:5432/db"
+    assert without_password("sqlite:////srv/a:b@c.db") == "sqlite:////srv/a:b@c.db"
+    with pytest.raises(InvalidParameterValue) as err:
+        check_store_uri("ada:hunter22@db:5432/podium")
+    assert "hunter22" not in err.value.message and "'postgresql://ada:***@db:5432/podium'" in err.value.message
+
+
+@pytest.mark.parametrize(("uri", "path"), [("sqlite:///a/b.db", "a/b.db"), ("sqlite:////a/b.db?mode=ro", "/a/b.db"),
+                                           ("sqlite://", None), ("sqlite:///:memory:", None),
+                                           ("postgresql://h/db", None)])
+def test_sqlite_path_of(uri, path):
+    assert sqlite_path_of(uri) == path

@@ -9,6 +9,10 @@ against the embedded store and against a server. The tracking URI is chosen by, 
 ``--tracking-uri``, ``PODIUM_TRACKING_URI``, ``MLFLOW_TRACKING_URI``, then the embedded default
 ``sqlite:///./podium-data/podium.db`` (see :mod:`podium.compose`).
 
+A command reading the registry on a SQLite store that does not exist yet (a mistyped path, a
+directory without ``podium-data``) warns on stderr that it starts a new, empty one
+(:func:`warn_if_new_store`).
+
 Errors: every :class:`~podium.errors.PodiumError` ends here, in :meth:`PodiumGroup.invoke`, and
 becomes one line on stderr plus an exit code (table in :mod:`podium.cli.output`).
 """
@@ -24,7 +28,7 @@ import click
 from podium.errors import PodiumError
 from podium.version import __version__
 
-__all__ = ["COMMANDS", "CliState", "LazyGroup", "PodiumGroup", "collect", "main", "pass_state"]
+__all__ = ["COMMANDS", "CliState", "LazyGroup", "PodiumGroup", "collect", "main", "pass_state", "warn_if_new_store"]
 
 #: command name -> ("module:attribute", one-line help shown by ``podium --help``)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -52,7 +56,23 @@ class CliState:
         """A :class:`~podium.client.PodiumClient` for the chosen tracking URI (built lazily)."""
         from podium.client import PodiumClient
 
-        return PodiumClient(tracking_uri=self.tracking_uri)
+        client = PodiumClient(tracking_uri=self.tracking_uri)
+        warn_if_new_store(client.tracking_uri)
+        return client
+
+
+def warn_if_new_store(uri: str) -> None:
+    """Say on stderr that a SQLite store is about to be created, so a command reading a mistyped path
+    (or a directory without ``podium-data``) does not just show an empty registry."""
+    import os.path
+
+    from podium.uris import sqlite_path_of
+
+    path = sqlite_path_of(uri)
+    if path and not os.path.exists(os.path.expanduser(path)):
+        click.echo(f"Warning: no store at {os.path.abspath(os.path.expanduser(path))}; starting a new, empty one there. "
+                   "To read an existing store, give --tracking-uri sqlite:///<its path> or set "
+                   "PODIUM_TRACKING_URI.", err=True)
 
 
 #: a decorator passing the :class:`CliState` to a command (a default one outside the root group)

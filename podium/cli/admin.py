@@ -14,7 +14,7 @@ import sys
 
 import click
 
-from podium.cli import CliState
+from podium.cli import CliState, warn_if_new_store
 from podium.cli.output import fail
 
 __all__ = ["identity_service", "uri_option"]
@@ -26,8 +26,9 @@ uri_option = click.option(
 
 
 @contextlib.contextmanager
-def identity_service(state: CliState, uri: str | None):
-    """An :class:`~podium.auth.identity.IdentityService` on the database; errors reaching it are one line."""
+def identity_service(state: CliState, uri: str | None, *, read_only: bool = False):
+    """An :class:`~podium.auth.identity.IdentityService` on the database; errors reaching it are one line.
+    ``read_only`` (the ``list`` commands): warn on stderr when that starts a new SQLite store."""
     from podium import settings
     from podium.auth.identity import IdentityService
     from podium.compose import build
@@ -37,6 +38,8 @@ def identity_service(state: CliState, uri: str | None):
     if url.startswith(("http://", "https://")):
         fail(InvalidParameterValue(f"'{url}' is a server, not a database; give --backend-store-uri "
                                    "(accounts are managed on the database)."))
+    if read_only:
+        warn_if_new_store(url)
     backend = None
     try:
         backend = build(url)

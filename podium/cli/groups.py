@@ -70,7 +70,7 @@ def remove_members(state: CliState, group: str, users: tuple[str, ...], backend_
 @pass_state
 def list_groups(state: CliState, as_json: bool, backend_store_uri: str | None) -> None:
     """List groups and their members."""
-    with identity_service(state, backend_store_uri) as identity:
+    with identity_service(state, backend_store_uri, read_only=True) as identity:
         found = identity.list_groups()
     if as_json:
         print_json({"groups": [g.to_dict() for g in found]})

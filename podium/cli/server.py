@@ -3,19 +3,21 @@
 Options come from the one settings table (:data:`podium.server.settings.SETTINGS`): each has a flag,
 a ``PODIUM_*`` environment variable, a key in the optional TOML config file (``--config FILE``) and
 a default, so ``podium server`` alone serves the embedded store (``./podium-data``) on
-http://127.0.0.1:5000. A flag beats its variable, which beats the file, which beats the default
+http://127.0.0.1:5000. Without ``--backend-store-uri`` (or its variable or config key) the server
+serves the tracking URI's database (``podium --tracking-uri URI server``, ``PODIUM_TRACKING_URI``),
+and refuses a tracking URI that is a server. A flag beats its variable, which beats the file, which beats the default
 (``docs/configuration.md``). Point the mlflow client at it with
 ``MLFLOW_TRACKING_URI=http://127.0.0.1:5000``.
 """
 
 from __future__ import annotations
 
-import re
-
 import click
 
+from podium.cli import CliState, pass_state
 from podium.errors import PodiumError
 from podium.server.settings import SETTINGS
+from podium.uris import without_password
 
 __all__ = ["server"]
 
@@ -40,12 +42,14 @@ def _options(command):
 
 @click.command("server")
 @_options
-def server(**options) -> None:
+@pass_state
+def server(state: CliState, **options) -> None:
     """Run the Podium server (MLflow REST API: registry, tracking, artifact proxy).
 
     \b
     Examples:
       podium server
+      podium --tracking-uri sqlite:///podium-data/podium.db server
       podium server --host 0.0.0.0 --port 8080 --backend-store-uri postgresql://u:p@db/podium
       podium server --config /etc/podium/podium.toml
       podium server --auth --default-role edit
@@ -55,12 +59,12 @@ def server(**options) -> None:
     from podium.server.settings import ServerSettings
 
     try:
-        settings = ServerSettings.from_env(**options)
+        settings = ServerSettings.from_env(tracking_uri=state.tracking_uri, **options)
     except PodiumError as exc:
         raise click.UsageError(exc.message) from None
     click.echo(
         f"Podium server on http://{settings.host}:{settings.port} "
-        f"(store {_without_password(settings.backend_store_uri)}, artifacts {settings.artifacts_destination}"
+        f"(store {without_password(settings.backend_store_uri)}, artifacts {settings.artifacts_destination}"
         f"{', auth on, default role ' + settings.default_role if settings.auth else ''})",
         err=True,
     )
@@ -69,7 +73,3 @@ def server(**options) -> None:
     except PodiumError as exc:  # e.g. PODIUM_ADMIN_PASSWORD too short: one line, not a traceback
         raise click.ClickException(str(exc)) from None
 
-
-def _without_password(url: str) -> str:
-    """A database URL fit for a log line: ``user:secret@`` becomes ``user:***@``."""
-    return re.sub(r"://([^:/@]+):[^@/]*@", r"://\1:***@", url)

@@ -60,7 +60,7 @@ def create_token(state: CliState, user: str, token_name: str | None, expires_in:
 @pass_state
 def list_tokens(state: CliState, user: str, as_json: bool, backend_store_uri: str | None) -> None:
     """List a user's tokens: id, name, prefix, created, expires, last used, state."""
-    with identity_service(state, backend_store_uri) as identity:
+    with identity_service(state, backend_store_uri, read_only=True) as identity:
         found = identity.list_tokens(user)
     now = _now_ms()
     if as_json:

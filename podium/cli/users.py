@@ -49,7 +49,7 @@ def create_user(state: CliState, name: str, admin: bool, password_stdin: bool, n
 @pass_state
 def list_users(state: CliState, as_json: bool, backend_store_uri: str | None) -> None:
     """List users: name, admin, whether they have a password, when they were created."""
-    with identity_service(state, backend_store_uri) as identity:
+    with identity_service(state, backend_store_uri, read_only=True) as identity:
         found = identity.list_users()
     if as_json:
         print_json({"users": [u.to_dict() for u in found]})

@@ -11,7 +11,10 @@ Where a value comes from, first match wins:
 2. its environment variable (``PODIUM_PORT=8080``);
 3. the config file named by ``--config FILE`` or ``PODIUM_CONFIG`` (TOML, one top-level key per
    setting, named like the dataclass field: ``port = 8080``);
-4. the default.
+4. the default; for ``backend_store_uri``, before it, the tracking URI (``podium --tracking-uri URI
+   server`` or ``PODIUM_TRACKING_URI``) when it names a database, so the server started after
+   ``export PODIUM_TRACKING_URI=sqlite:///…`` serves that store. A tracking URI that is a server
+   (``http://…``) is refused there: a server needs a database.
 
 Values are checked wherever they come from: an unknown key in the file, ``PODIUM_PORT=eighty``,
 ``PODIUM_ACCESS_LOG=maybe`` or ``log_level = "loud"`` stop the server with a message naming the
@@ -75,7 +78,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("backend_store_uri", "--backend-store-uri", "PODIUM_BACKEND_STORE_URI",
             "sqlite:///./podium-data/podium.db",
             "Database for experiments, runs and the model registry: sqlite:///path.db, "
-            "postgresql://user:pass@host/db or mysql://user:pass@host/db."),
+            "postgresql://user:pass@host/db or mysql://user:pass@host/db. Unset, the tracking URI "
+            "(--tracking-uri, PODIUM_TRACKING_URI) when it names a database."),
     Setting("artifacts_destination", "--artifacts-destination", "PODIUM_ARTIFACTS_DESTINATION",
             "./podium-data/artifacts",
             "Where the artifact proxy (mlflow-artifacts:/ URIs) keeps files: a directory, or an "
@@ -158,6 +162,16 @@ def _invalid(setting: Setting, value, source: str, why: str) -> InvalidParameter
     return InvalidParameterValue(f"Invalid value {value!r} for {setting.field} ({source}): {why}.")
 
 
+def _database_of_tracking_uri(uri: str) -> str:
+    """The tracking URI as the server's database; a server URL is refused (a server needs a database)."""
+    if uri.lower().startswith(("http://", "https://")):
+        raise InvalidParameterValue(
+            f"The tracking URI '{uri}' (--tracking-uri or PODIUM_TRACKING_URI) is a server, not a database, so "
+            "it cannot be this server's store: give --backend-store-uri (or PODIUM_BACKEND_STORE_URI), or unset "
+            "PODIUM_TRACKING_URI.")
+    return uri
+
+
 def load_config_file(path: str) -> dict:
     """The settings in a TOML config file, checked: ``{field: value}``."""
     try:
@@ -197,10 +211,14 @@ class ServerSettings:
     default_role: str = "read"
 
     @classmethod
-    def from_env(cls, environ: dict | None = None, **overrides) -> "ServerSettings":
+    def from_env(cls, environ: dict | None = None, *, tracking_uri: str | None = None,
+                 **overrides) -> "ServerSettings":
         """Flags (``overrides``; ``None`` = not given), then ``PODIUM_*`` variables, then the config
-        file, then defaults. Raises :class:`~podium.errors.InvalidParameterValue` for a bad value."""
+        file, then defaults; the database defaults to the tracking URI (``tracking_uri``, the root
+        ``--tracking-uri`` flag, else ``PODIUM_TRACKING_URI``). Raises
+        :class:`~podium.errors.InvalidParameterValue` for a bad value."""
         env = os.environ if environ is None else environ
+        tracking_uri = tracking_uri or env.get("PODIUM_TRACKING_URI") or None
         config = overrides.get("config") or env.get("PODIUM_CONFIG") or ""
         from_file = load_config_file(config) if config else {}
         values = {}
@@ -211,6 +229,8 @@ class ServerSettings:
                 values[s.field] = _from_text(s, env[s.env], s.env)
             elif s.field in from_file:
                 values[s.field] = from_file[s.field]
+            elif s.field == "backend_store_uri" and tracking_uri:
+                values[s.field] = _database_of_tracking_uri(tracking_uri)
             else:
                 values[s.field] = s.default
         values["config"] = config

@@ -68,6 +68,26 @@ def test_config_file_beats_default_env_beats_file_flag_beats_env(cwd):
     assert s.config == str(cwd / "podium.toml")
 
 
+def test_database_defaults_to_the_tracking_uri_after_flag_env_and_file(cwd):
+    tracking = f"sqlite:///{(cwd / 'demo' / 'podium.db').as_posix()}"
+    assert ServerSettings.from_env({"PODIUM_TRACKING_URI": tracking}).backend_store_uri == tracking
+    assert ServerSettings.from_env({}, tracking_uri="sqlite:///rel.db").backend_store_uri == \
+        f"sqlite:///{(cwd / 'rel.db').as_posix()}"
+    config = _config(cwd / "podium.toml", 'backend_store_uri = "sqlite:////from/file.db"\n')
+    assert ServerSettings.from_env({"PODIUM_CONFIG": config}, tracking_uri=tracking).backend_store_uri == \
+        "sqlite:////from/file.db"
+    env = {"PODIUM_BACKEND_STORE_URI": "sqlite:////from/env.db", "PODIUM_TRACKING_URI": tracking}
+    assert ServerSettings.from_env(env).backend_store_uri == "sqlite:////from/env.db"
+    assert ServerSettings.from_env(env, backend_store_uri="sqlite:////flag.db").backend_store_uri == "sqlite:////flag.db"
+
+
+def test_a_tracking_uri_that_is_a_server_is_refused_as_the_database(cwd):
+    with pytest.raises(InvalidParameterValue, match="is a server, not a database"):
+        ServerSettings.from_env({"PODIUM_TRACKING_URI": "http://127.0.0.1:5000"})
+    given = ServerSettings.from_env({"PODIUM_TRACKING_URI": "http://127.0.0.1:5000"}, backend_store_uri="sqlite:////x.db")
+    assert given.backend_store_uri == "sqlite:////x.db"
+
+
 def test_config_flag_beats_podium_config(cwd):
     a = _config(cwd / "a.toml", "port = 7001\n")
     b = _config(cwd / "b.toml", "port = 7002\n")

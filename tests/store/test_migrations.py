@@ -71,5 +71,5 @@ def test_podium_db_on_an_unreachable_database_is_one_line(tmp_path):
     result = CliRunner().invoke(main, ["db", "current", "--backend-store-uri",
                                        "postgresql://nobody@127.0.0.1:1/none"])
     assert result.exit_code != 0
-    assert "Error: TEMPORARILY_UNAVAILABLE: Cannot use the database" in result.output
+    assert "Error: TEMPORARILY_UNAVAILABLE: Cannot reach PostgreSQL at 127.0.0.1:1 (user nobody" in result.output
     assert "Traceback" not in result.output

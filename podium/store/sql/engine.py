@@ -4,21 +4,29 @@ SQLite is tuned for many writers in many processes: WAL journal (readers never b
 ``synchronous=NORMAL`` (durable across process crashes; see decision 0003), a 30 s busy timeout and
 write transactions opened with ``BEGIN IMMEDIATE`` so two writers never deadlock on a lock upgrade.
 Together these keep "database is locked" from ever reaching a caller.
+
+A database that cannot be opened is a :class:`~podium.errors.PodiumError` with a hint, never a
+driver traceback: a slip in the URL (:func:`~podium.uris.check_store_uri`), a SQLite path that is a
+directory, a missing driver (``pip install 'podium[postgres]'``), a server that refuses the user or
+the database (``INVALID_PARAMETER_VALUE``) or cannot be reached (``TEMPORARILY_UNAVAILABLE``).
+Messages name the host, port, user and database, never the password.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import threading
 import time
 from pathlib import Path
 
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
-from podium.errors import TemporarilyUnavailable
+from podium.errors import InvalidParameterValue, NotImplementedByPodium, PodiumError, TemporarilyUnavailable
+from podium.uris import check_store_uri, sqlite_path_of, without_password
 
 __all__ = ["SCHEMA_REVISION", "Database", "default_sqlite_url", "normalize_db_url"]
 
@@ -38,36 +46,36 @@ def normalize_db_url(url: str) -> str:
     return url
 
 
-def _sqlite_path(url: str) -> str | None:
-    if not url.startswith("sqlite:"):
-        return None
-    path = url.split(":///", 1)[1] if ":///" in url else ""
-    return path.split("?", 1)[0] or None
-
-
 class Database:
     """One engine plus the two kinds of transaction Podium uses: ``read()`` and ``write()``."""
 
     def __init__(self, url: str, *, upgrade: bool = True) -> None:
+        check_store_uri(url, database_only=True)
         self.url = normalize_db_url(url)
-        path = _sqlite_path(self.url)
+        path = sqlite_path_of(self.url)
         self.is_sqlite = self.url.startswith("sqlite")
-        if self.is_sqlite:
-            if path and path != ":memory:":
-                Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
-            self.engine = create_engine(
-                self.url,
-                connect_args={"timeout": 30, "check_same_thread": False},
-                pool_size=8,
-                max_overflow=32,
-            )
-            event.listen(self.engine, "connect", _sqlite_on_connect)
-            event.listen(self.engine, "begin", _sqlite_on_begin)
-        else:
-            kwargs = {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20}
-            if self.url.startswith("mysql"):
-                kwargs["isolation_level"] = "READ COMMITTED"
-            self.engine = create_engine(self.url, **kwargs)
+        try:
+            if self.is_sqlite:
+                if path:
+                    _make_sqlite_directory(Path(path).expanduser())
+                self.engine = create_engine(
+                    self.url,
+                    connect_args={"timeout": 30, "check_same_thread": False},
+                    pool_size=8,
+                    max_overflow=32,
+                )
+                event.listen(self.engine, "connect", _sqlite_on_connect)
+                event.listen(self.engine, "begin", _sqlite_on_begin)
+            else:
+                kwargs = {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20}
+                if self.url.startswith("mysql"):
+                    kwargs["isolation_level"] = "READ COMMITTED"
+                self.engine = create_engine(self.url, **kwargs)
+        except ImportError as exc:
+            raise _missing_driver(self.url, exc) from None
+        except (ArgumentError, NoSuchModuleError) as exc:
+            raise InvalidParameterValue(f"Database URL '{without_password(url)}' is not valid: {exc}") from None
+        event.listen(self.engine, "handle_error", _on_connect_error)
         self._upgrade_lock = threading.Lock()
         if upgrade:
             self.upgrade()
@@ -179,6 +187,73 @@ def _sqlite_on_begin(conn: Connection) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
     else:
         conn.exec_driver_sql("BEGIN")
+
+
+def _make_sqlite_directory(path: Path) -> None:
+    """The directory a SQLite file will be created in (refusing a path that is itself a directory)."""
+    if os.path.isdir(path):
+        raise InvalidParameterValue(f"The SQLite path '{path}' is a directory; name a database file in it: "
+                                    f"'sqlite:///{(path / 'podium.db').as_posix()}'.")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        why = "a file has that name" if isinstance(exc, FileExistsError) else exc.strerror
+        raise InvalidParameterValue(f"Cannot create the directory '{path.parent}' for the SQLite database: "
+                                    f"{why}.") from None
+
+
+#: dialect -> (product, default port, the driver Podium installs, its pip extra)
+_DRIVERS = {"postgresql": ("PostgreSQL", 5432, "psycopg", "postgres"), "mysql": ("MySQL", 3306, "pymysql", "mysql")}
+
+
+def _missing_driver(url: str, exc: ImportError) -> PodiumError:
+    dialect = url.split(":", 1)[0].split("+", 1)[0]
+    product, _port, driver, extra = _DRIVERS.get(dialect, (dialect, None, None, None))
+    missing = exc.name or "its driver"
+    if missing == driver:
+        hint = f"pip install 'podium[{extra}]'"
+    elif extra:
+        hint = f"install {missing}, or use '{dialect}://' and pip install 'podium[{extra}]'"
+    else:
+        hint = f"install {missing}"
+    return NotImplementedByPodium(f"This installation cannot open {product} databases: the driver {missing} "
+                                  f"is not installed; {hint}.")
+
+
+#: what a driver says when the server is not there (as opposed to refusing the user or database)
+_UNREACHABLE = re.compile(r"refused|resolve host|translate host|timeout|timed out|unreachable|no route|"
+                          r"can't connect|no such file", re.IGNORECASE)
+
+
+def _on_connect_error(ctx) -> None:
+    """``handle_error`` hook: a failed connect becomes a one-line Podium error (pre-pings excepted:
+    the pool handles those by reconnecting)."""
+    if (ctx.connection is not None or ctx.is_pre_ping or ctx.engine is None
+            or not isinstance(ctx.sqlalchemy_exception, OperationalError)):
+        return
+    url = ctx.engine.url
+    reason = _driver_reason(ctx.original_exception)
+    if url.get_backend_name() == "sqlite":
+        if _is_locked(ctx.sqlalchemy_exception):
+            return
+        raise InvalidParameterValue(f"Cannot open the SQLite database '{url.database}': {reason}. Check that "
+                                    "the path names a file in a directory you can write.")
+    product, default_port = _DRIVERS.get(url.get_backend_name(), (url.get_backend_name(), ""))[:2]
+    where = f"{url.host or 'localhost'}:{url.port or default_port}".rstrip(":")
+    target = f"{product} at {where} (user {url.username or '(none)'}, database {url.database or '(none)'})"
+    if _UNREACHABLE.search(reason):
+        raise TemporarilyUnavailable(f"Cannot reach {target}: {reason}. Is the database server running, and "
+                                     "are the host and port in the URL right?")
+    raise InvalidParameterValue(f"{target} refused the connection: {reason}. Check the user, password and "
+                                "database name in the URL.")
+
+
+def _driver_reason(exc: BaseException) -> str:
+    """The driver's own words, without its preamble: 'role "x" does not exist', 'Connection refused'."""
+    args = getattr(exc, "args", ())
+    text = args[1] if len(args) == 2 and isinstance(args[0], int) else str(exc)  # PyMySQL: (code, message)
+    first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+    return re.split(r"FATAL:\s*|failed: ", first)[-1].strip().rstrip(".")
 
 
 def _is_locked(exc: OperationalError) -> bool:
