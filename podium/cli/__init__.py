@@ -24,7 +24,7 @@ import click
 from podium.errors import PodiumError
 from podium.version import __version__
 
-__all__ = ["COMMANDS", "CliState", "LazyGroup", "PodiumGroup", "collect", "main", "pass_state"]
+__all__ = ["COMMANDS", "VERSION", "CliState", "LazyGroup", "PodiumGroup", "collect", "main", "pass_state"]
 
 #: command name -> ("module:attribute", one-line help shown by ``podium --help``)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -36,7 +36,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "users": ("podium.cli.users:users", "Create, list and delete users (on the database, like `podium db`)."),
     "groups": ("podium.cli.groups:groups", "Create groups of users and change their members (on the database)."),
     "tokens": ("podium.cli.tokens:tokens", "Create, list and revoke API tokens (on the database)."),
+    "whoami": ("podium.cli.whoami:whoami", "Show who the tracking URI's credentials say you are."),
 }
+
+#: the type of every VERSION argument: a version number (1 or more); 0 or abc is a usage error (exit 2)
+VERSION = click.IntRange(1, 2**31 - 1)
 
 #: the FutureWarning PodiumClient's stage methods emit (MLflow deprecated stages); noise in a CLI
 _STAGE_WARNING = r"\w+ is deprecated in MLflow since 2\.9\.0"
@@ -131,7 +135,8 @@ def _unavailable_command(name: str, module_name: str, exc: ModuleNotFoundError) 
 
 
 class PodiumGroup(LazyGroup):
-    """The root group: turns any :class:`PodiumError` into one line on stderr and an exit code."""
+    """The root group: turns any :class:`PodiumError` into one line on stderr and an exit code
+    (with "Did you mean ...?" for a model name close to an existing one), and Ctrl-C into exit 130."""
 
     def invoke(self, ctx: click.Context):
         with warnings.catch_warnings():
@@ -140,8 +145,15 @@ class PodiumGroup(LazyGroup):
                 return super().invoke(ctx)
             except PodiumError as error:
                 from podium.cli.output import fail
+                from podium.cli.suggest import model_name_hint
 
-                fail(error)
+                state = ctx.find_object(CliState) or CliState()
+                fail(error, model_name_hint(state.client(), error))
+            except KeyboardInterrupt:
+                from podium.cli.output import EXIT_INTERRUPTED
+
+                click.echo("\nInterrupted.", err=True)
+                raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
 
 
 @click.group(cls=PodiumGroup, lazy_commands=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import click
 
-from podium.cli import CliState, collect, pass_state
+from podium.cli import VERSION, CliState, collect, pass_state
 from podium.cli.output import console, format_time, json_option, print_json, print_renderable, table, text
+from podium.errors import ResourceDoesNotExist
 
 __all__ = ["WIDE_CONSOLE", "all_versions", "models", "versions_table"]
 
@@ -102,7 +103,7 @@ def list_versions(state: CliState, name: str, stage: str | None, as_json: bool) 
 
 @models.command("transition")
 @click.argument("name")
-@click.argument("version", type=int)
+@click.argument("version", type=VERSION)
 @click.argument("stage")
 @click.option("--archive-existing", is_flag=True,
               help="Archive the versions currently in STAGE (Staging or Production only).")
@@ -132,7 +133,7 @@ def transition(state: CliState, name: str, version: int, stage: str, archive_exi
 @models.command("alias")
 @click.argument("name")
 @click.argument("alias")
-@click.argument("version", type=int, required=False)
+@click.argument("version", type=VERSION, required=False)
 @click.option("--delete", is_flag=True, help="Delete the alias instead of setting it.")
 @json_option
 @pass_state
@@ -144,10 +145,14 @@ def set_alias(state: CliState, name: str, alias: str, version: int | None, delet
       podium models alias wine-quality-classifier champion 2
       podium models alias wine-quality-classifier champion --delete
     """
-    if delete == (version is not None):
+    if delete and version is not None:
         raise click.UsageError("Give either VERSION (to set the alias) or --delete, not both.")
+    if not delete and version is None:
+        raise click.UsageError(f"Give the VERSION @{alias} should point at, or --delete to delete it.")
     client = state.client()
     if delete:
+        if alias not in client.get_registered_model(name).aliases:  # MLflow's delete is silent about it
+            raise ResourceDoesNotExist(f"Registered model {name} has no alias @{alias}.")
         client.delete_registered_model_alias(name, alias)
         payload, message = {"name": name, "alias": alias, "deleted": True}, f"Deleted alias @{alias} of {name}."
     else:

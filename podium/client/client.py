@@ -193,6 +193,12 @@ class PodiumClient:
         self._registry  # noqa: B018 - builds the registry backend
         return self._registry_backend.access
 
+    def whoami(self) -> dict | None:
+        """Who this client acts as: ``{"name", "is_admin", "via", "groups"}``; ``via`` is ``local``
+        on an embedded store (the OS user), ``password`` or ``token`` on a server with ``--auth``;
+        ``None`` on a server without ``--auth`` (anonymous)."""
+        return self._access.whoami()
+
     def get_model_grants(self, name: str) -> list[ModelGrant]:
         """Who has ``read``, ``edit`` or ``manage`` on registered model ``name`` (users and groups)."""
         return self._access.get_model_grants(name)

@@ -292,7 +292,13 @@ def test_transition_stage_is_case_insensitive(wine, given, canonical):
 def test_transition_to_invalid_stage_uses_mlflow_message(wine, stage):
     error = _error(lambda: wine.transition_model_version_stage("wine", 1, stage))
     assert isinstance(error, InvalidParameterValue)
-    assert error.message == INVALID_STAGE.format(stage)
+    assert error.message.startswith(INVALID_STAGE.format(stage))  # MLflow's text, then maybe a hint
+
+
+def test_invalid_stage_suggests_the_closest_stage(wine):
+    assert _error(lambda: wine.transition_model_version_stage("wine", 1, "Prodution")).message.endswith(
+        "Did you mean 'Production'?")
+    assert "Did you mean" not in _error(lambda: wine.transition_model_version_stage("wine", 1, "Foo")).message
 
 
 def test_transition_without_stage_is_missing_parameter(wine):
