@@ -16,6 +16,7 @@ becomes one line on stderr plus an exit code (table in :mod:`podium.cli.output`)
 from __future__ import annotations
 
 import importlib
+import logging
 import warnings
 from dataclasses import dataclass
 
@@ -24,7 +25,7 @@ import click
 from podium.errors import PodiumError
 from podium.version import __version__
 
-__all__ = ["COMMANDS", "VERSION", "CliState", "LazyGroup", "PodiumGroup", "collect", "main", "pass_state"]
+__all__ = ["COMMANDS", "HTTP_DEFAULTS", "VERSION", "CliState", "LazyGroup", "PodiumGroup", "collect", "main", "pass_state"]
 
 #: command name -> ("module:attribute", one-line help shown by ``podium --help``)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -53,10 +54,31 @@ class CliState:
     tracking_uri: str | None = None
 
     def client(self):
-        """A :class:`~podium.client.PodiumClient` for the chosen tracking URI (built lazily)."""
-        from podium.client import PodiumClient
+        """A :class:`~podium.client.PodiumClient` for the chosen tracking URI (built lazily).
 
+        Over HTTP a person should not wait minutes for a dead server: the CLI connects within
+        :data:`HTTP_DEFAULTS` (``PODIUM_HTTP_TIMEOUT`` / ``PODIUM_HTTP_MAX_RETRIES`` still win) and
+        shows each retry on stderr.
+        """
+        from podium.client import PodiumClient
+        from podium.client.http import logger, set_defaults
+
+        set_defaults(**HTTP_DEFAULTS)
+        if not any(isinstance(h, _StderrHandler) for h in logger.handlers):
+            logger.addHandler(_StderrHandler())
+            logger.setLevel(logging.INFO)
         return PodiumClient(tracking_uri=self.tracking_uri)
+
+
+#: the CLI's HTTP timeouts (seconds) and retries, shorter than the library's (120 s, 10 s, 5)
+HTTP_DEFAULTS = {"timeout": 30.0, "connect_timeout": 5.0, "max_retries": 2}
+
+
+class _StderrHandler(logging.Handler):
+    """Log records as plain lines on the current stderr (``retrying (1/2)…``)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        click.echo(self.format(record), err=True)
 
 
 #: a decorator passing the :class:`CliState` to a command (a default one outside the root group)

@@ -42,3 +42,43 @@ def test_ctrl_c_exits_130_with_one_line(tmp_path, silent_port):
     out, err = process.communicate(timeout=30)
     assert process.returncode == 130, err
     assert err.strip() == "Interrupted." and "Traceback" not in err
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _podium(tmp_path, uri: str, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run([PODIUM, "--tracking-uri", uri, "models", "list"], cwd=tmp_path, env=_env(**env),
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_closed_port_retries_twice_on_stderr_then_one_error_with_url_and_time(tmp_path):
+    uri = f"http://127.0.0.1:{_closed_port()}"
+    done = _podium(tmp_path, uri)
+    lines = done.stderr.splitlines()
+    assert done.returncode == 1 and done.stdout == ""
+    assert [line.rsplit("; ", 1)[-1] for line in lines[:-1]] == ["retrying (1/2)…", "retrying (2/2)…"]
+    assert lines[-1].startswith(f"Error: TEMPORARILY_UNAVAILABLE: Cannot reach {uri} (GET /api/2.0/mlflow/")
+    assert "connection refused; gave up after 3 attempts in " in lines[-1] and lines[-1].endswith(" s.")
+
+
+def test_a_server_that_never_answers_times_out_after_podium_http_timeout(tmp_path, silent_port):
+    done = _podium(tmp_path, f"http://127.0.0.1:{silent_port}", PODIUM_HTTP_TIMEOUT="0.5",
+                   PODIUM_HTTP_MAX_RETRIES="1")
+    lines = done.stderr.splitlines()
+    assert done.returncode == 1 and len(lines) == 2, done.stderr
+    assert lines[0].endswith("no answer within 0.5 s; retrying (1/1)…")
+    assert "no answer within 0.5 s; gave up after 2 attempts in " in lines[1]
+    assert lines[1].endswith("(PODIUM_HTTP_TIMEOUT sets how long to wait).")
+
+
+def test_the_library_logs_retries_instead_of_printing_them(tmp_path):
+    code = ("from podium.client.http import HttpSession\n"
+            f"s = HttpSession('http://127.0.0.1:{_closed_port()}', max_retries=1)\n"
+            "try:\n    s.call('GET', 'registered-models/search')\n"
+            "except Exception as e:\n    print(type(e).__name__)\n")
+    done = subprocess.run([sys.executable, "-c", code], env=_env(), capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "TemporarilyUnavailable" and done.stderr == ""
