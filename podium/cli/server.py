@@ -10,7 +10,9 @@ http://127.0.0.1:5000. A flag beats its variable, which beats the file, which be
 
 from __future__ import annotations
 
+import errno
 import re
+import socket
 
 import click
 
@@ -58,6 +60,7 @@ def server(**options) -> None:
         settings = ServerSettings.from_env(**options)
     except PodiumError as exc:
         raise click.UsageError(exc.message) from None
+    _check_can_listen(settings.host, settings.port)
     click.echo(
         f"Podium server on http://{settings.host}:{settings.port} "
         f"(store {_without_password(settings.backend_store_uri)}, artifacts {settings.artifacts_destination}"
@@ -68,6 +71,25 @@ def server(**options) -> None:
         serve(settings)
     except PodiumError as exc:  # e.g. PODIUM_ADMIN_PASSWORD too short: one line, not a traceback
         raise click.ClickException(str(exc)) from None
+
+
+def _check_can_listen(host: str, port: int) -> None:
+    """Fail with one line (exit 1) before the banner when ``host:port`` cannot be bound, e.g. in use.
+
+    The server binds the same way (``SO_REUSEADDR``) a moment later; another process taking the
+    port in between still fails there, with uvicorn's message.
+    """
+    try:
+        family, kind, proto, _name, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                                                 flags=socket.AI_PASSIVE)[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        hint = " (another server is listening there: stop it, or choose another --port)" \
+            if exc.errno == errno.EADDRINUSE else ""
+        raise click.ClickException(f"Cannot listen on {host}:{port}: {reason.lower()}{hint}.") from None
 
 
 def _without_password(url: str) -> str:

@@ -1,4 +1,5 @@
-"""The CLI against a server that is not there or never answers: real sockets, real processes.
+"""The CLI against a server that is not there or never answers, and ``podium server`` on a port
+that is taken: real sockets, real processes.
 
 A closed port refuses at once; a socket that listens but is never accepted from takes the
 connection (the kernel completes the handshake) and never answers, as a hung server does.
@@ -82,3 +83,12 @@ def test_the_library_logs_retries_instead_of_printing_them(tmp_path):
             "except Exception as e:\n    print(type(e).__name__)\n")
     done = subprocess.run([sys.executable, "-c", code], env=_env(), capture_output=True, text=True, timeout=60)
     assert done.stdout.strip() == "TemporarilyUnavailable" and done.stderr == ""
+
+
+def test_server_on_a_port_in_use_says_so_in_one_line_before_its_banner(tmp_path, silent_port):
+    done = subprocess.run([PODIUM, "server", "--port", str(silent_port)], cwd=tmp_path, env=_env(),
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr == (f"Error: Cannot listen on 127.0.0.1:{silent_port}: address already in use (another "
+                           "server is listening there: stop it, or choose another --port).\n")
+    assert not (tmp_path / "podium-data").exists()  # nothing was created
