@@ -8,11 +8,13 @@ a store, so the same commands work against a server URL.
 
 from __future__ import annotations
 
+import warnings
+
 import click
 
 from podium.cli import VERSION, CliState, collect, pass_state
 from podium.cli.output import console, format_time, json_option, print_json, print_renderable, table, text
-from podium.errors import ResourceDoesNotExist
+from podium.errors import ArchivedAliasWarning, ResourceDoesNotExist
 
 __all__ = ["WIDE_CONSOLE", "all_versions", "models", "versions_table"]
 
@@ -114,10 +116,16 @@ def transition(state: CliState, name: str, version: int, stage: str, archive_exi
     client = state.client()
     before = client.get_model_version(name, version)
     others_before = all_versions(client, name) if archive_existing else []
-    updated = client.transition_model_version_stage(name, version, stage, archive_existing_versions=archive_existing)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ArchivedAliasWarning)
+        updated = client.transition_model_version_stage(name, version, stage, archive_existing_versions=archive_existing)
+    notes = [str(w.message) for w in caught if issubclass(w.category, ArchivedAliasWarning)]
+    for note in notes:  # @champion now loads an Archived version: say so
+        click.echo(f"Warning: {note} (move it with: podium models alias {name} ALIAS VERSION)", err=True)
     archived = _newly_archived(others_before, all_versions(client, name)) if archive_existing else []
     if as_json:
-        print_json({"model_version": updated, "previous_stage": before.current_stage, "archived_versions": archived})
+        print_json({"model_version": updated, "previous_stage": before.current_stage, "archived_versions": archived,
+                    "warnings": notes})
         return
     from rich.text import Text
 

@@ -196,6 +196,17 @@ def test_transition_archive_existing_reports_archived_versions(podium_cli, seed,
     assert seed.get_model_version("wine", 1).current_stage == "Archived"
 
 
+def test_transition_archiving_the_champion_warns_on_stderr(podium_cli, seed, registry):
+    result = podium_cli("models", "transition", "wine", "3", "Production", "--archive-existing")
+    assert result.exit_code == 0 and "Archived version 1" in result.stdout
+    assert result.stderr == ("Warning: alias 'champion' points at version 1, now Archived "
+                             "(move it with: podium models alias wine ALIAS VERSION)\n")
+    seed.set_registered_model_alias("wine", "challenger", 3)
+    payload = _json(podium_cli("models", "transition", "wine", "3", "Archived", "--json"))
+    assert payload["warnings"] == ["alias 'challenger' points at version 3, now Archived"]
+    assert podium_cli("models", "transition", "wine", "2", "Production").stderr == ""
+
+
 def test_transition_json(podium_cli, registry):
     payload = _json(podium_cli("models", "transition", "wine", "2", "Production", "--archive-existing", "--json"))
     assert payload["model_version"]["version"] == 2

@@ -316,6 +316,23 @@ def test_archive_existing_versions_archives_only_the_target_stage(wine):
     }
 
 
+def test_archiving_a_version_an_alias_points_at_warns(wine):
+    wine.set_registered_model_alias("wine", "champion", 1)
+    wine.set_registered_model_alias("wine", "old", 2)
+    wine.transition_model_version_stage("wine", 1, "Production")
+    wine.transition_model_version_stage("wine", 2, "Archived")  # "old" already on an archived version below
+    updated, warnings = wine.transition_model_version_stage_with_warnings("wine", 3, "Production", True)
+    assert updated.current_stage == "Production"
+    assert warnings == ["alias 'champion' points at version 1, now Archived"]
+    _, warnings = wine.transition_model_version_stage_with_warnings("wine", 1, "Archived")  # already archived
+    assert warnings == []
+    wine.set_registered_model_alias("wine", "challenger", 3)
+    _, warnings = wine.transition_model_version_stage_with_warnings("wine", 3, "archived")
+    assert warnings == ["alias 'challenger' points at version 3, now Archived"]
+    _, warnings = wine.transition_model_version_stage_with_warnings("wine", 1, "Staging")  # archives nothing
+    assert warnings == []
+
+
 @pytest.mark.parametrize("stage", ["Archived", "archived", "None", "none"])
 def test_archive_existing_versions_into_inactive_stage_is_a_400_not_a_500(wine, stage):
     error = _error(lambda: wine.transition_model_version_stage("wine", 1, stage, archive_existing_versions=True))
