@@ -1,4 +1,4 @@
-"""``podium whoami`` on the embedded store and ``podium`` shell completion."""
+"""``podium whoami`` on the embedded store and against real servers, and ``podium`` shell completion."""
 
 from __future__ import annotations
 
@@ -8,6 +8,9 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+
+from tests.auth_server import password_of, start_auth_server
+from tests.server.helpers import start_server, stop_server
 
 
 
@@ -29,3 +32,32 @@ def test_bash_completion_script_is_generated_and_completes_commands(tmp_path):
     env = {**os.environ, "_PODIUM_COMPLETE": "bash_complete", "COMP_WORDS": "podium who", "COMP_CWORD": "1"}
     answer = subprocess.run([podium], env=env, capture_output=True, text=True, timeout=60)
     assert "plain,whoami" in answer.stdout.splitlines()
+
+
+def _whoami(url: str, **env: str) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("PODIUM_", "MLFLOW_"))}
+    return subprocess.run([str(Path(sys.executable).parent / "podium"), "--tracking-uri", url, "whoami"],
+                          env={**clean, **env}, capture_output=True, text=True, timeout=60)
+
+
+def test_whoami_against_an_auth_server_is_the_user_the_credentials_prove(tmp_path):
+    server = start_auth_server(tmp_path / "auth", {"admin": True, "alice": False}, groups={"ml-leads": ["alice"]},
+                               tokens={"laptop": "alice"})
+    try:
+        by_token = _whoami(server.url, PODIUM_TRACKING_TOKEN=server.tokens["laptop"])
+        assert by_token.stdout.strip() == f"alice on {server.url} (authenticated by token, groups: ml-leads)"
+        by_password = _whoami(server.url, MLFLOW_TRACKING_USERNAME="admin", MLFLOW_TRACKING_PASSWORD=password_of("admin"))
+        assert by_password.stdout.strip() == f"admin on {server.url} (authenticated by password, admin)"
+        nobody = _whoami(server.url)
+        assert nobody.returncode == 1 and nobody.stderr.startswith("Error: UNAUTHENTICATED: ")
+    finally:
+        server.stop()
+
+
+def test_whoami_against_a_server_without_auth_is_anonymous(tmp_path):
+    server = start_server(tmp_path / "open")
+    try:
+        done = _whoami(server.url)
+        assert done.stdout.strip() == f"anonymous: the server at {server.url} runs without authentication (--auth off)"
+    finally:
+        stop_server(server)
