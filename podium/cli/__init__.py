@@ -61,13 +61,15 @@ class CliState:
         shows each retry on stderr.
         """
         from podium.client import PodiumClient
-        from podium.client.http import logger, set_defaults
+        from podium.client.http import logger, session_for
 
-        set_defaults(**HTTP_DEFAULTS)
-        if not any(isinstance(h, _StderrHandler) for h in logger.handlers):
-            logger.addHandler(_StderrHandler())
-            logger.setLevel(logging.INFO)
-        return PodiumClient(tracking_uri=self.tracking_uri)
+        client = PodiumClient(tracking_uri=self.tracking_uri)
+        if client.tracking_uri.startswith(("http://", "https://")):
+            session_for(client.tracking_uri, **HTTP_DEFAULTS)  # the session the client will use
+            if not any(isinstance(h, _StderrHandler) for h in logger.handlers):
+                logger.addHandler(_StderrHandler())
+                logger.setLevel(logging.INFO)
+        return client
 
 
 #: the CLI's HTTP timeouts (seconds) and retries, shorter than the library's (120 s, 10 s, 5)

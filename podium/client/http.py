@@ -7,8 +7,9 @@ sent once: repeating ``model-versions/create`` would register two versions.
 Settings (environment): ``PODIUM_HTTP_TIMEOUT`` (seconds, default 120), ``PODIUM_HTTP_MAX_RETRIES``
 (default 5), credentials from ``PODIUM_TRACKING_TOKEN`` / ``MLFLOW_TRACKING_TOKEN`` (Bearer) or
 ``MLFLOW_TRACKING_USERNAME`` + ``MLFLOW_TRACKING_PASSWORD`` (Basic), as the mlflow client does.
-A program can change the defaults the variables override with :func:`set_defaults` before its
-first request (the ``podium`` CLI does: a person waits 5 s for a connection, not minutes).
+A program can give other defaults, which the variables still override, when it makes the first
+session for a URL: ``session_for(url, timeout=30, connect_timeout=5, max_retries=2)`` (the
+``podium`` CLI does: a person waits 5 s for a connection, not minutes).
 
 Each retry is logged (logger ``podium.client.http``, level INFO, ``... retrying (n/N)…``), so the
 library prints nothing by itself; the CLI shows these lines on stderr. The final error names the
@@ -31,7 +32,7 @@ from podium.errors import PodiumError, TemporarilyUnavailable
 from podium.version import __version__
 from podium.wire import error_from_wire
 
-__all__ = ["HttpSession", "session_for", "set_defaults"]
+__all__ = ["HttpSession", "session_for"]
 
 logger = logging.getLogger(__name__)
 
@@ -42,25 +43,18 @@ _IDEMPOTENT = {"GET", "HEAD", "PUT", "DELETE"}
 _sessions: dict[str, "HttpSession"] = {}
 _sessions_lock = threading.Lock()
 
-#: what a session uses when neither its arguments nor the environment say otherwise
+#: what a session uses when neither the environment nor its arguments say otherwise
 _DEFAULTS = {"timeout": 120.0, "connect_timeout": 10.0, "max_retries": 5}
 
 
-def set_defaults(*, timeout: float | None = None, connect_timeout: float | None = None,
-                 max_retries: int | None = None) -> None:
-    """Change the defaults of sessions made from now on (``PODIUM_HTTP_*`` still win)."""
-    for key, value in (("timeout", timeout), ("connect_timeout", connect_timeout), ("max_retries", max_retries)):
-        if value is not None:
-            _DEFAULTS[key] = value
-
-
-def session_for(base_url: str) -> "HttpSession":
-    """One shared session (and connection pool) per server URL."""
+def session_for(base_url: str, **defaults) -> "HttpSession":
+    """One shared session (and connection pool) per server URL; ``defaults`` (``timeout``,
+    ``connect_timeout``, ``max_retries``) apply when this call makes it."""
     base = base_url.rstrip("/")
     with _sessions_lock:
         session = _sessions.get(base)
         if session is None:
-            session = _sessions[base] = HttpSession(base)
+            session = _sessions[base] = HttpSession(base, **defaults)
         return session
 
 
@@ -87,11 +81,13 @@ class _BearerAuth(httpx.Auth):
 class HttpSession:
     def __init__(self, base_url: str, *, timeout: float | None = None, connect_timeout: float | None = None,
                  max_retries: int | None = None) -> None:
+        """``timeout``, ``connect_timeout`` (seconds) and ``max_retries`` replace the library's defaults;
+        ``PODIUM_HTTP_TIMEOUT`` and ``PODIUM_HTTP_MAX_RETRIES`` win over both."""
         self.base_url = base_url
-        env_timeout = os.environ.get("PODIUM_HTTP_TIMEOUT")
-        env_retries = os.environ.get("PODIUM_HTTP_MAX_RETRIES")
-        self.timeout = timeout if timeout is not None else float(env_timeout or _DEFAULTS["timeout"])
-        self.max_retries = max_retries if max_retries is not None else int(env_retries or _DEFAULTS["max_retries"])
+        timeout = _DEFAULTS["timeout"] if timeout is None else timeout
+        max_retries = _DEFAULTS["max_retries"] if max_retries is None else max_retries
+        self.timeout = float(os.environ.get("PODIUM_HTTP_TIMEOUT", timeout))
+        self.max_retries = int(os.environ.get("PODIUM_HTTP_MAX_RETRIES", max_retries))
         self.connect_timeout = min(self.timeout, connect_timeout or _DEFAULTS["connect_timeout"])
         self.client = httpx.Client(
             base_url=base_url,
