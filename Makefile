@@ -1,6 +1,6 @@
 # Podium's developer entry points. Each target creates the virtual environment it needs.
 #   make demo   set up and run the model-registry workflow on the embedded store
-#   make server set up and start `podium server` on http://127.0.0.1:5000
+#   make server set up and start `podium server` on http://127.0.0.1:5000 (PORT=8080, HOST=0.0.0.0 change it)
 #   make test   set up and run the whole test suite (what CI runs)
 
 PYTHON ?= python3
@@ -29,7 +29,7 @@ demo: install
 	$(BIN)/podium demo
 
 server: install
-	$(BIN)/podium server
+	$(BIN)/podium server $(if $(HOST),--host $(HOST)) $(if $(PORT),--port $(PORT))
 
 test: install-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -178,3 +178,8 @@ def error_for_code(error_code: str, message: str) -> PodiumError:
     if cls is PodiumError:
         return PodiumError(message, error_code=error_code)
     return cls(message)
+
+
+class ArchivedAliasWarning(UserWarning):
+    """A stage transition archived a version an alias still points at (``@champion`` now loads an
+    Archived version). Not an error: the transition happened; the alias is left for the caller to move."""

@@ -99,12 +99,14 @@ def experiment_id() -> str | None:
 
 
 # ------------------------------------------------------------------------------ HTTP client
-def http_timeout() -> float:
-    return float(os.environ.get("PODIUM_HTTP_TIMEOUT", "120"))
+def http_timeout(default: float = 120.0) -> float:
+    """``PODIUM_HTTP_TIMEOUT`` (seconds) when set, else ``default``."""
+    return float(os.environ.get("PODIUM_HTTP_TIMEOUT", default))
 
 
-def http_max_retries() -> int:
-    return int(os.environ.get("PODIUM_HTTP_MAX_RETRIES", "5"))
+def http_max_retries(default: int = 5) -> int:
+    """``PODIUM_HTTP_MAX_RETRIES`` when set, else ``default``."""
+    return int(os.environ.get("PODIUM_HTTP_MAX_RETRIES", default))
 
 
 def tracking_credentials() -> tuple[str | None, str | None, str | None]:

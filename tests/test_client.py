@@ -12,7 +12,7 @@ import yaml
 import podium
 from podium import MlflowClient, PodiumClient
 from podium.domain.entities import Metric, Param, RunTag
-from podium.errors import InvalidParameterValue, PodiumError, ResourceAlreadyExists, ResourceDoesNotExist
+from podium.errors import ArchivedAliasWarning, InvalidParameterValue, PodiumError, ResourceAlreadyExists, ResourceDoesNotExist
 
 
 def _files(path) -> list[str]:
@@ -89,6 +89,15 @@ def test_client_stage_calls_warn_like_mlflow(client):
     assert moved.current_stage == "Staging"
     with pytest.warns(FutureWarning):
         assert [v.version for v in client.get_latest_versions("wine", ["Staging"])] == [1]
+
+
+def test_client_warns_when_a_transition_archives_an_aliased_version(client):
+    client.create_registered_model("wine")
+    client.create_model_version("wine", "/x")
+    client.set_registered_model_alias("wine", "champion", 1)
+    with pytest.warns(ArchivedAliasWarning, match="alias 'champion' points at version 1, now Archived"), \
+            pytest.warns(FutureWarning):
+        assert client.transition_model_version_stage("wine", 1, "Archived").current_stage == "Archived"
 
 
 def test_client_model_version_tag_by_stage(client):

@@ -1,4 +1,5 @@
-"""The issue's workflow, verbatim (examples/quickstart.py), in a fresh process with no configuration."""
+"""The quick-start workflow (examples/quickstart.py), run as a user runs it: a fresh process with no
+configuration, twice in the same directory, with MLflow's deprecation warnings turned into errors."""
 
 from __future__ import annotations
 
@@ -10,36 +11,39 @@ from pathlib import Path
 
 QUICKSTART = Path(__file__).resolve().parents[1] / "examples" / "quickstart.py"
 
-CHECKS = """
-import json, numpy as np
-assert result.version == 2, result.version
-same = bool(np.array_equal(prod.predict(X_test), v2.predict(X_test)))
-champ_same = bool(np.array_equal(np.asarray(champ.predict(X_test)).ravel(), model2.predict(X_test)))
-mv = client.get_model_version("wine-quality-classifier", 2)
-print("RESULT " + json.dumps({
-    "same": same, "champ_same": champ_same, "stage": mv.current_stage, "description": mv.description,
-    "tags": mv.tags, "aliases": mv.aliases,
-    "by_alias": client.get_model_version_by_alias("wine-quality-classifier", "champion").version,
-    "tracking_uri": mlflow.get_tracking_uri(),
+STATE = """
+import json
+from podium import MlflowClient
+client = MlflowClient()
+versions = {v.version: v for v in client.search_model_versions("name = 'wine-quality-classifier'")}
+print(json.dumps({
+    "versions": sorted(versions),
+    "aliases": client.get_registered_model("wine-quality-classifier").aliases,
+    "description": versions[max(versions)].description, "tags": versions[max(versions)].tags,
 }))
 """
 
 
-def test_quickstart_runs_verbatim_with_the_embedded_default(tmp_path):
+def _run(args: list[str], cwd: Path) -> str:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PODIUM_", "MLFLOW_"))}
-    script = QUICKSTART.read_text() + CHECKS
-    proc = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run([sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    line = next(l for l in proc.stdout.splitlines() if l.startswith("RESULT "))
-    out = json.loads(line[len("RESULT "):])
-    assert out["same"] and out["champ_same"]
-    assert out["stage"] == "Production"
-    assert out["description"] == "Tuned with RandomizedSearchCV, accuracy: 0.94"
-    assert out["tags"] == {"approved_by": "luca"}
-    assert out["aliases"] == ["champion"]
-    assert out["by_alias"] == 2
+    return proc.stdout
+
+
+def test_quickstart_runs_twice_without_deprecation_warnings_and_says_what_it_did(tmp_path):
+    first = _run(["-W", "error::FutureWarning", str(QUICKSTART)], tmp_path)
+    assert "Registered wine-quality-classifier version 1 " in first
+    assert "Registered wine-quality-classifier version 2 " in first
+    assert "@champion -> version 2; its first predictions: [" in first
+
+    # a second run registers 3 and 4 and moves the aliases to the version it registered
+    second = _run(["-W", "error::FutureWarning", str(QUICKSTART)], tmp_path)
+    assert "version 3 " in second and "@champion -> version 4;" in second
+    state = json.loads(_run(["-c", STATE], tmp_path))
+    assert state["versions"] == [1, 2, 3, 4]
+    assert state["aliases"] == {"challenger": 4, "champion": 4}
+    assert state["description"].startswith("C=0.01, accuracy: ") and state["tags"] == {"approved_by": "luca"}
     # the embedded default: a database and artifacts under ./podium-data, nothing else to set up
-    assert out["tracking_uri"] == f"sqlite:///{(tmp_path / 'podium-data' / 'podium.db').as_posix()}"
     assert (tmp_path / "podium-data" / "podium.db").is_file()
     assert (tmp_path / "podium-data" / "artifacts").is_dir()

@@ -20,6 +20,7 @@ becomes one line on stderr plus an exit code (table in :mod:`podium.cli.output`)
 from __future__ import annotations
 
 import importlib
+import logging
 import warnings
 from dataclasses import dataclass
 
@@ -28,7 +29,8 @@ import click
 from podium.errors import PodiumError
 from podium.version import __version__
 
-__all__ = ["COMMANDS", "CliState", "LazyGroup", "PodiumGroup", "collect", "main", "pass_state", "warn_if_new_store"]
+__all__ = ["COMMANDS", "HTTP_DEFAULTS", "VERSION", "CliState", "LazyGroup", "PodiumGroup", "collect", "main", "pass_state",
+           "warn_if_new_store"]
 
 #: command name -> ("module:attribute", one-line help shown by ``podium --help``)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -40,7 +42,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "users": ("podium.cli.users:users", "Create, list and delete users (on the database, like `podium db`)."),
     "groups": ("podium.cli.groups:groups", "Create groups of users and change their members (on the database)."),
     "tokens": ("podium.cli.tokens:tokens", "Create, list and revoke API tokens (on the database)."),
+    "whoami": ("podium.cli.whoami:whoami", "Show who the tracking URI's credentials say you are."),
 }
+
+#: the type of every VERSION argument: a version number (1 or more); 0 or abc is a usage error (exit 2)
+VERSION = click.IntRange(1, 2**31 - 1)
 
 #: the FutureWarning PodiumClient's stage methods emit (MLflow deprecated stages); noise in a CLI
 _STAGE_WARNING = r"\w+ is deprecated in MLflow since 2\.9\.0"
@@ -53,11 +59,23 @@ class CliState:
     tracking_uri: str | None = None
 
     def client(self):
-        """A :class:`~podium.client.PodiumClient` for the chosen tracking URI (built lazily)."""
+        """A :class:`~podium.client.PodiumClient` for the chosen tracking URI (built lazily).
+
+        Over HTTP a person should not wait minutes for a dead server: the CLI connects within
+        :data:`HTTP_DEFAULTS` (``PODIUM_HTTP_TIMEOUT`` / ``PODIUM_HTTP_MAX_RETRIES`` still win) and
+        shows each retry on stderr. On a SQLite store that does not exist yet it warns first.
+        """
         from podium.client import PodiumClient
+        from podium.client.http import logger, session_for
 
         client = PodiumClient(tracking_uri=self.tracking_uri)
-        warn_if_new_store(client.tracking_uri)
+        if client.tracking_uri.startswith(("http://", "https://")):
+            session_for(client.tracking_uri, **HTTP_DEFAULTS)  # the session the client will use
+            if not any(isinstance(h, _StderrHandler) for h in logger.handlers):
+                logger.addHandler(_StderrHandler())
+                logger.setLevel(logging.INFO)
+        else:
+            warn_if_new_store(client.tracking_uri)
         return client
 
 
@@ -73,6 +91,17 @@ def warn_if_new_store(uri: str) -> None:
         click.echo(f"Warning: no store at {os.path.abspath(os.path.expanduser(path))}; starting a new, empty one there. "
                    "To read an existing store, give --tracking-uri sqlite:///<its path> or set "
                    "PODIUM_TRACKING_URI.", err=True)
+
+
+#: the CLI's HTTP timeouts (seconds) and retries, shorter than the library's (120 s, 10 s, 5)
+HTTP_DEFAULTS = {"timeout": 30.0, "connect_timeout": 5.0, "max_retries": 2}
+
+
+class _StderrHandler(logging.Handler):
+    """Log records as plain lines on the current stderr (``retrying (1/2)…``)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        click.echo(self.format(record), err=True)
 
 
 #: a decorator passing the :class:`CliState` to a command (a default one outside the root group)
@@ -151,7 +180,8 @@ def _unavailable_command(name: str, module_name: str, exc: ModuleNotFoundError) 
 
 
 class PodiumGroup(LazyGroup):
-    """The root group: turns any :class:`PodiumError` into one line on stderr and an exit code."""
+    """The root group: turns any :class:`PodiumError` into one line on stderr and an exit code
+    (with "Did you mean ...?" for a model name close to an existing one), and Ctrl-C into exit 130."""
 
     def invoke(self, ctx: click.Context):
         with warnings.catch_warnings():
@@ -160,8 +190,15 @@ class PodiumGroup(LazyGroup):
                 return super().invoke(ctx)
             except PodiumError as error:
                 from podium.cli.output import fail
+                from podium.cli.suggest import model_name_hint
 
-                fail(error)
+                state = ctx.find_object(CliState) or CliState()
+                fail(error, model_name_hint(state.client(), error))
+            except KeyboardInterrupt:
+                from podium.cli.output import EXIT_INTERRUPTED
+
+                click.echo("\nInterrupted.", err=True)
+                raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
 
 
 @click.group(cls=PodiumGroup, lazy_commands=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})

@@ -10,6 +10,8 @@ scikit-learn is imported only when the demo runs; without it the demo says how t
 
 from __future__ import annotations
 
+import shutil
+import sys
 from pathlib import Path
 
 import click
@@ -93,12 +95,28 @@ def run_demo(tracking_uri: str) -> None:
 
     print_renderable("", versions_table(all_versions(client, MODEL_NAME), f"Versions of {MODEL_NAME}", full=False))
     print_renderable(text("Try next:", "bold"))
-    for line in _next_commands(tracking_uri):
+    for line in _next_commands(tracking_uri, _podium_off_path()):
         print_renderable(text(f"  {line}"))
 
 
-def _next_commands(tracking_uri: str) -> list[str]:
+def _podium_off_path() -> Path | None:
+    """The directory holding this ``podium`` when typing ``podium`` would not find it (e.g. after
+    ``make demo``, which installs into ``.venv/bin``); None when it is on the PATH."""
+    bin_dir = Path(sys.executable).parent
+    found = shutil.which("podium")
+    if found and Path(found).resolve().parent == bin_dir.resolve():
+        return None
+    return bin_dir
+
+
+def _next_commands(tracking_uri: str, off_path: Path | None = None) -> list[str]:
+    """The commands to try after the demo; first how to put ``podium`` on the PATH when it is not."""
+    activate = []
+    if off_path is not None:
+        activate = [f"source {off_path}/activate    # podium is in {off_path}, not on your PATH"
+                    if (off_path / "activate").exists() else f"export PATH={off_path}:$PATH"]
     return [
+        *activate,
         f"export PODIUM_TRACKING_URI={tracking_uri}",
         f"podium models versions {MODEL_NAME}",
         f"podium models show {MODEL_NAME}",

@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from podium.cli import CliState, pass_state
+from podium.cli import VERSION, CliState, pass_state
 from podium.cli.models import models
 from podium.cli.output import format_time, format_value, json_option, print_json, print_renderable, table, text
 
@@ -24,7 +24,7 @@ DIFFERENT = "≠"
 
 @models.command("verify")
 @click.argument("name")
-@click.argument("version", type=int)
+@click.argument("version", type=VERSION)
 @json_option
 @pass_state
 def verify(state: CliState, name: str, version: int, as_json: bool) -> None:
@@ -83,7 +83,7 @@ def _size_hash(size, sha256) -> str | None:
 
 @models.command("compare")
 @click.argument("name")
-@click.argument("versions", nargs=-1, required=True, type=int)
+@click.argument("versions", nargs=-1, required=True, type=VERSION)
 @click.option("--all", "show_all", is_flag=True, help="Also show rows that are the same in every version.")
 @json_option
 @pass_state

@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from podium.cli import CliState, collect, pass_state
+from podium.cli import VERSION, CliState, collect, pass_state
 from podium.cli.models import models
 from podium.cli.output import format_time, json_option, print_json, print_renderable, table, text
 
@@ -44,7 +44,7 @@ def describe_change(before: dict | None, after: dict | None) -> str:
 
 @models.command("history")
 @click.argument("name")
-@click.option("--version", type=int, help="Only events about this version.")
+@click.option("--version", type=VERSION, help="Only events about this version.")
 @click.option("--max-results", type=click.IntRange(min=1), default=50, show_default=True,
               help="Show at most this many events.")
 @click.option("--all", "show_all", is_flag=True, help="Show every event (overrides --max-results).")

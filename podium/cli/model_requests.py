@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import click
 
-from podium.cli import CliState, pass_state
+from podium.cli import VERSION, CliState, pass_state
 from podium.cli.models import models
 from podium.cli.output import format_time, json_option, print_json, print_renderable, table, text
 
@@ -21,7 +21,7 @@ _STATUS_STYLE = {"pending": "bold yellow", "applied": "bold green", "rejected": 
 
 @models.command("request")
 @click.argument("name")
-@click.argument("version", type=int)
+@click.argument("version", type=VERSION)
 @click.option("--stage", metavar="STAGE", help="Move the version into this protected stage, e.g. Production.")
 @click.option("--alias", metavar="ALIAS", help="Point this protected alias at the version, e.g. champion.")
 @click.option("--comment", "-m", metavar="TEXT", help="Why (shown to approvers and kept in the audit history).")

@@ -8,10 +8,13 @@ a store, so the same commands work against a server URL.
 
 from __future__ import annotations
 
+import warnings
+
 import click
 
-from podium.cli import CliState, collect, pass_state
+from podium.cli import VERSION, CliState, collect, pass_state
 from podium.cli.output import console, format_time, json_option, print_json, print_renderable, table, text
+from podium.errors import ArchivedAliasWarning, ResourceDoesNotExist
 
 __all__ = ["WIDE_CONSOLE", "all_versions", "models", "versions_table"]
 
@@ -102,7 +105,7 @@ def list_versions(state: CliState, name: str, stage: str | None, as_json: bool) 
 
 @models.command("transition")
 @click.argument("name")
-@click.argument("version", type=int)
+@click.argument("version", type=VERSION)
 @click.argument("stage")
 @click.option("--archive-existing", is_flag=True,
               help="Archive the versions currently in STAGE (Staging or Production only).")
@@ -113,10 +116,16 @@ def transition(state: CliState, name: str, version: int, stage: str, archive_exi
     client = state.client()
     before = client.get_model_version(name, version)
     others_before = all_versions(client, name) if archive_existing else []
-    updated = client.transition_model_version_stage(name, version, stage, archive_existing_versions=archive_existing)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ArchivedAliasWarning)
+        updated = client.transition_model_version_stage(name, version, stage, archive_existing_versions=archive_existing)
+    notes = [str(w.message) for w in caught if issubclass(w.category, ArchivedAliasWarning)]
+    for note in notes:  # @champion now loads an Archived version: say so
+        click.echo(f"Warning: {note} (move it with: podium models alias {name} ALIAS VERSION)", err=True)
     archived = _newly_archived(others_before, all_versions(client, name)) if archive_existing else []
     if as_json:
-        print_json({"model_version": updated, "previous_stage": before.current_stage, "archived_versions": archived})
+        print_json({"model_version": updated, "previous_stage": before.current_stage, "archived_versions": archived,
+                    "warnings": notes})
         return
     from rich.text import Text
 
@@ -132,7 +141,7 @@ def transition(state: CliState, name: str, version: int, stage: str, archive_exi
 @models.command("alias")
 @click.argument("name")
 @click.argument("alias")
-@click.argument("version", type=int, required=False)
+@click.argument("version", type=VERSION, required=False)
 @click.option("--delete", is_flag=True, help="Delete the alias instead of setting it.")
 @json_option
 @pass_state
@@ -144,10 +153,14 @@ def set_alias(state: CliState, name: str, alias: str, version: int | None, delet
       podium models alias wine-quality-classifier champion 2
       podium models alias wine-quality-classifier champion --delete
     """
-    if delete == (version is not None):
+    if delete and version is not None:
         raise click.UsageError("Give either VERSION (to set the alias) or --delete, not both.")
+    if not delete and version is None:
+        raise click.UsageError(f"Give the VERSION @{alias} should point at, or --delete to delete it.")
     client = state.client()
     if delete:
+        if alias not in client.get_registered_model(name).aliases:  # MLflow's delete is silent about it
+            raise ResourceDoesNotExist(f"Registered model {name} has no alias @{alias}.")
         client.delete_registered_model_alias(name, alias)
         payload, message = {"name": name, "alias": alias, "deleted": True}, f"Deleted alias @{alias} of {name}."
     else:

@@ -24,6 +24,7 @@ Errors and exit codes
     2     usage error: unknown option, missing or malformed argument (click's)
     3     not found: ``RESOURCE_DOES_NOT_EXIST`` (model, version, alias, run, ...)
     4     integrity: ``DATA_LOSS`` (a version's files differ from its manifest)
+    130   interrupted (Ctrl-C), as shells report a process ended by SIGINT
     ====  =========================================================================
 """
 
@@ -43,6 +44,7 @@ from podium import settings
 __all__ = [
     "EXIT_DATA_LOSS",
     "EXIT_ERROR",
+    "EXIT_INTERRUPTED",
     "EXIT_NOT_FOUND",
     "EXIT_OK",
     "EXIT_USAGE",
@@ -65,6 +67,7 @@ EXIT_ERROR = 1
 EXIT_USAGE = 2  # click's own code for usage errors
 EXIT_NOT_FOUND = 3
 EXIT_DATA_LOSS = 4
+EXIT_INTERRUPTED = 130  # Ctrl-C: 128 + SIGINT, what a shell reports
 
 #: error codes with an exit code of their own; every other PodiumError exits with EXIT_ERROR
 EXIT_CODES: dict[str, int] = {
@@ -85,10 +88,12 @@ def exit_code_for(error: Exception) -> int:
     return EXIT_CODES.get(getattr(error, "error_code", ""), EXIT_ERROR)
 
 
-def fail(error: Exception) -> NoReturn:
-    """Print ``Error: <ERROR_CODE>: <message>`` on stderr (one line) and exit with its code."""
+def fail(error: Exception, hint: str | None = None) -> NoReturn:
+    """Print ``Error: <ERROR_CODE>: <message> [hint]`` on stderr (one line) and exit with its code."""
     code = getattr(error, "error_code", "INTERNAL_ERROR")
     message = " ".join(str(getattr(error, "message", error)).split())
+    if hint:
+        message = f"{message.rstrip('.')}. {hint}"
     click.echo(f"Error: {code}: {message}", err=True)
     raise click.exceptions.Exit(exit_code_for(error))
 

@@ -12,6 +12,9 @@ and refuses a tracking URI that is a server. A flag beats its variable, which be
 
 from __future__ import annotations
 
+import errno
+import socket
+
 import click
 
 from podium.cli import CliState, pass_state
@@ -62,6 +65,7 @@ def server(state: CliState, **options) -> None:
         settings = ServerSettings.from_env(tracking_uri=state.tracking_uri, **options)
     except PodiumError as exc:
         raise click.UsageError(exc.message) from None
+    _check_can_listen(settings.host, settings.port)
     click.echo(
         f"Podium server on http://{settings.host}:{settings.port} "
         f"(store {without_password(settings.backend_store_uri)}, artifacts {settings.artifacts_destination}"
@@ -72,4 +76,23 @@ def server(state: CliState, **options) -> None:
         serve(settings)
     except PodiumError as exc:  # e.g. PODIUM_ADMIN_PASSWORD too short: one line, not a traceback
         raise click.ClickException(str(exc)) from None
+
+
+def _check_can_listen(host: str, port: int) -> None:
+    """Fail with one line (exit 1) before the banner when ``host:port`` cannot be bound, e.g. in use.
+
+    The server binds the same way (``SO_REUSEADDR``) a moment later; another process taking the
+    port in between still fails there, with uvicorn's message.
+    """
+    try:
+        family, kind, proto, _name, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                                                 flags=socket.AI_PASSIVE)[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        hint = " (another server is listening there: stop it, or choose another --port)" \
+            if exc.errno == errno.EADDRINUSE else ""
+        raise click.ClickException(f"Cannot listen on {host}:{port}: {reason.lower()}{hint}.") from None
 

@@ -33,7 +33,7 @@ from podium.domain.entities import (
     ViewType,
 )
 from podium.auth.entities import ModelGrant, ModelPolicy
-from podium.errors import InvalidParameterValue, ResourceDoesNotExist
+from podium.errors import ArchivedAliasWarning, InvalidParameterValue, ResourceDoesNotExist
 
 __all__ = ["MlflowClient", "PodiumClient"]
 
@@ -136,8 +136,14 @@ class PodiumClient:
 
     def transition_model_version_stage(self, name: str, version: str | int, stage: str,
                                        archive_existing_versions: bool = False) -> ModelVersion:
+        """Move a version to a stage; warns (:class:`~podium.errors.ArchivedAliasWarning`) for each
+        alias left on a version the transition archived."""
         warnings.warn(_STAGE_WARNING.format("transition_model_version_stage"), FutureWarning, stacklevel=2)
-        return self._registry.transition_model_version_stage(name, version, stage, archive_existing_versions)
+        updated, notes = self._registry.transition_model_version_stage_with_warnings(
+            name, version, stage, archive_existing_versions)
+        for note in notes:
+            warnings.warn(note, ArchivedAliasWarning, stacklevel=2)
+        return updated
 
     def delete_model_version(self, name: str, version: str | int) -> None:
         self._registry.delete_model_version(name, version)
@@ -192,6 +198,12 @@ class PodiumClient:
     def _access(self):
         self._registry  # noqa: B018 - builds the registry backend
         return self._registry_backend.access
+
+    def whoami(self) -> dict | None:
+        """Who this client acts as: ``{"name", "is_admin", "via", "groups"}``; ``via`` is ``local``
+        on an embedded store (the OS user), ``password`` or ``token`` on a server with ``--auth``;
+        ``None`` on a server without ``--auth`` (anonymous)."""
+        return self._access.whoami()
 
     def get_model_grants(self, name: str) -> list[ModelGrant]:
         """Who has ``read``, ``edit`` or ``manage`` on registered model ``name`` (users and groups)."""

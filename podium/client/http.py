@@ -7,11 +7,19 @@ sent once: repeating ``model-versions/create`` would register two versions.
 Settings (environment): ``PODIUM_HTTP_TIMEOUT`` (seconds, default 120), ``PODIUM_HTTP_MAX_RETRIES``
 (default 5), credentials from ``PODIUM_TRACKING_TOKEN`` / ``MLFLOW_TRACKING_TOKEN`` (Bearer) or
 ``MLFLOW_TRACKING_USERNAME`` + ``MLFLOW_TRACKING_PASSWORD`` (Basic), as the mlflow client does.
+A program can give other defaults, which the variables still override, when it makes the first
+session for a URL: ``session_for(url, timeout=30, connect_timeout=5, max_retries=2)`` (the
+``podium`` CLI does: a person waits 5 s for a connection, not minutes).
+
+Each retry is logged (logger ``podium.client.http``, level INFO, ``... retrying (n/N)…``), so the
+library prints nothing by itself; the CLI shows these lines on stderr. The final error names the
+URL, the number of attempts and the time they took.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import random
 import threading
 import time
@@ -26,6 +34,8 @@ from podium.wire import error_from_wire
 
 __all__ = ["HttpSession", "session_for"]
 
+logger = logging.getLogger(__name__)
+
 API = "/api/2.0/mlflow"
 _RETRY_STATUSES = {429, 502, 503, 504}
 _IDEMPOTENT = {"GET", "HEAD", "PUT", "DELETE"}
@@ -33,14 +43,18 @@ _IDEMPOTENT = {"GET", "HEAD", "PUT", "DELETE"}
 _sessions: dict[str, "HttpSession"] = {}
 _sessions_lock = threading.Lock()
 
+#: what a session uses when neither the environment nor its arguments say otherwise
+_DEFAULTS = {"timeout": 120.0, "connect_timeout": 10.0, "max_retries": 5}
 
-def session_for(base_url: str) -> "HttpSession":
-    """One shared session (and connection pool) per server URL."""
+
+def session_for(base_url: str, **defaults) -> "HttpSession":
+    """One shared session (and connection pool) per server URL; ``defaults`` (``timeout``,
+    ``connect_timeout``, ``max_retries``) apply when this call makes it."""
     base = base_url.rstrip("/")
     with _sessions_lock:
         session = _sessions.get(base)
         if session is None:
-            session = _sessions[base] = HttpSession(base)
+            session = _sessions[base] = HttpSession(base, **defaults)
         return session
 
 
@@ -63,13 +77,19 @@ class _BearerAuth(httpx.Auth):
 
 
 class HttpSession:
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, *, timeout: float | None = None, connect_timeout: float | None = None,
+                 max_retries: int | None = None) -> None:
+        """``timeout``, ``connect_timeout`` (seconds) and ``max_retries`` replace the library's defaults;
+        ``PODIUM_HTTP_TIMEOUT`` and ``PODIUM_HTTP_MAX_RETRIES`` win over both."""
         self.base_url = base_url
-        self.timeout = settings.http_timeout()
-        self.max_retries = settings.http_max_retries()
+        timeout = _DEFAULTS["timeout"] if timeout is None else timeout
+        max_retries = _DEFAULTS["max_retries"] if max_retries is None else max_retries
+        self.timeout = settings.http_timeout(timeout)
+        self.max_retries = settings.http_max_retries(max_retries)
+        self.connect_timeout = min(self.timeout, connect_timeout or _DEFAULTS["connect_timeout"])
         self.client = httpx.Client(
             base_url=base_url,
-            timeout=httpx.Timeout(self.timeout, connect=min(self.timeout, 10.0)),
+            timeout=httpx.Timeout(self.timeout, connect=self.connect_timeout),
             headers={"User-Agent": f"podium-python-client/{__version__}"},
             auth=_auth(),
             limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
@@ -99,19 +119,24 @@ class HttpSession:
 
     # -- raw requests, with retries for idempotent methods ------------------------------------------
     def send(self, method: str, url: str, **kwargs) -> httpx.Response:
-        attempts = 1 + (self.max_retries if method in _IDEMPOTENT and _replayable(kwargs) else 0)
-        for attempt in range(attempts):
+        retries = self.max_retries if method in _IDEMPOTENT and _replayable(kwargs) else 0
+        started = time.monotonic()
+        for attempt in range(retries + 1):
             try:
                 response = self.client.request(method, url, **kwargs)
-            except (httpx.ConnectError, httpx.ReadError, httpx.RemoteProtocolError, httpx.WriteError) as exc:
-                if attempt + 1 >= attempts:
-                    raise TemporarilyUnavailable(f"Cannot reach {self.base_url}: {exc}") from exc
-            except httpx.TimeoutException as exc:
-                if attempt + 1 >= attempts:
-                    raise TemporarilyUnavailable(f"{method} {url} timed out after {self.timeout:.0f} s") from exc
+            except _RETRIED_ERRORS as exc:
+                problem = _describe(exc, self)
+                if attempt >= retries:
+                    raise TemporarilyUnavailable(
+                        f"Cannot reach {self.base_url} ({method} {url}): {problem}; gave up after "
+                        f"{attempt + 1} attempt{'s' if attempt else ''} in {time.monotonic() - started:.1f} s"
+                        + (" (PODIUM_HTTP_TIMEOUT sets how long to wait)."
+                           if isinstance(exc, httpx.TimeoutException) else ".")) from exc
             else:
-                if response.status_code not in _RETRY_STATUSES or attempt + 1 >= attempts:
+                if response.status_code not in _RETRY_STATUSES or attempt >= retries:
                     return response
+                problem = f"HTTP {response.status_code}"
+            logger.info("%s %s%s: %s; retrying (%d/%d)…", method, self.base_url, url, problem, attempt + 1, retries)
             time.sleep(min(30.0, 0.25 * 2**attempt) * (0.5 + random.random()))
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -121,6 +146,20 @@ class HttpSession:
 
     def close(self) -> None:
         self.client.close()
+
+
+_RETRIED_ERRORS = (httpx.ConnectError, httpx.ReadError, httpx.RemoteProtocolError, httpx.WriteError,
+                   httpx.TimeoutException)
+
+
+def _describe(exc: Exception, session: HttpSession) -> str:
+    """What went wrong, in a few words: ``connection refused``, ``no answer within 5 s``."""
+    if isinstance(exc, httpx.ConnectTimeout):
+        return f"no connection within {session.connect_timeout:g} s"
+    if isinstance(exc, httpx.TimeoutException):
+        return f"no answer within {session.timeout:g} s"
+    reason = str(exc) or type(exc).__name__
+    return reason.split("] ", 1)[-1].lower() if reason.startswith("[Errno") else reason
 
 
 def _replayable(kwargs: dict) -> bool:

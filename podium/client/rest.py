@@ -108,11 +108,15 @@ class RestRegistry:
         return model_version_from_wire(body["model_version"])
 
     def transition_model_version_stage(self, name, version, stage, archive_existing_versions=False) -> ModelVersion:
+        return self.transition_model_version_stage_with_warnings(name, version, stage, archive_existing_versions)[0]
+
+    def transition_model_version_stage_with_warnings(self, name, version, stage, archive_existing_versions=False):
+        """The transition and the server's ``warnings`` (none from an MLflow server)."""
         body = self._call("POST", "model-versions/transition-stage", {
             "name": name, "version": _version(version), "stage": stage,
             "archive_existing_versions": bool(archive_existing_versions),
         })
-        return model_version_from_wire(body["model_version"])
+        return model_version_from_wire(body["model_version"]), list(body.get("warnings") or [])
 
     def delete_model_version(self, name, version) -> None:
         self._call("DELETE", "model-versions/delete", {"name": name, "version": _version(version)})

@@ -6,6 +6,7 @@ canonical value otherwise. Standard library only.
 
 from __future__ import annotations
 
+import difflib
 import posixpath
 import re
 
@@ -112,9 +113,10 @@ def canonical_stage(stage) -> str:
         for canonical in STAGES:
             if stage.lower() == canonical.lower():
                 return canonical
+    close = difflib.get_close_matches(stage.capitalize(), STAGES, n=1) if isinstance(stage, str) else []
     raise InvalidParameterValue(
         f"Invalid Model Version stage: {stage}. Value must be one of "
-        f"{', '.join(STAGES)}."
+        f"{', '.join(STAGES)}." + (f" Did you mean '{close[0]}'?" if close else "")
     )
 
 

@@ -33,6 +33,7 @@ Every invalid input raises :class:`podium.errors.InvalidParameterValue`. Standar
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass, field
 
@@ -85,13 +86,23 @@ class _Entity:
     order_kinds: frozenset[str] = frozenset()  # tag / metric / param order_by accepts
     aliases: dict[str, str] = field(default_factory=dict)  # other spelling -> canonical key
 
-    def canonical(self, key: str, valid) -> str:
-        """The canonical key for ``key`` among ``valid``, or MLflow's invalid-key error."""
+    def canonical(self, key: str, valid, kinds=None) -> str:
+        """The canonical key for ``key`` among ``valid``, or MLflow's invalid-key error.
+
+        The error names the valid keys as a list and suggests the closest one; a bare key that is
+        close to none (``accuracy``) is suggested with the first prefix ``kinds`` allows
+        (``metrics.accuracy``, else ``tags.accuracy``).
+        """
         canonical = self.aliases.get(key, key)
         if canonical not in valid:
-            names = set(valid) | {alias for alias, c in self.aliases.items() if c in valid}
+            names = sorted(set(valid) | {alias for alias, c in self.aliases.items() if c in valid})
+            close = difflib.get_close_matches(key, names, n=1)
+            kinds = self.kinds if kinds is None else kinds
+            prefix = next((_PLURAL[k] for k in ("metric", "tag", "param") if k in kinds), None)
+            hint = close[0] if close else (f"{prefix}.{key}" if prefix else None)
             raise InvalidParameterValue(
-                f"Invalid attribute key '{key}' specified. Valid keys are '{_set_repr(names)}'"
+                f"Invalid attribute key '{key}' specified. Valid keys are {', '.join(map(repr, names))}"
+                + (f"; did you mean '{hint}'?" if hint else ".")
             )
         return canonical
 
@@ -184,6 +195,7 @@ _PREFIXES = {
     **dict.fromkeys(("metric", "metrics"), "metric"),
     **dict.fromkeys(("param", "params", "parameter", "parameters"), "param"),
 }
+_PLURAL = {"tag": "tags", "metric": "metrics", "param": "params"}
 _KIND_NAMES = {"attribute": "attribute", "tag": "tag", "metric": "metric", "param": "parameter"}
 
 
@@ -549,5 +561,5 @@ def _parse_order_clause(clause: object, spec: _Entity) -> OrderKey:
             )
         ascending = direction == "ASC"
     if kind == "attribute":
-        key = spec.canonical(key, spec.order_keys)
+        key = spec.canonical(key, spec.order_keys, spec.order_kinds)
     return OrderKey(kind, key, ascending)

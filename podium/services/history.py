@@ -19,6 +19,7 @@ under a policy that requires approval only an admin may, and the event says ``br
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
@@ -37,7 +38,7 @@ MAX_REASON_LENGTH = 5000
 
 
 def parse_time(value: Any, param: str = "time") -> int:
-    """A time as epoch milliseconds: an ISO 8601 string (no offset: UTC) or a number of milliseconds."""
+    """A time as epoch milliseconds: an ISO 8601 string (no offset: UTC), a number of milliseconds or ``now``."""
     rules.require(value, param)
     if isinstance(value, bool):
         raise InvalidParameterValue(f"Parameter '{param}' must be an ISO 8601 time or epoch milliseconds.")
@@ -46,11 +47,13 @@ def parse_time(value: Any, param: str = "time") -> int:
     text = str(value).strip()
     if text.lstrip("-").isdigit():
         return int(text)
+    if text.lower() == "now":
+        return int(time.time() * 1000)
     try:
         moment = datetime.fromisoformat(text[:-1] + "+00:00" if text[-1:] in ("Z", "z") else text)
     except ValueError:
         raise InvalidParameterValue(
-            f"Parameter '{param}' must be an ISO 8601 time (e.g. 2026-11-27T09:30:00Z) or epoch milliseconds, "
+            f"Parameter '{param}' must be an ISO 8601 time (e.g. 2026-11-27T09:30:00Z), epoch milliseconds or 'now', "
             f"got '{value}'.") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)

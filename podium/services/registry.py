@@ -238,17 +238,30 @@ class RegistryService:
         )
 
     def transition_model_version_stage(self, name, version, stage, archive_existing_versions=False) -> ModelVersion:
+        return self.transition_model_version_stage_with_warnings(name, version, stage, archive_existing_versions)[0]
+
+    def transition_model_version_stage_with_warnings(
+        self, name, version, stage, archive_existing_versions=False
+    ) -> tuple[ModelVersion, list[str]]:
+        """The transition, and a warning for each alias left on a version it archived
+        (``alias 'champion' points at version 1, now Archived``)."""
         if not isinstance(archive_existing_versions, bool):
             raise InvalidParameterValue(
                 f"Invalid value {archive_existing_versions!r} for parameter 'archive_existing_versions': "
                 "expected a boolean."
             )
-        return self.registry.transition_model_version_stage(
-            rules.validate_model_name(name),
-            rules.validate_version(version),
-            rules.canonical_stage(rules.require(stage, "stage")),
-            archive_existing_versions,
-        )
+        name, version = rules.validate_model_name(name), rules.validate_version(version)
+        stage = rules.canonical_stage(rules.require(stage, "stage"))
+        archives = stage == "Archived" or archive_existing_versions
+        aliases = self.registry.get_registered_model(name).aliases if archives else {}
+        stage_before = {v: self.registry.get_model_version(name, v).current_stage for v in set(aliases.values())}
+        updated = self.registry.transition_model_version_stage(name, version, stage, archive_existing_versions)
+        warnings = []
+        for alias, held in sorted(aliases.items()):
+            now = updated.current_stage if held == version else self.registry.get_model_version(name, held).current_stage
+            if now == "Archived" and stage_before[held] != "Archived":
+                warnings.append(f"alias '{alias}' points at version {held}, now Archived")
+        return updated, warnings
 
     def delete_model_version(self, name, version) -> None:
         self.registry.delete_model_version(rules.validate_model_name(name), rules.validate_version(version))

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import sys
 import warnings
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from podium import PodiumClient
 from podium.cli import main
+from podium.cli.demo import _next_commands, _podium_off_path
 
 
 def test_demo_runs_the_workflow_and_can_run_again(tmp_path):
@@ -35,3 +39,15 @@ def test_demo_runs_the_workflow_and_can_run_again(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
         assert [v.version for v in client.get_latest_versions("wine-quality-classifier", ["Production"])] == [4]
+
+
+def test_try_next_says_how_to_put_podium_on_the_path_when_it_is_not(monkeypatch):
+    bin_dir = Path(sys.executable).parent
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")  # as after `make demo`: .venv/bin is not on the PATH
+    assert _podium_off_path() == bin_dir
+    lines = _next_commands("sqlite:///x.db", bin_dir)
+    assert lines[0].startswith("source ") and lines[0].split()[1].endswith("bin/activate")
+    assert "not on your PATH" in lines[0] and lines[1] == "export PODIUM_TRACKING_URI=sqlite:///x.db"
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}/usr/bin")
+    assert _podium_off_path() is None
+    assert _next_commands("sqlite:///x.db", None)[0] == "export PODIUM_TRACKING_URI=sqlite:///x.db"

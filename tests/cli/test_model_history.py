@@ -63,6 +63,8 @@ def test_at_shows_stages_and_aliases_at_a_time(podium_cli, promoted):
     assert state["complete"] is True
     before = podium_cli("models", "at", "wine", "--time", "2001-01-01T00:00:00Z")
     assert before.exit_code == 0 and "did not exist" in before.stdout
+    now = json.loads(podium_cli("models", "at", "wine", "--time", "now", "--json").stdout)["state"]
+    assert now["aliases"] == {"champion": 2}
 
 
 def test_rollback_of_a_stage_and_an_alias(podium_cli, promoted, seed):

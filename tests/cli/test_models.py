@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from .helpers import assert_one_line_error
 
 
@@ -109,6 +111,15 @@ def test_show_unknown_model_exits_3_with_one_line(podium_cli, registry):
     result = podium_cli("models", "show", "nope")
     assert_one_line_error(result, 3, "RESOURCE_DOES_NOT_EXIST")
     assert "nope" in result.stderr
+    assert "Did you mean" not in result.stderr  # nothing is close to "nope"
+
+
+def test_unknown_model_suggests_the_closest_name(podium_cli, registry):
+    result = podium_cli("models", "show", "fraud-detecter")
+    assert_one_line_error(result, 3, "RESOURCE_DOES_NOT_EXIST")
+    assert result.stderr.rstrip().endswith("not found. Did you mean 'fraud-detector'?")
+    result = podium_cli("models", "versions", "wien")
+    assert result.exit_code == 3 and "Did you mean 'wine'?" in result.stderr
 
 
 # ------------------------------------------------------------------------------------ versions
@@ -185,6 +196,17 @@ def test_transition_archive_existing_reports_archived_versions(podium_cli, seed,
     assert seed.get_model_version("wine", 1).current_stage == "Archived"
 
 
+def test_transition_archiving_the_champion_warns_on_stderr(podium_cli, seed, registry):
+    result = podium_cli("models", "transition", "wine", "3", "Production", "--archive-existing")
+    assert result.exit_code == 0 and "Archived version 1" in result.stdout
+    assert result.stderr == ("Warning: alias 'champion' points at version 1, now Archived "
+                             "(move it with: podium models alias wine ALIAS VERSION)\n")
+    seed.set_registered_model_alias("wine", "challenger", 3)
+    payload = _json(podium_cli("models", "transition", "wine", "3", "Archived", "--json"))
+    assert payload["warnings"] == ["alias 'challenger' points at version 3, now Archived"]
+    assert podium_cli("models", "transition", "wine", "2", "Production").stderr == ""
+
+
 def test_transition_json(podium_cli, registry):
     payload = _json(podium_cli("models", "transition", "wine", "2", "Production", "--archive-existing", "--json"))
     assert payload["model_version"]["version"] == 2
@@ -198,6 +220,7 @@ def test_transition_bad_stage_exits_1_with_invalid_parameter_value(podium_cli, s
     assert_one_line_error(result, 1, "INVALID_PARAMETER_VALUE")
     assert "Prod" in result.stderr
     assert seed.get_model_version("wine", 3).current_stage == "None"
+    assert "Did you mean 'Production'?" in podium_cli("models", "transition", "wine", "3", "Prodution").stderr
 
 
 def test_transition_unknown_version_exits_3(podium_cli, registry):
@@ -207,6 +230,14 @@ def test_transition_unknown_version_exits_3(podium_cli, registry):
 def test_transition_version_must_be_a_number(podium_cli, registry):
     result = podium_cli("models", "transition", "wine", "latest", "Staging")
     assert result.exit_code == 2 and "'latest' is not a valid integer" in result.stderr
+
+
+@pytest.mark.parametrize("args", [("transition", "wine", "0", "Staging"), ("alias", "wine", "x", "0"),
+                                  ("compare", "wine", "1", "0"), ("request", "wine", "0", "--stage", "Staging"),
+                                  ("verify", "wine", "0")])
+def test_version_zero_is_a_usage_error_like_abc(podium_cli, registry, args):
+    result = podium_cli("models", *args)
+    assert result.exit_code == 2 and "VERSION" in result.stderr and "0 is not in the range" in result.stderr
 
 
 # ------------------------------------------------------------------------------------ alias
@@ -227,8 +258,15 @@ def test_alias_delete(podium_cli, seed, registry):
     result = podium_cli("models", "alias", "wine", "champion", "--delete")
     assert result.exit_code == 0 and "Deleted alias @champion of wine." in result.stdout
     assert seed.get_registered_model("wine").aliases == {}
+    seed.set_registered_model_alias("wine", "champion", 1)
     payload = _json(podium_cli("models", "alias", "wine", "champion", "--delete", "--json"))
     assert payload == {"name": "wine", "alias": "champion", "deleted": True}
+
+
+def test_alias_delete_of_a_missing_alias_exits_3(podium_cli, registry):
+    result = podium_cli("models", "alias", "wine", "nope", "--delete")
+    assert_one_line_error(result, 3, "RESOURCE_DOES_NOT_EXIST")
+    assert "wine has no alias @nope" in result.stderr
 
 
 def test_alias_bad_name_is_invalid_parameter_value(podium_cli, registry):
@@ -241,7 +279,9 @@ def test_alias_on_unknown_version_exits_3(podium_cli, registry):
 
 
 def test_alias_needs_exactly_one_of_version_and_delete(podium_cli, registry):
-    for args in (("wine", "champion"), ("wine", "champion", "1", "--delete")):
-        result = podium_cli("models", "alias", *args)
-        assert result.exit_code == 2
-        assert "Give either VERSION (to set the alias) or --delete, not both." in result.stderr
+    result = podium_cli("models", "alias", "wine", "champion", "1", "--delete")
+    assert result.exit_code == 2
+    assert "Give either VERSION (to set the alias) or --delete, not both." in result.stderr
+    result = podium_cli("models", "alias", "wine", "champion")
+    assert result.exit_code == 2
+    assert "Give the VERSION @champion should point at, or --delete to delete it." in result.stderr

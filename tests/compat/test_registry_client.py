@@ -388,6 +388,16 @@ def test_transition_model_version_stage(c, lm, unique):
     assert c.get_model_version_stages(name, 1) == ["None", "Staging", "Production", "Archived"]
 
 
+def test_transition_that_archives_an_aliased_version_still_works_for_mlflow(c, lm, unique):
+    # Podium's response then has an extra "warnings" field, which the mlflow client ignores
+    name = unique("rm")
+    c.create_registered_model(name)
+    _add_version(c, name, lm.model_id)
+    c.set_registered_model_alias(name, "champion", 1)
+    assert c.transition_model_version_stage(name, 1, "Archived").current_stage == "Archived"
+    assert c.get_model_version_by_alias(name, "champion").current_stage == "Archived"
+
+
 # ---------------------------------------------------------------------- search_model_versions
 @pytest.fixture(scope="module")
 def mv_family(module_mlflow_env, lm):

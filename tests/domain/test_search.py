@@ -441,22 +441,39 @@ def test_filter_combines_mixed_kinds_with_or_and_not():
 
 def test_registered_model_filter_rejects_unknown_key_with_mlflow_message():
     assert error_of("foo = 'x'", RM) == (
-        "Invalid attribute key 'foo' specified. Valid keys are '{'name'}'"
+        "Invalid attribute key 'foo' specified. Valid keys are 'name'; did you mean 'tags.foo'?"
     )
+
+
+@pytest.mark.parametrize(("entity", "text", "hint"), [
+    (RUNS, "accuracy > 0.9", "metrics.accuracy"),  # a bare metric name
+    (MV, "version = 2", "version_number"),  # a near miss of an attribute
+    (MV, "current_stag = 'Production'", "current_stage"),
+    (RM, "team = 'fraud'", "tags.team"),  # models have no metrics: a tag
+])
+def test_unknown_filter_key_lists_the_valid_keys_and_suggests_one(entity, text, hint):
+    message = error_of(text, entity)
+    assert message.endswith(f"; did you mean '{hint}'?")
+    assert "{" not in message and "Valid keys are '" in message
+
+
+def test_unknown_order_by_key_suggests_the_closest():
+    with pytest.raises(InvalidParameterValue, match="did you mean 'creation_timestamp'"):
+        parse_order_by(["creation_time DESC"], RM)
 
 
 @pytest.mark.parametrize(
     ("entity", "text", "message"),
     [
-        (RM, "attr.foo = 'x'", "Invalid attribute key 'foo' specified. Valid keys are '{'name'}'"),
+        (RM, "attr.foo = 'x'", "Invalid attribute key 'foo' specified. Valid keys are 'name';"),
         (RM, "version_number > 1", "Invalid attribute key 'version_number' specified."),
         (RM, "timestamp > 1", "Invalid attribute key 'timestamp' specified."),
         (
             MV,
             "foo = 'x'",
             "Invalid attribute key 'foo' specified. Valid keys are "
-            "'{'creation_timestamp', 'current_stage', 'last_updated_timestamp', 'name', 'run_id', "
-            "'source_path', 'timestamp', 'version_number'}'",
+            "'creation_timestamp', 'current_stage', 'last_updated_timestamp', 'name', 'run_id', "
+            "'source_path', 'timestamp', 'version_number';",
         ),
         (RUNS, "foo = 'x'", "Invalid attribute key 'foo' specified."),
         (RUNS, "attributes.name = 'x'", "Invalid attribute key 'name' specified."),
@@ -738,7 +755,7 @@ def test_order_by_without_clauses_is_empty(entity, clauses):
 def test_order_by_rejects_unknown_key_with_mlflow_message():
     assert order_error_of(["foo"], RM) == (
         "Invalid attribute key 'foo' specified. Valid keys are "
-        "'{'creation_timestamp', 'last_updated_timestamp', 'name', 'timestamp'}'"
+        "'creation_timestamp', 'last_updated_timestamp', 'name', 'timestamp'."
     )
 
 

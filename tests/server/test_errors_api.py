@@ -133,7 +133,7 @@ def test_missing_alias_is_400(api, model):
     ("model-versions/search", "foo = 'x'", "Invalid attribute key 'foo' specified."),
     ("model-versions/search", "name = ", "Invalid clause(s) in filter string:"),
     ("registered-models/search", "version_number = 1 AND tag.`mlflow.prompt.is_prompt` != 'true'",
-     "Invalid attribute key 'version_number' specified. Valid keys are '{'name'}'"),
+     "Invalid attribute key 'version_number' specified. Valid keys are 'name'"),
 ])
 def test_bad_filters(api, path, filter_string, message):
     body = error(api.get(f"{A2}/{path}", params={"filter": filter_string}), 400, "INVALID_PARAMETER_VALUE")

@@ -94,6 +94,20 @@ def test_stage_transitions_archive_only_versions_in_the_target_stage(api, unique
     assert sorted(v["version"] for v in every["model_versions"]) == ["1", "2", "3"]
 
 
+def test_transition_that_archives_an_aliased_version_adds_warnings(api, unique, run_id):
+    name = unique("rm")
+    ok(api.post(f"{A2}/registered-models/create", json={"name": name}))
+    for _ in range(2):
+        _create_version(api, name, run_id)
+    ok(api.post(f"{A2}/registered-models/alias", json={"name": name, "alias": "champion", "version": "1"}))
+    move = {"name": name, "version": "1", "stage": "Production", "archive_existing_versions": False}
+    assert "warnings" not in ok(api.post(f"{A2}/model-versions/transition-stage", json=move))
+    move.update(version="2", archive_existing_versions=True)
+    body = ok(api.post(f"{A2}/model-versions/transition-stage", json=move))
+    assert body["model_version"]["current_stage"] == "Production"
+    assert body["warnings"] == ["alias 'champion' points at version 1, now Archived"]
+
+
 def test_aliases_set_get_delete(api, unique, run_id):
     name = unique("rm")
     ok(api.post(f"{A2}/registered-models/create", json={"name": name}))

@@ -142,6 +142,8 @@ def test_parse_time():
     assert parse_time("2026-11-27T09:30:00") == 1795771800000  # no offset: UTC
     assert parse_time("2026-11-27T10:30:00+01:00") == 1795771800000
     assert parse_time("1795771800000") == parse_time(1795771800000) == 1795771800000
+    before = int(time.time() * 1000)
+    assert before <= parse_time(" Now ") <= int(time.time() * 1000)
     for bad in ("yesterday", "", None, True):
         with pytest.raises(InvalidParameterValue):
             parse_time(bad)

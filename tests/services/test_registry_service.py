@@ -292,7 +292,13 @@ def test_transition_stage_is_case_insensitive(wine, given, canonical):
 def test_transition_to_invalid_stage_uses_mlflow_message(wine, stage):
     error = _error(lambda: wine.transition_model_version_stage("wine", 1, stage))
     assert isinstance(error, InvalidParameterValue)
-    assert error.message == INVALID_STAGE.format(stage)
+    assert error.message.startswith(INVALID_STAGE.format(stage))  # MLflow's text, then maybe a hint
+
+
+def test_invalid_stage_suggests_the_closest_stage(wine):
+    assert _error(lambda: wine.transition_model_version_stage("wine", 1, "Prodution")).message.endswith(
+        "Did you mean 'Production'?")
+    assert "Did you mean" not in _error(lambda: wine.transition_model_version_stage("wine", 1, "Foo")).message
 
 
 def test_transition_without_stage_is_missing_parameter(wine):
@@ -308,6 +314,23 @@ def test_archive_existing_versions_archives_only_the_target_stage(wine):
         2: "Staging",
         3: "Production",
     }
+
+
+def test_archiving_a_version_an_alias_points_at_warns(wine):
+    wine.set_registered_model_alias("wine", "champion", 1)
+    wine.set_registered_model_alias("wine", "old", 2)
+    wine.transition_model_version_stage("wine", 1, "Production")
+    wine.transition_model_version_stage("wine", 2, "Archived")  # "old" already on an archived version below
+    updated, warnings = wine.transition_model_version_stage_with_warnings("wine", 3, "Production", True)
+    assert updated.current_stage == "Production"
+    assert warnings == ["alias 'champion' points at version 1, now Archived"]
+    _, warnings = wine.transition_model_version_stage_with_warnings("wine", 1, "Archived")  # already archived
+    assert warnings == []
+    wine.set_registered_model_alias("wine", "challenger", 3)
+    _, warnings = wine.transition_model_version_stage_with_warnings("wine", 3, "archived")
+    assert warnings == ["alias 'challenger' points at version 3, now Archived"]
+    _, warnings = wine.transition_model_version_stage_with_warnings("wine", 1, "Staging")  # archives nothing
+    assert warnings == []
 
 
 @pytest.mark.parametrize("stage", ["Archived", "archived", "None", "none"])

@@ -126,9 +126,9 @@ def test_search_registered_models_returns_full_entities(catalog):
 @pytest.mark.parametrize(
     ("filter_string", "message"),
     [
-        ("version_number = 1", "Invalid attribute key 'version_number' specified. Valid keys are '{'name'}'"),
-        ("foo = 'x'", "Invalid attribute key 'foo' specified. Valid keys are '{'name'}'"),
-        ("run_id = 'x'", "Invalid attribute key 'run_id' specified. Valid keys are '{'name'}'"),
+        ("version_number = 1", "Invalid attribute key 'version_number' specified. Valid keys are 'name'; did you mean 'tags.version_number'?"),
+        ("foo = 'x'", "Invalid attribute key 'foo' specified. Valid keys are 'name'; did you mean 'tags.foo'?"),
+        ("run_id = 'x'", "Invalid attribute key 'run_id' specified. Valid keys are 'name'; did you mean 'tags.run_id'?"),
     ],
 )
 def test_search_registered_models_bad_filter_key_uses_mlflow_message(catalog, filter_string, message):
@@ -361,7 +361,7 @@ def test_search_model_versions_bad_filter_key_names_the_valid_keys(catalog):
     with pytest.raises(InvalidParameterValue) as info:
         catalog.search_model_versions("foo = 'x'")
     message = info.value.message
-    assert message.startswith("Invalid attribute key 'foo' specified. Valid keys are '{")
+    assert message.startswith("Invalid attribute key 'foo' specified. Valid keys are '")
     for key in ("'source_path'", "'run_id'", "'version_number'", "'name'"):
         assert key in message
 

@@ -66,12 +66,14 @@ def update_model_version(s, p):
     Param("stage", required=True, description="None, Staging, Production or Archived (any case)"),
     Param("archive_existing_versions", "boolean", required=True,
           description="archive the other versions currently in the target stage"),
-    response=MV,
+    response={**MV, "properties": {**MV["properties"], "warnings": {"type": "array", "items": {"type": "string"}}}},
 )
 def transition_model_version_stage(s, p):
-    """Move a version to a stage (deprecated in MLflow 2.9 but still used)."""
-    return _mv(s.registry.transition_model_version_stage(p["name"], p["version"], p["stage"],
-                                                         p["archive_existing_versions"]))
+    """Move a version to a stage (deprecated in MLflow 2.9 but still used). Podium adds ``warnings``
+    (a list of strings) when an alias is left on a version the transition archived."""
+    updated, warnings = s.registry.transition_model_version_stage_with_warnings(
+        p["name"], p["version"], p["stage"], p["archive_existing_versions"])
+    return {**_mv(updated), **({"warnings": warnings} if warnings else {})}
 
 
 @routes.delete(f"{API2}/model-versions/delete", NAME, VERSION, response=EMPTY)
