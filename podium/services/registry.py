@@ -86,7 +86,8 @@ class RegistryService:
     # ------------------------------------------------------------------ registered models
     def create_registered_model(self, name, tags=None, description=None, user_id=None) -> RegisteredModel:
         return self.registry.create_registered_model(
-            rules.validate_model_name(name), _tags(tags), description, recorded_user_id(user_id)
+            rules.validate_new_model_name(name), _tags(tags), rules.validate_description(description),
+            recorded_user_id(user_id)
         )
 
     def get_registered_model(self, name) -> RegisteredModel:
@@ -94,11 +95,12 @@ class RegistryService:
 
     def rename_registered_model(self, name, new_name) -> RegisteredModel:
         rules.validate_model_name(name)
-        rules.validate_model_name(new_name, "new_name")
+        rules.validate_new_model_name(new_name, "new_name")
         return self.registry.rename_registered_model(name, new_name)
 
     def update_registered_model(self, name, description=None) -> RegisteredModel:
-        return self.registry.update_registered_model(rules.validate_model_name(name), description)
+        return self.registry.update_registered_model(rules.validate_model_name(name),
+                                                     rules.validate_description(description))
 
     def delete_registered_model(self, name) -> None:
         self.registry.delete_registered_model(rules.validate_model_name(name))
@@ -133,6 +135,7 @@ class RegistryService:
     ) -> ModelVersion:
         rules.validate_model_name(name)
         rules.require(source, "source")
+        description = rules.validate_description(description)
         run_id, storage_location = self._resolve_source(source, run_id or None, model_id or None)
         # the files' manifest, computed before the transaction that records it with the version
         manifest = self.integrity.manifest_for_location(storage_location) if self.integrity else None
@@ -234,7 +237,7 @@ class RegistryService:
 
     def update_model_version(self, name, version, description=None) -> ModelVersion:
         return self.registry.update_model_version(
-            rules.validate_model_name(name), rules.validate_version(version), description
+            rules.validate_model_name(name), rules.validate_version(version), rules.validate_description(description)
         )
 
     def transition_model_version_stage(self, name, version, stage, archive_existing_versions=False) -> ModelVersion:
