@@ -84,11 +84,16 @@ def build_services(settings: ServerSettings) -> Services:
                         integrity=backend.integrity)
     services.history = backend.history
     services.approvals = backend.approvals
+    from podium.services.sources import SourceRules
+
+    # a version's files must be in this server's artifact store or an allowed place (podium.services.sources)
+    backend.registry.source_rules = SourceRules(artifacts.root_uri, settings.allowed_source_prefixes)
     if settings.auth:
         from podium.server.gate import Gate
 
         services.gate = Gate(backend.access.store, backend.registry, settings.default_role)
         backend.approvals.authorizer = services.gate.authorizer  # who may approve (podium.services.approvals)
+        backend.registry.authorizer = services.gate.authorizer  # who may register from what (source rules)
     return services
 
 
