@@ -53,9 +53,10 @@ class Need:
 
     ``kind``: ``authenticated`` (any user), ``registry`` (the registry-wide role at least
     ``permission``), ``model`` (``permission`` on ``model``, then the ``targets`` policy; with
-    ``guards_policy`` also admin if the current policy requires admin or approval), ``create_model``
-    (registry-wide ``edit`` unless ``model`` already exists), ``search_models`` (results restricted
-    to readable models), ``artifact_read`` (``path`` of the artifact proxy; or, with
+    ``guards_policy`` also admin if the current policy requires admin or approval; with
+    ``new_name``, a rename, also the right to claim that name), ``create_model`` (registry-wide
+    ``edit`` unless ``model`` already exists and the actor can read it), ``search_models`` (results
+    restricted to readable models), ``artifact_read`` (``path`` of the artifact proxy; or, with
     ``run_id`` / ``logged_model_id``, that run's or logged model's files) or ``admin_only``.
     ``action`` words the refusal: "<action> model 'wine' needs ...".
     """
@@ -69,6 +70,8 @@ class Need:
     guards_policy: bool = False
     #: a rollback: an admin may move a target whose policy requires approval (break-glass, recorded)
     break_glass: bool = False
+    #: a rename's new name (claiming it must not tell whether a model the actor cannot see holds it)
+    new_name: str | None = None
     #: ``artifact_read`` of a whole run's or logged model's files (registering a version from them)
     run_id: str | None = None
     logged_model_id: str | None = None
@@ -107,7 +110,7 @@ class Authorizer:
         if need.kind == "registry":
             self._registry(actor, need.permission, need.action)
         elif need.kind == "create_model":
-            if not (need.model and self._model_exists(need.model)):  # existing: the store answers "already exists"
+            if not self._visible(actor, need.model):  # visible: the store answers "already exists"
                 self._registry(actor, EDIT, need.action or "creating a registered model")
         elif need.kind == "model":
             have = self.model_permission(actor, need.model)
@@ -119,6 +122,10 @@ class Authorizer:
                 self._protected(actor, need.model, have, need.targets, need.break_glass)
             if need.guards_policy and not actor.is_admin:
                 self._policy_change(actor, need.model, have)
+            if need.new_name and self.readable_models(actor) is not None and not self._visible(actor, need.new_name):
+                # a free name and one held by a model the actor cannot see must be refused alike
+                self._registry(actor, EDIT, f"{need.action} model '{need.model}' (claiming a new name, as creating "
+                                            "a model does)")
         elif need.kind == "artifact_read":
             self._artifact_read(actor, need)
         elif not actor.is_admin:  # "admin_only": a route without a rule of its own
@@ -160,6 +167,10 @@ class Authorizer:
                 raise PermissionDenied(f"{what} needs admin; you ({actor.display}) have {have.label} on '{model}'")
             if have < MANAGE:
                 raise PermissionDenied(f"{what} needs manage on '{model}' or admin; you ({actor.display}) have {have.label}")
+
+    def _visible(self, actor: Actor, model: str | None) -> bool:
+        """Does ``model`` exist for ``actor``: it exists and the actor may read it?"""
+        return bool(model) and self._model_exists(model) and self.model_permission(actor, model) >= READ
 
     def _artifact_read(self, actor: Actor, need: Need) -> None:
         """The artifact proxy's read rule, also for registering a version from a run or logged model:
