@@ -87,7 +87,9 @@ def build_services(settings: ServerSettings) -> Services:
     from podium.services.sources import SourceRules
 
     # a version's files must be in this server's artifact store or an allowed place (podium.services.sources)
-    backend.registry.source_rules = SourceRules(artifacts.root_uri, settings.allowed_source_prefixes)
+    source_rules = SourceRules(artifacts.root_uri, settings.allowed_source_prefixes)
+    backend.registry.source_rules = source_rules
+    backend.integrity.locate = source_rules.guard(backend.integrity.locate)  # nor is anything else read later
     if settings.auth:
         from podium.server.gate import Gate
 

@@ -11,7 +11,8 @@ to) in a place the operator chose:
   ``/mnt/models``; ``s3://`` alone allows every bucket).
 
 Anything else (another bucket, ``/etc``, another server's ``mlflow-artifacts://host/...``) is refused
-with ``INVALID_PARAMETER_VALUE`` before anything is read. Locations are compared as location keys
+with ``INVALID_PARAMETER_VALUE`` before anything is read, and :meth:`SourceRules.guard` keeps the
+server from reading it later (verify, compare, approval gates) for versions registered before. Locations are compared as location keys
 (:func:`podium.domain.manifests.location_key`: ``..`` resolved, local paths made real), on whole
 path segments (``s3://bucket`` does not allow ``s3://bucket-2``). Embedded mode has no such rules:
 there the user reads with their own credentials.
@@ -19,7 +20,8 @@ there the user reads with their own credentials.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from podium.domain.manifests import location_key
 from podium.errors import InvalidParameterValue
@@ -58,13 +60,26 @@ class SourceRules:
                 return path
         return None
 
+    def admits(self, location: str) -> bool:
+        """Is ``location`` in the server's artifact store or under an allowed prefix?"""
+        if self.proxy_path(location) is not None:
+            return True
+        key = location_key(location)
+        return any(_below(key, prefix) is not None for prefix in self._allowed)
+
+    def guard(self, locate: Callable[[str], Any]) -> Callable[[str], Any]:
+        """``locate`` (how the server reads a location: integrity, compare, approval gates) restricted
+        to admitted locations: a version registered before these rules, pointing elsewhere, is not
+        read with the server's credentials when it is verified or compared."""
+        def guarded(location: str):
+            return locate(location) if self.admits(location) else None
+
+        return guarded
+
     def check(self, source: str, location: str) -> None:
         """Refuse a version whose files (``location``, resolved from ``source``) lie outside the
         server's artifact store and every allowed prefix."""
-        if self.proxy_path(location) is not None:
-            return
-        key = location_key(location)
-        if any(_below(key, prefix) is not None for prefix in self._allowed):
+        if self.admits(location):
             return
         where = "" if location == source else f" (its files are at '{location}')"
         raise InvalidParameterValue(

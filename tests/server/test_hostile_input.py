@@ -375,13 +375,20 @@ def test_a_models_uri_does_not_reach_files_registered_before_the_rule(world):
     try:
         legacy = RegistryService(SqlRegistryStore(db), SqlTrackingStore(db, str(w.root / "artifacts")))
         legacy.create_registered_model("legacy-model")
-        legacy.create_model_version("legacy-model", "s3://secret-bucket/private/model")
+        for _ in range(2):
+            legacy.create_model_version("legacy-model", "s3://secret-bucket/private/model")
     finally:
         db.dispose()
     for source in ("models:/legacy-model/1", "models:/legacy-model/latest"):
         body = error(w.admin.post(f"{A2}/model-versions/create", json={"name": "mallory-model", "source": source}),
                      400, "INVALID_PARAMETER_VALUE")
         assert "s3://secret-bucket/private/model" in body["message"]
+    # nor does comparing them read those files with the server's credentials (MLmodel, file hashes)
+    compared = ok(w.admin.get(f"{PODIUM}/model-versions/compare",
+                              params={"name": "legacy-model", "versions": ["1", "2"]}))
+    sections = {section["name"]: section for section in compared["comparison"]["sections"]}
+    assert sections["files"]["available"] == sections["signature"]["available"] == [False, False]
+    assert "MLmodel" not in str(compared)
 
 
 def test_without_auth_the_source_rules_hold_too(tmp_path):

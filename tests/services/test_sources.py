@@ -63,3 +63,13 @@ def test_an_s3_destination_is_the_artifact_store():
     sources = SourceRules("s3://artifacts/podium")
     assert sources.proxy_path("s3://artifacts/podium/0/r/artifacts") == "0/r/artifacts"
     assert sources.proxy_path("s3://artifacts/podium-2/0") is None
+
+
+def test_the_guard_reads_only_admitted_locations(local_rules):
+    sources, root = local_rules
+    read = []
+    locate = sources.guard(lambda location: read.append(location) or ("store", ""))
+    assert locate("mlflow-artifacts:/0/r/artifacts/m") == ("store", "")
+    assert locate("s3://team/models/a") == ("store", "")
+    assert locate("s3://secret/a") is None and locate("/etc") is None
+    assert read == ["mlflow-artifacts:/0/r/artifacts/m", "s3://team/models/a"]
