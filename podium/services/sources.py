@@ -12,10 +12,10 @@ to) in a place the operator chose:
 
 Anything else (another bucket, ``/etc``, another server's ``mlflow-artifacts://host/...``) is refused
 with ``INVALID_PARAMETER_VALUE`` before anything is read, and :meth:`SourceRules.guard` keeps the
-server from reading it later (verify, compare, approval gates) for versions registered before. Locations are compared as location keys
-(:func:`podium.domain.manifests.location_key`: ``..`` resolved, local paths made real), on whole
-path segments (``s3://bucket`` does not allow ``s3://bucket-2``). Embedded mode has no such rules:
-there the user reads with their own credentials.
+server from reading it later (verify, compare, approval gates) for versions registered before.
+Locations are compared as location keys (:func:`podium.domain.manifests.location_key`: ``..``
+resolved, local paths made real), on whole path segments (``s3://bucket`` does not allow
+``s3://bucket-2``). Embedded mode has no such rules: there the user reads with their own credentials.
 """
 
 from __future__ import annotations
