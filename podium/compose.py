@@ -69,6 +69,7 @@ if TYPE_CHECKING:
     from podium.services.integrity import IntegrityService
     from podium.services.model_files import Locate
     from podium.services.registry import RegistryService
+    from podium.services.sources import SourceRules
     from podium.services.tracking import TrackingService
     from podium.store.artifacts.base import ArtifactStore
     from podium.store.base import (
@@ -218,15 +219,19 @@ def _remote_backend(uri: str) -> Backend:
 
 def _server_backend(settings: "ServerSettings") -> Backend:
     """``podium server``'s backend: see the module docstring for how it differs from embedded mode."""
+    from podium.services.sources import SourceRules
     from podium.store.artifacts.guarded import guarded
 
     destination = settings.artifacts_destination
     if is_local_path(destination):
         Path(local_path_of(destination)).mkdir(parents=True, exist_ok=True)
     proxy = artifact_store_for(destination)  # a directory, or s3://bucket/prefix
+    # a version's files must be in this server's artifact store or an allowed place (podium.services.sources)
+    source_rules = SourceRules(proxy.root_uri, settings.allowed_source_prefixes)
     backend = _embedded_backend(settings.backend_store_uri, _database(settings.backend_store_uri),
                                 MLFLOW_ARTIFACTS_ROOT, serving=True, artifacts_destination=proxy,
-                                default_role=settings.default_role if settings.auth else None)
+                                default_role=settings.default_role if settings.auth else None,
+                                source_rules=source_rules)
     # the proxy refuses writes below a registered version's files (podium.store.artifacts.guarded)
     backend.artifacts = guarded(proxy, backend.integrity.check_writable, [proxy.root_uri, MLFLOW_ARTIFACTS_ROOT])
     return backend
@@ -259,13 +264,14 @@ def _sql_stores(db: "Database", artifact_root: str) -> Stores:
 
 def _embedded_backend(uri: str, db: "Database", artifact_root: str, *, serving: bool = False,
                       artifacts_destination: "ArtifactStore | None" = None,
-                      default_role: str | None = None) -> Backend:
+                      default_role: str | None = None, source_rules: "SourceRules | None" = None) -> Backend:
     """The services over SQL stores on ``db``: what embedded mode and the server run on.
 
     ``serving`` applies MLflow's server-side rules for version sources (a ``runs:/`` source needs
     its ``run_id``; a local path must lie inside the run's artifacts). ``artifacts_destination``
     (the server's proxy store) is where ``mlflow-artifacts:/`` locations are read when a version's
     files are hashed or compared. ``default_role`` (``--auth`` only) builds the authorizer.
+    ``source_rules`` (a server) limit where a version's files may be, and what is read later.
     """
     from podium.auth.access import AccessService
     from podium.services.approvals import ApprovalService
@@ -280,12 +286,15 @@ def _embedded_backend(uri: str, db: "Database", artifact_root: str, *, serving: 
         db.dispose()
         raise
     authorizer = _authorizer(stores, default_role) if default_role is not None else None
-    integrity = IntegrityService(stores.manifests, stores.registry, artifact_locator(artifacts_destination),
-                                 stores.tracking)
+    locate = artifact_locator(artifacts_destination)
+    if source_rules is not None:  # nothing outside the allowed places is read, now or later
+        locate = source_rules.guard(locate)
+    integrity = IntegrityService(stores.manifests, stores.registry, locate, stores.tracking)
     return Backend(
         uri,
         TrackingService(stores.tracking),
-        RegistryService(stores.registry, stores.tracking, strict_sources=serving, integrity=integrity),
+        RegistryService(stores.registry, stores.tracking, strict_sources=serving, integrity=integrity,
+                        source_rules=source_rules, authorizer=authorizer),
         AccessService(stores.auth),
         integrity,
         HistoryService(stores.history, stores.auth.get_policy),

@@ -25,6 +25,7 @@ per route in :mod:`podium.server.permissions`) and returns, or raises
 
 from __future__ import annotations
 
+import posixpath
 import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -57,9 +58,11 @@ class Need:
 
     ``kind``: ``authenticated`` (any user), ``registry`` (the registry-wide role at least
     ``permission``), ``model`` (``permission`` on ``model``, then the ``targets`` policy; with
-    ``guards_policy`` also admin if the current policy requires admin or approval), ``create_model``
-    (registry-wide ``edit`` unless ``model`` already exists), ``search_models`` (results restricted
-    to readable models), ``artifact_read`` (``path`` of the artifact proxy) or ``admin_only``.
+    ``guards_policy`` also admin if the current policy requires admin or approval; with
+    ``new_name``, a rename, also the right to claim that name), ``create_model`` (registry-wide
+    ``edit`` unless ``model`` already exists and the actor can read it), ``search_models`` (results
+    restricted to readable models), ``artifact_read`` (``path`` of the artifact proxy; or, with
+    ``run_id`` / ``logged_model_id``, that run's or logged model's files) or ``admin_only``.
     ``action`` words the refusal: "<action> model 'wine' needs ...".
     """
 
@@ -72,6 +75,11 @@ class Need:
     guards_policy: bool = False
     #: a rollback: an admin may move a target whose policy requires approval (break-glass, recorded)
     break_glass: bool = False
+    #: a rename's new name (claiming it must not tell whether a model the actor cannot see holds it)
+    new_name: str | None = None
+    #: ``artifact_read`` of a whole run's or logged model's files (registering a version from them)
+    run_id: str | None = None
+    logged_model_id: str | None = None
 
 
 class Authorizer:
@@ -108,7 +116,7 @@ class Authorizer:
         if need.kind == "registry":
             self._registry(actor, need.permission, need.action)
         elif need.kind == "create_model":
-            if not (need.model and self._model_exists(need.model)):  # existing: the store answers "already exists"
+            if not self._visible(actor, need.model):  # visible: the store answers "already exists"
                 self._registry(actor, EDIT, need.action or "creating a registered model")
         elif need.kind == "model":
             have = self.model_permission(actor, need.model)
@@ -120,8 +128,12 @@ class Authorizer:
                 self._protected(actor, need.model, have, need.targets, need.break_glass)
             if need.guards_policy and not actor.is_admin:
                 self._policy_change(actor, need.model, have)
+            if need.new_name and self.readable_models(actor) is not None and not self._visible(actor, need.new_name):
+                # a free name and one held by a model the actor cannot see must be refused alike
+                self._registry(actor, EDIT, f"{need.action} model '{need.model}' (claiming a new name, as creating "
+                                            "a model does)")
         elif need.kind == "artifact_read":
-            self._artifact_read(actor, need.path or "")
+            self._artifact_read(actor, need)
         elif not actor.is_admin:  # "admin_only": a route without a rule of its own
             raise PermissionDenied(f"{need.action or 'this call'} needs admin; you ({actor.display}) are not one")
 
@@ -162,20 +174,31 @@ class Authorizer:
             if have < MANAGE:
                 raise PermissionDenied(f"{what} needs manage on '{model}' or admin; you ({actor.display}) have {have.label}")
 
-    def _artifact_read(self, actor: Actor, path: str) -> None:
+    def _visible(self, actor: Actor, model: str | None) -> bool:
+        """Does ``model`` exist for ``actor``: it exists and the actor may read it?"""
+        return bool(model) and self._model_exists(model) and self.model_permission(actor, model) >= READ
+
+    def _artifact_read(self, actor: Actor, need: Need) -> None:
+        """The artifact proxy's read rule, also for registering a version from a run or logged model:
+        the registry-wide role ``read``, or ``read`` on a model registered from the run or logged model."""
         if self.registry_role(actor) >= READ:
             return
-        for model in self._models_of_artifact(path):
-            if self.model_permission(actor, model) >= READ:
-                return
+        if need.run_id or need.logged_model_id:
+            models = self.store.models_registered_from(run_id=need.run_id, model_id=need.logged_model_id)
+            what = f"run '{need.run_id}'" if need.run_id else f"logged model '{need.logged_model_id}'"
+        else:
+            models, what = self._models_of_artifact(need.path or ""), "them"
+        if any(self.model_permission(actor, model) >= READ for model in models):
+            return
         raise PermissionDenied(
-            f"reading artifacts needs the registry-wide role read or admin, or read on a model registered from "
-            f"them; you ({actor.display}) have {self.default_role.label}")
+            f"{need.action or 'reading artifacts'} needs the registry-wide role read or admin, or read on a model "
+            f"registered from {what}; you ({actor.display}) have {self.default_role.label}")
 
     def _models_of_artifact(self, path: str) -> list[str]:
         """Models with a version registered from the run or logged model that ``path`` lies in:
-        ``<experiment>/<run_id>/artifacts/...`` or ``<experiment>/models/<model_id>/artifacts/...``."""
-        parts = [p for p in path.split("/") if p]
+        ``<experiment>/<run_id>/artifacts/...`` or ``<experiment>/models/<model_id>/artifacts/...``,
+        judged on the path the store will read (``a/../b`` is ``b``: dot segments may arrive encoded)."""
+        parts = [p for p in posixpath.normpath("/" + path).split("/") if p]
         if len(parts) >= 4 and parts[1] == "models" and parts[3] == "artifacts":
             return self.store.models_registered_from(model_id=parts[2])
         if len(parts) >= 3 and parts[2] == "artifacts":

@@ -28,13 +28,15 @@ __all__ = ["server"]
 def _options(command):
     for s in reversed(SETTINGS):
         where = f"env: {s.env}; config key: {s.key}" if s.key else f"env: {s.env}"
-        default = str(s.default).lower() if s.type is bool else (s.default if s.default != "" else "none")
+        default = str(s.default).lower() if s.type is bool else (s.default if s.default not in ("", ()) else "none")
         kwargs = {"default": None, "help": f"{s.help} [{where}; default: {default}]"}
         if s.field == "config":
             kwargs["type"] = click.Path(dir_okay=False)
             kwargs["metavar"] = "FILE"
         elif s.type is bool:
             kwargs["default"] = None
+        elif s.type is tuple:
+            kwargs.update(multiple=True, type=str)
         elif s.choices:
             kwargs["type"] = click.Choice(s.choices, case_sensitive=False)
         else:

@@ -33,12 +33,17 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from podium.errors import InvalidParameterValue
+from podium.errors import InvalidParameterValue, ResourceDoesNotExist
 
 __all__ = ["GATE_GRAMMAR", "REQUEST_STATUSES", "Approval", "ApprovalRequest", "Gate", "GateResult",
-           "parse_approver", "parse_gate"]
+           "parse_approver", "parse_gate", "request_not_found"]
 
 REQUEST_STATUSES = ("pending", "applied", "rejected", "cancelled")
+
+
+def request_not_found(request_id: int) -> ResourceDoesNotExist:
+    """The answer for a request that does not exist, and for one of a model the caller cannot read."""
+    return ResourceDoesNotExist(f"Request {request_id} not found")
 
 GATE_GRAMMAR = "'metrics.<key> <op> <number>', 'metrics.<key> <op> current' or 'signature' (op: >= > <= < == !=)"
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import posixpath
 import re
+import unicodedata
 
 from podium.domain.entities import STAGES
 from podium.errors import InvalidParameterValue
@@ -26,7 +27,9 @@ __all__ = [
     "validate_int64",
     "validate_key",
     "validate_metric_value",
+    "validate_description",
     "validate_model_name",
+    "validate_new_model_name",
     "validate_tag_value",
     "validate_version",
 ]
@@ -39,6 +42,12 @@ MAX_EXPERIMENT_TAG_VALUE_LENGTH = 20000
 MAX_REGISTRY_TAG_VALUE_LENGTH = 100000  # registered models, versions and logged models
 MAX_VERSION = 2**31 - 1  # version numbers are 32-bit integers in every backend
 MAX_NAME_LENGTH = 500
+#: descriptions of registered models and versions (MLflow has no limit; its SQL column holds 5,000)
+MAX_DESCRIPTION_LENGTH = 100_000
+#: Unicode categories a new model name may not contain: control characters (newlines, tabs, escape),
+#: format characters (bidirectional overrides such as U+202E, zero-width spaces and joiners, BOM),
+#: line and paragraph separators, surrogates. They make one name look like another.
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs"})
 
 _ALIAS_RE = re.compile(r"^[A-Za-z0-9_\-]+$")
 _VERSION_ALIAS_RE = re.compile(r"^[vV]\d+$")
@@ -73,6 +82,32 @@ def validate_model_name(name, param: str = "name") -> str:
             f"Invalid model name: names may be at most {MAX_NAME_LENGTH} characters long."
         )
     return name
+
+
+def validate_new_model_name(name, param: str = "name") -> str:
+    """A name for a model being created or renamed: :func:`validate_model_name`, and no invisible or
+    control characters (lookups still accept any name, so models named before this rule stay reachable)."""
+    validate_model_name(name, param)
+    for char in name:
+        if unicodedata.category(char) in _INVISIBLE_CATEGORIES:
+            raise InvalidParameterValue(
+                f"Invalid model name {name!r}: names cannot contain control or invisible formatting characters "
+                f"(found U+{ord(char):04X} {unicodedata.name(char, 'control character')}).")
+    return name
+
+
+def validate_description(description, param: str = "description") -> str | None:
+    """A description: text of at most :data:`MAX_DESCRIPTION_LENGTH` characters (None: not given)."""
+    if description is None:
+        return None
+    if not isinstance(description, str):
+        raise InvalidParameterValue(
+            f"Invalid value {description!r} for parameter '{param}' supplied: "
+            f"Hint: Value was of type '{type(description).__name__}'.")
+    if len(description) > MAX_DESCRIPTION_LENGTH:
+        raise InvalidParameterValue(
+            f"'{param}' exceeds the maximum length of {MAX_DESCRIPTION_LENGTH} characters (got {len(description)}).")
+    return description
 
 
 def validate_experiment_name(name) -> str:

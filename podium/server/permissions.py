@@ -17,11 +17,13 @@ create version, update descriptions,   ``edit`` on the model; moving a *protecte
 tags, stage transitions, aliases       needs the policy's ``require_role`` (or an approved request)
 rename, delete model or version,       ``manage`` on the model (deleting what holds a protected target
 grants (list/set/delete), policy set   counts as moving it; changing a policy that requires admin or
-                                       approval needs admin)
+                                       approval needs admin; renaming, for a caller who cannot read
+                                       every model, also registry-wide ``edit``: a new name is claimed)
 rollback of a stage or alias           as moving it: ``edit``, and for a protected one the policy's
                                        ``require_role``; under ``requires_approval`` admin only
                                        (break-glass, recorded on the ``rollback`` event)
-create registered model                registry-wide ``edit`` (an existing name: answered "already exists")
+create registered model                registry-wide ``edit`` (an existing name the caller can read:
+                                       answered "already exists"; one it cannot read: as a new name)
 experiments, runs, metrics, logged     registry-wide ``read`` for reads, ``edit`` for changes
 models
 artifact proxy                         reads: registry-wide ``read``, or ``read`` on a model registered
@@ -129,7 +131,8 @@ RULES = {
     "create_registered_model": lambda p, registry: Need("create_model", EDIT, "creating a registered model",
                                                          model=p.get("name")),
     "get_registered_model": _model(READ, "reading"),
-    "rename_registered_model": _model(MANAGE, "renaming"),
+    "rename_registered_model": lambda p, registry: Need("model", MANAGE, "renaming", model=p.get("name"),
+                                                         new_name=p.get("new_name")),
     "update_registered_model": _model(EDIT, "updating"),
     "delete_registered_model": _model(MANAGE, "deleting", _model_targets),
     "search_registered_models": lambda p, registry: Need("search_models"),

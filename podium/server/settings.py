@@ -84,6 +84,11 @@ SETTINGS: tuple[Setting, ...] = (
             "./podium-data/artifacts",
             "Where the artifact proxy (mlflow-artifacts:/ URIs) keeps files: a directory, or an "
             "object-store URI such as s3://bucket/prefix."),
+    Setting("allowed_source_prefixes", "--allowed-source-prefix", "PODIUM_ALLOWED_SOURCE_PREFIXES", (),
+            "Where else a model version's files may be (repeat the flag; comma-separated in the variable, a "
+            "list in the file): s3://bucket/prefix or a directory. By default only the server's artifact store: "
+            "the server reads a new version's files with its own credentials (docs/security.md, Source rules).",
+            tuple),
     Setting("host", "--host", "PODIUM_HOST", "127.0.0.1",
             "Interface to listen on (0.0.0.0 for every interface)."),
     Setting("port", "--port", "PODIUM_PORT", 5000, "TCP port to listen on.", int, minimum=0, maximum=65535),
@@ -118,6 +123,8 @@ _FALSE = ("0", "false", "no", "off")
 def _from_text(setting: Setting, raw: str, source: str):
     """A value given as text (an environment variable), converted and checked."""
     text = raw.strip()
+    if setting.type is tuple:
+        return _checked(setting, tuple(part.strip() for part in raw.split(",") if part.strip()), source)
     if setting.type is bool:
         if text.lower() in _TRUE:
             return True
@@ -134,6 +141,12 @@ def _from_text(setting: Setting, raw: str, source: str):
 
 def _checked(setting: Setting, value, source: str):
     """``value`` (already of the setting's type) within the setting's choices and range."""
+    if setting.type is tuple:
+        value = tuple(value)
+        bad = [v for v in value if "," in v or not v.strip()]
+        if bad:
+            raise _invalid(setting, bad[0], source, "expected a URI or a directory without commas")
+        return value
     if setting.choices:
         value = str(value).lower()
         if value not in setting.choices:
@@ -148,6 +161,10 @@ def _checked(setting: Setting, value, source: str):
 def _from_file(setting: Setting, value, source: str):
     """A value from the TOML file: it must already have the right type (``port = "80"`` is refused)."""
     expected = setting.type
+    if expected is tuple:
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise _invalid(setting, value, source, f"expected a TOML {_TOML_TYPES[expected]}")
+        return _checked(setting, tuple(value), source)
     ok = isinstance(value, bool) if expected is bool else (
         isinstance(value, int) and not isinstance(value, bool) if expected is int else isinstance(value, str))
     if not ok:
@@ -155,7 +172,7 @@ def _from_file(setting: Setting, value, source: str):
     return _checked(setting, value, source)
 
 
-_TOML_TYPES = {bool: "boolean (true/false)", int: "integer", str: "string"}
+_TOML_TYPES = {bool: "boolean (true/false)", int: "integer", str: "string", tuple: "list of strings"}
 
 
 def _invalid(setting: Setting, value, source: str, why: str) -> InvalidParameterValue:
@@ -199,6 +216,7 @@ class ServerSettings:
     config: str = ""
     backend_store_uri: str = "sqlite:///./podium-data/podium.db"
     artifacts_destination: str = "./podium-data/artifacts"
+    allowed_source_prefixes: tuple[str, ...] = ()
     host: str = "127.0.0.1"
     port: int = 5000
     workers: int = 1
@@ -223,7 +241,7 @@ class ServerSettings:
         from_file = load_config_file(config) if config else {}
         values = {}
         for s in SETTINGS:
-            if overrides.get(s.field) is not None:
+            if overrides.get(s.field) not in (None, ()):  # a repeatable flag not given is ()
                 values[s.field] = _checked(s, overrides[s.field], s.flag)
             elif env.get(s.env) not in (None, ""):
                 values[s.field] = _from_text(s, env[s.env], s.env)
@@ -251,7 +269,10 @@ class ServerSettings:
         if "://" not in dest:
             dest = str(Path(dest).expanduser().resolve())
         config = str(Path(self.config).expanduser().resolve()) if self.config else ""
-        return replace(self, backend_store_uri=uri, artifacts_destination=dest, config=config)
+        allowed = tuple(p if "://" in p else str(Path(p.removeprefix("file:")).expanduser().resolve())
+                        for p in self.allowed_source_prefixes)
+        return replace(self, backend_store_uri=uri, artifacts_destination=dest, config=config,
+                       allowed_source_prefixes=allowed)
 
     def export_to_workers(self) -> None:
         """Set these settings as ``PODIUM_*`` variables of this process, which worker processes inherit."""
@@ -262,7 +283,11 @@ class ServerSettings:
         out = {}
         for f in fields(self):
             value = getattr(self, f.name)
-            out[_BY_FIELD[f.name].env] = ("true" if value else "false") if isinstance(value, bool) else str(value)
+            if isinstance(value, bool):
+                value = "true" if value else "false"
+            elif isinstance(value, tuple):
+                value = ",".join(value)
+            out[_BY_FIELD[f.name].env] = str(value)
         return out
 
 

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from podium.auth.actor import Actor, current_actor
 from podium.domain import rules
-from podium.domain.approvals import REQUEST_STATUSES, ApprovalRequest, GateResult, parse_gate
+from podium.domain.approvals import REQUEST_STATUSES, ApprovalRequest, GateResult, parse_gate, request_not_found
 from podium.errors import InvalidParameterValue, InvalidState, PermissionDenied, PodiumError, ResourceDoesNotExist
 from podium.services.model_files import latest_metrics, parse_mlmodel, read_small
 from podium.store.base import ApprovalStore, AuthStore, RegistryStore, TrackingStore
@@ -84,7 +84,7 @@ class ApprovalService:
     # ------------------------------------------------------------------ reading
     def get_request(self, request_id) -> ApprovalRequest:
         request = self.store.get_request(_request_id(request_id))
-        self._check_read(request.name)
+        self._check_read(request)
         return self._with_policy(request)
 
     def list_requests(self, name, status: str | None = None) -> list[ApprovalRequest]:
@@ -136,10 +136,12 @@ class ApprovalService:
         actor = current_actor()
         approver = actor.name or ANONYMOUS_APPROVER
         results: list[GateResult] = []
+        if self.authorizer is not None:  # before the request's state can tell anything
+            self._check_read(self.store.get_request(request_id))
 
         def check(request: ApprovalRequest, count: int) -> int:
             policy = self.auth_store.get_policy(request.name)
-            self._check_read(request.name)
+            self._check_read(request)
             if actor.name and request.requester == actor.name:
                 raise PermissionDenied(
                     f"You ({actor.name}) made request {request.id}: a requester cannot approve their own request; "
@@ -161,7 +163,7 @@ class ApprovalService:
         comment = _comment(comment)
         actor = current_actor()
         found = self.store.get_request(request_id)
-        self._check_read(found.name)
+        self._check_read(found)
         own = bool(actor.name) and found.requester == actor.name
         status = "cancelled" if own else "rejected"
 
@@ -234,14 +236,15 @@ class ApprovalService:
         return isinstance(signature, dict) and bool(signature.get("inputs"))
 
     # ------------------------------------------------------------------ who may
-    def _check_read(self, name: str) -> None:
+    def _check_read(self, request: ApprovalRequest) -> None:
+        """A request of a model the caller cannot read answers like one that does not exist (404)."""
         actor = current_actor()
         if self.authorizer is None or not actor.authenticated:
             return
-        from podium.auth.authorizer import Need
         from podium.auth.entities import Permission
 
-        self.authorizer.check(actor, Need("model", Permission.READ, "reading requests of", model=name))
+        if self.authorizer.model_permission(actor, request.name) < Permission.READ:
+            raise request_not_found(request.id)
 
     def _check_approver(self, actor: Actor, request: ApprovalRequest, policy, *, rejecting: bool = False) -> None:
         if self.authorizer is None or not actor.authenticated or actor.is_admin:

@@ -3,6 +3,12 @@
 ``RegistryService`` is what the Python client (embedded mode) and the server's routes call. It
 validates every input with MLflow's error codes before anything is written, resolves where a new
 version's files live, and links versions to MLflow 3 logged models.
+
+On a server it also applies the source rules (docs/security.md, "Source rules"): with an
+``authorizer`` (``--auth``), registering from a run, a logged model or another version needs read
+access to it, checked before anything is looked up, by the same rule as downloading its files;
+with ``source_rules``, the files must lie in the server's artifact store or under an allowed prefix
+(:mod:`podium.services.sources`).
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ import re
 from urllib.parse import unquote
 from collections.abc import Sequence
 
-from podium.auth.actor import recorded_user_id
+from podium.auth.actor import current_actor, recorded_user_id
 from podium.domain import rules
 from podium.domain.entities import ModelVersion, PagedList, RegisteredModel
 from podium.domain.paging import validate_max_results
@@ -75,18 +81,23 @@ def _tags(tags) -> dict[str, str]:
 
 class RegistryService:
     def __init__(self, registry: RegistryStore, tracking: TrackingStore, *, strict_sources: bool = False,
-                 integrity=None) -> None:
+                 integrity=None, source_rules=None, authorizer=None) -> None:
         self.registry = registry
         self.tracking = tracking
         #: podium.services.integrity.IntegrityService: hashes a new version's files (None: no manifests)
         self.integrity = integrity
         #: the server's rules: sources must be tied to the run (or logged model) that contains them
         self.strict_sources = strict_sources
+        #: podium.services.sources.SourceRules on a server: where a version's files may be (None: anywhere)
+        self.source_rules = source_rules
+        #: the server's podium.auth.authorizer.Authorizer with --auth: who may register from what (None: anyone)
+        self.authorizer = authorizer
 
     # ------------------------------------------------------------------ registered models
     def create_registered_model(self, name, tags=None, description=None, user_id=None) -> RegisteredModel:
         return self.registry.create_registered_model(
-            rules.validate_model_name(name), _tags(tags), description, recorded_user_id(user_id)
+            rules.validate_new_model_name(name), _tags(tags), rules.validate_description(description),
+            recorded_user_id(user_id)
         )
 
     def get_registered_model(self, name) -> RegisteredModel:
@@ -94,11 +105,12 @@ class RegistryService:
 
     def rename_registered_model(self, name, new_name) -> RegisteredModel:
         rules.validate_model_name(name)
-        rules.validate_model_name(new_name, "new_name")
+        rules.validate_new_model_name(new_name, "new_name")
         return self.registry.rename_registered_model(name, new_name)
 
     def update_registered_model(self, name, description=None) -> RegisteredModel:
-        return self.registry.update_registered_model(rules.validate_model_name(name), description)
+        return self.registry.update_registered_model(rules.validate_model_name(name),
+                                                     rules.validate_description(description))
 
     def delete_registered_model(self, name) -> None:
         self.registry.delete_registered_model(rules.validate_model_name(name))
@@ -133,7 +145,10 @@ class RegistryService:
     ) -> ModelVersion:
         rules.validate_model_name(name)
         rules.require(source, "source")
+        description = rules.validate_description(description)
+        checked = self._authorize_source(source, run_id or None, model_id or None)
         run_id, storage_location = self._resolve_source(source, run_id or None, model_id or None)
+        self._admit_location(source, storage_location, checked, run_id, model_id or None)
         # the files' manifest, computed before the transaction that records it with the version
         manifest = self.integrity.manifest_for_location(storage_location) if self.integrity else None
         version = self.registry.create_model_version(
@@ -155,6 +170,52 @@ class RegistryService:
                 _log.warning("Could not record version %s/%s on logged model %s", name, version.version, model_id,
                              exc_info=True)
         return version
+
+    # ------------------------------------------------------------------ source rules (server only)
+    def _authorize_source(self, source: str, run_id: str | None, model_id: str | None) -> set:
+        """The caller must be able to read every run, logged model and registered model the request
+        names, checked before any of them is looked up: one the caller cannot see is refused exactly
+        like one that does not exist. Returns what was checked (``("run_id", id)``, ``("logged_model_id", id)``)."""
+        runs, logged = {run_id}, {model_id}
+        if source.startswith("runs:/"):
+            runs.add(parse_runs_uri(source).run_id)
+        elif source.startswith("models:/"):
+            uri = parse_models_uri(source)
+            if uri.model_id:
+                logged.add(uri.model_id)
+            else:
+                self._check_access("model", "registering a version from", model=uri.name)
+        return self._check_tracking(runs - {None}, logged - {None}, set())
+
+    def _admit_location(self, source: str, location: str, checked: set, run_id: str | None,
+                        model_id: str | None) -> None:
+        """After resolution: the run and logged model the version will carry, and the files it will
+        point at (by the artifact proxy's own read rule), must be readable by the caller; and the files
+        must lie where this server may read them (:class:`~podium.services.sources.SourceRules`)."""
+        self._check_tracking({run_id} - {None}, {model_id} - {None}, checked)
+        if self.source_rules is None:
+            return
+        path = self.source_rules.proxy_path(location)
+        if path is not None:
+            self._check_access("artifact_read", "registering a version from these files", path=path)
+        self.source_rules.check(source, location)
+
+    def _check_tracking(self, runs: set, logged: set, checked: set) -> set:
+        """Read access to each run and logged model not ``checked`` yet; returns all checked so far."""
+        todo = {("run_id", r) for r in runs} | {("logged_model_id", m) for m in logged}
+        for field, ident in sorted(todo - checked):
+            self._check_access("artifact_read", "registering a version", **{field: ident})
+        return checked | todo
+
+    def _check_access(self, kind: str, action: str, **fields) -> None:
+        """``Authorizer.check`` for the current actor (a server with --auth and a signed-in caller only)."""
+        actor = current_actor()
+        if self.authorizer is None or not actor.authenticated:
+            return
+        from podium.auth.authorizer import Need
+        from podium.auth.entities import Permission
+
+        self.authorizer.check(actor, Need(kind, Permission.READ, action, **fields))
 
     def _resolve_source(self, source: str, run_id: str | None, model_id: str | None) -> tuple[str | None, str]:
         """Check a version's source against its run/model, as MLflow does; return (run_id, storage)."""
@@ -234,7 +295,7 @@ class RegistryService:
 
     def update_model_version(self, name, version, description=None) -> ModelVersion:
         return self.registry.update_model_version(
-            rules.validate_model_name(name), rules.validate_version(version), description
+            rules.validate_model_name(name), rules.validate_version(version), rules.validate_description(description)
         )
 
     def transition_model_version_stage(self, name, version, stage, archive_existing_versions=False) -> ModelVersion:
@@ -289,13 +350,15 @@ class RegistryService:
 
     def copy_model_version(self, src_model_uri: str, dst_name: str) -> ModelVersion:
         """A new version of ``dst_name`` (created if needed) with the source version's files and metadata."""
+        checked = self._authorize_source(src_model_uri, None, None)
         src = self.resolve_model_version(parse_models_uri(src_model_uri))
         rules.validate_model_name(dst_name)
+        location = src.storage_location or src.source
+        self._admit_location(src_model_uri, location, checked, src.run_id, src.model_id)
         try:
             self.registry.create_registered_model(dst_name)
         except ResourceAlreadyExists:
             pass
-        location = src.storage_location or src.source
         manifest = None
         if self.integrity:  # the same files: the source's manifest (as registered), else hashed now
             manifest = self.integrity.manifests.get_manifest(src.name, src.version) \

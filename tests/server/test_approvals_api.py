@@ -23,7 +23,8 @@ USERS = {"admin": True, "alice": False, "bob": False, "carol": False, "dave": Fa
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    running = start_auth_server(tmp_path_factory.mktemp("approvals"), USERS, {"leads": ["erin"]}, {}, "read")
+    running = start_auth_server(tmp_path_factory.mktemp("approvals"), USERS, {"leads": ["erin"]}, {}, "read",
+                                "--allowed-source-prefix", "s3://bucket")
     yield running
     running.stop()
 
@@ -220,7 +221,7 @@ def test_approvers_by_role_admin_and_by_user(as_):
 def test_without_auth_an_anonymous_request_takes_one_anonymous_approval(tmp_path):
     from .helpers import start_server, stop_server
 
-    running = start_server(tmp_path / "open")
+    running = start_server(tmp_path / "open", "--allowed-source-prefix", "s3://bucket")
     try:
         with httpx.Client(base_url=running.url, timeout=30) as api:
             name = f"m-{uuid.uuid4().hex[:8]}"

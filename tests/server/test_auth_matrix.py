@@ -31,7 +31,7 @@ USERS = {"admin": True, "manager": False, "editor": False, "reader": False, "tea
 @pytest.fixture(scope="module")
 def auth_server(tmp_path_factory):
     server = start_auth_server(tmp_path_factory.mktemp("auth-matrix"), USERS, {"team": ["teammate"]},
-                               {"editor-token": "editor", "revoked": "editor"}, "read")
+                               {"editor-token": "editor", "revoked": "editor"}, "read", "--allowed-source-prefix", "s3://bucket")
     with httpx.Client(base_url=server.url, timeout=30, auth=AuthServer.basic("admin")) as admin:
         _revoke(server.db_url, server.tokens["revoked"])
         server.admin = admin
@@ -129,7 +129,7 @@ MODEL_OPS = {
     "set-model-tag": (EDIT, None, lambda c, n: c.post(f"{A2}/registered-models/set-tag", json={"name": n, "key": "k", "value": "v"})),
     "delete-model-tag": (EDIT, None, lambda c, n: c.request("DELETE", f"{A2}/registered-models/delete-tag",
                                                             json={"name": n, "key": "k"})),
-    "create-version": (EDIT, None, lambda c, n: c.post(f"{A2}/model-versions/create", json={"name": n, "source": "s3://b/x"})),
+    "create-version": (EDIT, None, lambda c, n: c.post(f"{A2}/model-versions/create", json={"name": n, "source": "s3://bucket/x"})),
     "update-version": (EDIT, None, lambda c, n: c.patch(f"{A2}/model-versions/update",
                                                         json={"name": n, "version": "2", "description": "d"})),
     "set-version-tag": (EDIT, None, lambda c, n: c.post(f"{A2}/model-versions/set-tag",

@@ -43,7 +43,7 @@ def _client(server: AuthServer, user: str, password: str | None = None) -> httpx
 @pytest.fixture(scope="module")
 def edit_server(tmp_path_factory):
     server = start_auth_server(tmp_path_factory.mktemp("auth-edit"), {"admin": True, "carol": False, "dave": False},
-                               tokens={"carol-token": "carol"}, default_role="edit")
+                               {}, {"carol-token": "carol"}, "edit", "--allowed-source-prefix", "s3://bucket")
     yield server
     server.stop()
 
@@ -178,7 +178,7 @@ def test_podium_client_and_cli_manage_grants_and_policies_on_an_auth_server(edit
 @pytest.fixture(scope="module")
 def none_server(tmp_path_factory):
     server = start_auth_server(tmp_path_factory.mktemp("auth-none"), {"admin": True, "rita": False, "sam": False},
-                               {"readers": ["sam"]}, default_role="none")
+                               {"readers": ["sam"]}, {}, "none", "--allowed-source-prefix", "s3://bucket")
     yield server
     server.stop()
 
@@ -188,7 +188,7 @@ def test_with_default_role_none_searches_show_only_readable_models(none_server):
         names = [_name("visible"), _name("hidden"), _name("group's"), "it's-" + uuid.uuid4().hex[:6]]
         for name in names:
             ok(admin.post(f"{A2}/registered-models/create", json={"name": name}))
-            ok(admin.post(f"{A2}/model-versions/create", json={"name": name, "source": "s3://b/m"}))
+            ok(admin.post(f"{A2}/model-versions/create", json={"name": name, "source": "s3://bucket/m"}))
         for name, who in ((names[0], {"user": "rita"}), (names[2], {"group": "readers"}), (names[3], {"user": "rita"})):
             ok(admin.post(f"{PODIUM}/registered-models/grants", json={"name": name, "permission": "read", **who}))
     with _client(none_server, "rita") as rita:
@@ -277,7 +277,8 @@ def test_without_auth_user_id_is_what_the_client_sends_and_policies_are_stored_n
     assert ok(api.get(f"{PODIUM}/whoami")) == {"auth": False, "default_role": "read", "user": None}
     model = unique("open")
     ok(api.post(f"{A2}/registered-models/create", json={"name": model}))
-    ok(api.post(f"{A2}/model-versions/create", json={"name": model, "source": "s3://b/m"}))
+    ok(api.post(f"{A2}/model-versions/create", json={"name": model, "source": f"runs:/{run['info']['run_id']}/m",
+                                                      "run_id": run["info"]["run_id"]}))
     assert ok(api.get(f"{PODIUM}/registered-models/grants", params={"name": model})) == {"grants": []}
     ok(api.post(f"{PODIUM}/registered-models/policy",
                 json={"name": model, "protected_stages": ["Production"], "requires_approval": True}))

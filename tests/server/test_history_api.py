@@ -51,8 +51,9 @@ def promote(api, name: str, version: int, stage: str = "Production", archive: bo
 
 def make_model(api, name: str, versions: int = 3) -> None:
     ok(api.post(f"{A2}/registered-models/create", json={"name": name}))
+    run = ok(api.post(f"{A2}/runs/create", json={"experiment_id": "0"}))["run"]["info"]["run_id"]
     for _ in range(versions):
-        ok(api.post(f"{A2}/model-versions/create", json={"name": name, "source": "s3://bucket/model"}))
+        ok(api.post(f"{A2}/model-versions/create", json={"name": name, "source": f"runs:/{run}/model", "run_id": run}))
 
 
 def history(api, name: str, **params) -> list[dict]:
@@ -194,7 +195,7 @@ def auth(request, tmp_path_factory):
     os.environ[SERVER_DB_ENV] = request.param
     try:
         server = start_auth_server(tmp_path_factory.mktemp(f"history-auth-{request.param}"), USERS, None,
-                                   {"manager-token": "manager"}, "read")
+                                   {"manager-token": "manager"}, "read", "--allowed-source-prefix", "s3://bucket")
     finally:
         if saved is None:
             os.environ.pop(SERVER_DB_ENV, None)

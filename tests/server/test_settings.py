@@ -23,7 +23,7 @@ def _doc_default(default) -> str:
 
 def test_configuration_doc_lists_every_setting_and_nothing_else():
     documented = [(m[1], m[2], m[3] or None, m[4] if m[4] is not None else "") for m in ROW.finditer(DOC.read_text())]
-    in_code = [(s.flag, s.env, s.key, "" if s.default == "" else _doc_default(s.default)) for s in SETTINGS]
+    in_code = [(s.flag, s.env, s.key, "" if s.default in ("", ()) else _doc_default(s.default)) for s in SETTINGS]
     assert documented == in_code
 
 
@@ -178,3 +178,31 @@ def test_cli_reports_a_bad_setting_as_a_usage_error(cwd, monkeypatch):
     assert result.exit_code == 2 and "Unknown setting(s) in config file" in result.output and "wokers" in result.output
     result = CliRunner().invoke(server, [], env={"PODIUM_DB_THREADS": "many"})
     assert result.exit_code == 2 and "db_threads (PODIUM_DB_THREADS)" in result.output
+
+
+def test_allowed_source_prefixes_from_the_flag_the_variable_and_the_file(cwd, monkeypatch):
+    import podium.server.runner as runner
+    from podium.cli.server import server
+
+    seen = {}
+    monkeypatch.setattr(runner, "serve", lambda settings: seen.update(settings=settings))
+    config = _config(cwd / "podium.toml", 'allowed_source_prefixes = ["s3://file/models", "shared"]\n')
+    assert ServerSettings.from_env({"PODIUM_CONFIG": config}).allowed_source_prefixes == \
+        ("s3://file/models", str(cwd / "shared"))  # relative directories resolve, as other paths do
+    from_env = ServerSettings.from_env({"PODIUM_CONFIG": config, "PODIUM_ALLOWED_SOURCE_PREFIXES": "s3://a/x, s3://b"})
+    assert from_env.allowed_source_prefixes == ("s3://a/x", "s3://b")
+    assert ServerSettings.from_env(from_env.to_env()) == from_env  # how worker processes receive them
+    result = CliRunner().invoke(server, ["--allowed-source-prefix", "s3://c", "--allowed-source-prefix", "s3://d/m"],
+                                env={"PODIUM_ALLOWED_SOURCE_PREFIXES": "s3://a/x"})
+    assert result.exit_code == 0, result.output
+    assert seen["settings"].allowed_source_prefixes == ("s3://c", "s3://d/m")  # the flags beat the variable
+    result = CliRunner().invoke(server, [], env={"PODIUM_ALLOWED_SOURCE_PREFIXES": "s3://a/x"})
+    assert seen["settings"].allowed_source_prefixes == ("s3://a/x",)  # no flag: not an empty override
+    assert ServerSettings.from_env({}).allowed_source_prefixes == ()
+
+
+@pytest.mark.parametrize("text", ['allowed_source_prefixes = "s3://a"\n', "allowed_source_prefixes = [1]\n",
+                                  'allowed_source_prefixes = ["s3://a,b"]\n'])
+def test_allowed_source_prefixes_must_be_a_list_of_uris_without_commas(cwd, text):
+    with pytest.raises(InvalidParameterValue, match="allowed_source_prefixes"):
+        load_config_file(_config(cwd / "podium.toml", text))

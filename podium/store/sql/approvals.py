@@ -19,7 +19,7 @@ from collections.abc import Callable
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from podium.domain.approvals import Approval, ApprovalRequest
+from podium.domain.approvals import Approval, ApprovalRequest, request_not_found
 from podium.domain.events import event_context
 from podium.errors import InvalidState, PodiumError, ResourceAlreadyExists, ResourceDoesNotExist
 from podium.store.sql.approval_tables import approval_requests as ar
@@ -39,10 +39,6 @@ _ACTIVE_STAGES = ("Staging", "Production")
 
 def now_ms() -> int:
     return int(time.time() * 1000)
-
-
-def _not_found(request_id: int) -> ResourceDoesNotExist:
-    return ResourceDoesNotExist(f"Request {request_id} not found")
 
 
 def already_decided(request: ApprovalRequest) -> PodiumError:
@@ -77,7 +73,7 @@ class SqlApprovalStore:
         with self.db.read() as conn:
             row = conn.execute(self._query().where(ar.c.id == request_id)).first()
             if row is None:
-                raise _not_found(request_id)
+                raise request_not_found(request_id)
             return self._entities(conn, [row])[0]
 
     def list_requests(self, name: str, status: str | None = None, max_results: int = 1000) -> list[ApprovalRequest]:
@@ -128,7 +124,7 @@ class SqlApprovalStore:
             conn.execute(select(ar.c.id).where(ar.c.id == request_id).with_for_update()).first()
         row = conn.execute(self._query().where(ar.c.id == request_id)).first()
         if row is None:
-            raise _not_found(request_id)
+            raise request_not_found(request_id)
         return row
 
     def approve_request(self, request_id: int, approver: str, comment: str | None,
