@@ -26,7 +26,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from podium.auth.actor import ANONYMOUS, acting_as
+from podium.auth.actor import ANONYMOUS, Actor, acting_as
+from podium.errors import RequestLimitExceeded
 from podium.server import errors
 from podium.server.http import JSONResponse, Request, Response
 from podium.server.requests import parse_body, parse_params, parse_query
@@ -43,6 +44,8 @@ MLFLOW_ARTIFACTS_ROOT = "mlflow-artifacts:/"
 _CHALLENGE = [(b"www-authenticate", b'Basic realm="podium"')]
 #: threads per worker for artifact file I/O (uploads hold one for their whole duration)
 FILE_THREADS = 32
+#: threads per worker for password hashes (scrypt): guesses queue here, never on the database pool
+HASH_THREADS = 2
 
 
 @dataclass
@@ -105,6 +108,12 @@ class PodiumApp:
         services.file_executor = self.file_executor
         self.access_log = self.settings.access_log
         self.gate = services.gate
+        self.hash_executor = None
+        if self.gate is not None:
+            from podium.auth.limiter import FailureLimiter
+
+            self.gate.authenticator.limiter = FailureLimiter(self.settings.login_attempts_per_minute)
+            self.hash_executor = ThreadPoolExecutor(HASH_THREADS, thread_name_prefix="podium-hash")
         db = getattr(getattr(services.tracking, "store", None), "db", None)
         self._db = db
         self._serialize_writes = bool(getattr(db, "is_sqlite", False))
@@ -139,6 +148,8 @@ class PodiumApp:
             self.metrics.close()
         self.executor.shutdown(wait=True, cancel_futures=True)
         self.file_executor.shutdown(wait=False, cancel_futures=True)
+        if self.hash_executor is not None:
+            self.hash_executor.shutdown(wait=False, cancel_futures=True)
         if self._db is not None:
             self._db.dispose()
 
@@ -146,7 +157,7 @@ class PodiumApp:
         start = time.perf_counter()
         method = scope["method"]
         path = scope["path"]
-        request = Request(scope, receive)
+        request = Request(scope, receive, self.settings.max_json_body_bytes)
         metrics = self.metrics
         if metrics is not None:
             metrics.started()
@@ -158,8 +169,11 @@ class PodiumApp:
                 raise
             except Exception as exc:  # noqa: BLE001 - the one place that turns exceptions into answers
                 status, body = errors.error_response(exc, method, path)
-                response = JSONResponse(body, status, _CHALLENGE if status == 401 else None)
+                response = JSONResponse(body, status, _error_headers(exc, status))
             status = response.status
+            if request.has_unread_body and isinstance(response, Response):
+                # answered before the body was read (401, 413): close rather than read the rest
+                response.headers.append((b"connection", b"close"))
             try:
                 await response.send(send, self.file_executor)
             except OSError:
@@ -185,8 +199,10 @@ class PodiumApp:
                 return JSONResponse(body, status, [(b"allow", ", ".join(sorted(methods)).encode())])
         request.scope["podium.route"] = route
         query = parse_query(request.scope.get("query_string", b""))
+        gated = self.gate is not None and not self.gate.is_public(route)
+        actor = await self._authenticate(request) if gated else None  # before a byte of the body is read
         body = parse_body(await request.body()) if method != "GET" and not route.streaming else {}
-        actor, params = await self._admit(route, request, lambda: parse_params(route, query, body, path_params))
+        actor, params = await self._admit(route, actor, lambda: parse_params(route, query, body, path_params))
         with acting_as(actor):  # services read it (podium.auth.actor); _run carries it to the thread pool
             if route.streaming:
                 return await route.handler(self.services, params, request)
@@ -199,13 +215,25 @@ class PodiumApp:
                 result = await self._run(route.handler, params)
         return result if isinstance(result, Response) else JSONResponse(result)
 
-    async def _admit(self, route, request: Request, parse):
+    async def _authenticate(self, request: Request):
+        """The actor the request's credentials prove (``Unauthenticated``/``RequestLimitExceeded``
+        otherwise): the lookup on the database pool, a password's hash on the hash pool."""
+        loop = asyncio.get_running_loop()
+        client = (request.scope.get("client") or (None,))[0]
+        step = await loop.run_in_executor(self.executor, self.gate.authenticator.begin,
+                                          request.header("authorization"), client)
+        if isinstance(step, Actor):
+            return step
+        return await loop.run_in_executor(self.hash_executor, self.gate.authenticator.finish, step)
+
+    async def _admit(self, route, actor, parse):
         """``(actor, params)``: everyone is the anonymous actor without --auth (and on public routes);
-        with it, the gate authenticates, parses and authorizes on the thread pool (it reads the database)."""
-        if self.gate is None or self.gate.is_public(route):
+        with it, the gate parses and authorizes the authenticated ``actor`` on the thread pool (it reads
+        the database)."""
+        if actor is None:
             return ANONYMOUS, parse()
         return await asyncio.get_running_loop().run_in_executor(
-            self.executor, self.gate.admit, route, request.header("authorization"), parse)
+            self.executor, self.gate.admit, route, None, parse, actor)
 
     def _run(self, handler, params):
         context = contextvars.copy_context()  # the request's actor, for the services
@@ -222,6 +250,14 @@ class PodiumApp:
             "%s %s %d %.2fms", method, path, status, ms,
             extra={"method": method, "path": path, "status": status, "duration_ms": ms},
         )
+
+
+def _error_headers(exc: BaseException, status: int) -> list[tuple[bytes, bytes]] | None:
+    if status == 401:
+        return _CHALLENGE
+    if isinstance(exc, RequestLimitExceeded):
+        return [(b"retry-after", str(exc.retry_after).encode())]
+    return None
 
 
 def create_app(settings: ServerSettings | None = None) -> PodiumApp:

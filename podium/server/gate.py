@@ -48,10 +48,11 @@ class Gate:
     def is_public(route) -> bool:
         return route.operation_id in PUBLIC
 
-    def admit(self, route, authorization: str | None, parse) -> tuple[Actor, dict]:
+    def admit(self, route, authorization: str | None, parse, actor: Actor | None = None) -> tuple[Actor, dict]:
         """``(actor, params)`` for a request, or ``Unauthenticated`` / ``PermissionDenied``.
-        ``parse()`` returns the request's parameters (called once the caller is authenticated)."""
-        actor = self.authenticator.authenticate(authorization)
+        ``parse()`` returns the request's parameters (called once the caller is authenticated);
+        ``actor``: already authenticated (the server does it before reading a body)."""
+        actor = actor if actor is not None else self.authenticator.authenticate(authorization)
         params = parse()
         need = need_for(route.operation_id, params, self.registry)
         self.authorizer.check(actor, need)

@@ -15,7 +15,7 @@ import mimetypes
 from pathlib import Path
 from urllib.parse import quote
 
-from podium.errors import BadRequest
+from podium.errors import BadRequest, RequestTooLarge
 
 try:
     import orjson
@@ -41,14 +41,26 @@ class ClientDisconnected(BadRequest):
         super().__init__("The client disconnected before sending the whole request body.")
 
 
+def too_large(limit: int) -> RequestTooLarge:
+    return RequestTooLarge(
+        f"Request body is larger than the server's limit of {limit} bytes for JSON requests "
+        "(--max-json-body-bytes); artifacts are uploaded with PUT to the artifact routes instead."
+    )
+
+
 class Request:
-    """What a streaming handler gets besides its parameters: headers and the body stream."""
+    """What a streaming handler gets besides its parameters: headers and the body stream.
 
-    __slots__ = ("scope", "receive", "_done", "_pending")
+    :meth:`body` holds at most ``max_body`` bytes: a declared ``Content-Length`` above it is refused
+    before anything is read, and a chunked body is refused as soon as it grows past it (413).
+    """
 
-    def __init__(self, scope: dict, receive) -> None:
+    __slots__ = ("scope", "receive", "max_body", "_done", "_pending")
+
+    def __init__(self, scope: dict, receive, max_body: int | None = None) -> None:
         self.scope = scope
         self.receive = receive
+        self.max_body = max_body
         self._done = False
         self._pending = b""
 
@@ -59,11 +71,28 @@ class Request:
                 return v.decode("latin-1")
         return None
 
+    @property
+    def has_unread_body(self) -> bool:
+        """Did the client announce a body that was not read to its end (answered early: 401, 413)?"""
+        if self._done:
+            return False
+        length = self.header("content-length")
+        return self.header("transfer-encoding") is not None or (length is not None and length.strip() not in ("", "0"))
+
     async def body(self) -> bytes:
-        """The whole body (for JSON requests, which are small)."""
-        parts = []
+        """The whole body (for JSON requests, which are small): at most ``max_body`` bytes, else 413."""
+        limit = self.max_body
+        if limit is not None:
+            declared = self.header("content-length")
+            if declared is not None and declared.strip().isdigit() and int(declared) > limit:
+                raise too_large(limit)
+        parts, have = [], 0
         while not self._done:
-            parts.append(await self._next())
+            part = await self._next()
+            have += len(part)
+            if limit is not None and have > limit:
+                raise too_large(limit)
+            parts.append(part)
         return b"".join(parts)
 
     async def read_some(self, size: int = CHUNK) -> bytes:
