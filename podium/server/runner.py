@@ -9,6 +9,8 @@
   then close the database pool and the thread pool (ASGI lifespan shutdown).
 * Worker processes get the settings as ``PODIUM_*`` environment variables and build their app with
   :func:`podium.server.app.create_app_from_env`.
+* Unfinished uploads of processes that are gone (a ``kill -9``) are removed from the artifact
+  destination's staging directory before the workers start (:mod:`podium.store.artifacts.local`).
 * With several workers and ``--metrics`` on, ``PROMETHEUS_MULTIPROC_DIR`` points every worker at one
   directory of metric files (a fresh temporary one, removed at exit, unless the operator set the
   variable), so ``GET /metrics`` from any worker reports all of them (:mod:`podium.server.metrics`).
@@ -17,6 +19,7 @@
 from __future__ import annotations
 
 import importlib.util
+import logging
 import os
 import signal
 import socket
@@ -27,6 +30,7 @@ from podium.server.settings import ServerSettings
 __all__ = ["migrate", "serve"]
 
 GRACEFUL_SHUTDOWN_SECONDS = 30
+KEEP_ALIVE_SECONDS = 5
 
 
 def _set_nodelay(transport) -> None:
@@ -68,6 +72,7 @@ def migrate(settings: ServerSettings) -> None:
     from podium.server.app import MLFLOW_ARTIFACTS_ROOT
 
     backend = embedded_backend(settings.backend_store_uri, MLFLOW_ARTIFACTS_ROOT)
+    _clean_staging(settings.artifacts_destination)
     try:
         if settings.auth:  # the first admin, from PODIUM_ADMIN_PASSWORD, or a message saying how
             from podium.server.gate import first_start
@@ -75,6 +80,19 @@ def migrate(settings: ServerSettings) -> None:
             first_start(backend.access.store, settings.backend_store_uri)
     finally:
         backend.tracking.store.db.dispose()
+
+
+def _clean_staging(destination: str) -> None:
+    """The destination's staging directory for uploads, without the temporary files that uploads cut
+    short by a crash (``kill -9``) left behind."""
+    from podium.store.artifacts.local import prepare_staging
+    from podium.uris import is_local_path
+
+    if is_local_path(destination):
+        removed = prepare_staging(destination)
+        if removed:
+            logging.getLogger("podium.server").info("Removed %d unfinished upload(s) from the staging directory.",
+                                                    removed)
 
 
 def uvicorn_options(settings: ServerSettings) -> dict:
@@ -89,6 +107,9 @@ def uvicorn_options(settings: ServerSettings) -> dict:
         "log_level": settings.log_level,
         "server_header": False,
         "timeout_graceful_shutdown": GRACEFUL_SHUTDOWN_SECONDS,
+        # an idle keep-alive connection is closed after this; slow headers/bodies have no uvicorn timeout
+        # (docs/security.md#limits: a reverse proxy's client_header_timeout/client_body_timeout)
+        "timeout_keep_alive": KEEP_ALIVE_SECONDS,
     }
 
 

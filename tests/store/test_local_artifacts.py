@@ -309,3 +309,21 @@ def test_writing_below_an_existing_file_is_invalid_parameter(store, root):
     assert store.list_artifacts("x.txt/y") == []
     with pytest.raises(ResourceDoesNotExist):
         store.download_artifacts("x.txt/y", str(root.parent / "dst"))
+
+
+def test_clean_staging_removes_only_the_files_of_processes_that_are_gone(tmp_path):
+    import socket
+    import subprocess
+    import sys
+
+    from podium.store.artifacts.local import STAGING, LocalArtifactStore, prepare_staging
+
+    prepare_staging(str(tmp_path))
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    host = socket.gethostname()
+    staging = tmp_path / STAGING
+    for name in (f"{host}-{gone.stdout.strip()}-abc", f"{host}-{os.getpid()}-def", f"other-host-1-ghi"):
+        (staging / name).write_bytes(b"partial")
+    assert LocalArtifactStore(str(tmp_path)).clean_staging() == 1
+    assert sorted(p.name for p in staging.iterdir()) == sorted([f"{host}-{os.getpid()}-def", "other-host-1-ghi"])
+    assert LocalArtifactStore(str(tmp_path)).list_artifacts() == []

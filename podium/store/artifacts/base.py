@@ -4,7 +4,8 @@ An artifact store is rooted at one URI (a run's, a logged model's, or the server
 and addresses files by relative POSIX paths below it. A path that would leave the root (``..``,
 an absolute path, a NUL byte, a backslash) is refused with ``INVALID_PARAMETER_VALUE``, and so is one
 too long for a file system or an object store (a segment over :data:`MAX_SEGMENT_BYTES` or the
-whole over :data:`MAX_PATH_BYTES`, UTF-8). Writes are
+whole over :data:`MAX_PATH_BYTES`, UTF-8); names starting with :data:`RESERVED_PREFIX` belong to the
+store itself (its staging area) and are refused too. Writes are
 atomic: a file is either absent or complete, never half-written, and an interrupted write leaves
 nothing visible. ``write_stream(..., overwrite=False)`` refuses an existing file with
 ``RESOURCE_ALREADY_EXISTS``, atomically (registered versions are written that way).
@@ -17,13 +18,16 @@ Stores whose clients can move bytes themselves, through presigned URLs (S3), als
 from __future__ import annotations
 
 import posixpath
-from typing import BinaryIO, Iterator, Protocol, runtime_checkable
+from typing import BinaryIO, Callable, Iterator, Protocol, runtime_checkable
 
 from podium.domain.entities import FileInfo
 from podium.errors import InvalidParameterValue
 
 __all__ = ["ArtifactStore", "ByteRange", "MAX_PATH_BYTES", "MAX_SEGMENT_BYTES", "PresignedTransfers",
-           "check_byte_range", "check_path_length", "clean_relative_path"]
+           "RESERVED_PREFIX", "check_byte_range", "check_path_length", "clean_relative_path"]
+
+#: names the stores keep for themselves (``.podium-staging``, older ``.podium-tmp-*`` files)
+RESERVED_PREFIX = ".podium-"
 
 #: a file name's limit on every common file system (NAME_MAX)
 MAX_SEGMENT_BYTES = 255
@@ -63,6 +67,9 @@ def clean_relative_path(path: str | None) -> str:
         return ""
     if normalized == ".." or normalized.startswith("../"):
         raise InvalidParameterValue(f"Invalid artifact path: '{path}' escapes the artifact root")
+    if any(part.startswith(RESERVED_PREFIX) for part in normalized.split("/")):
+        raise InvalidParameterValue(
+            f"Invalid artifact path: '{path}': names starting with '{RESERVED_PREFIX}' are reserved for Podium.")
     return normalized
 
 
@@ -111,11 +118,14 @@ class ArtifactStore(Protocol):
         a range past the end is cut at the end, one starting past it yields nothing.
         """
 
-    def write_stream(self, path: str, chunks: BinaryIO | Iterator[bytes], *, overwrite: bool = True) -> int:
+    def write_stream(self, path: str, chunks: BinaryIO | Iterator[bytes], *, overwrite: bool = True,
+                     before_commit: Callable[[], None] | None = None) -> int:
         """Write a file from a stream, atomically; returns the number of bytes written.
 
         With ``overwrite=False`` an existing file is refused with ``RESOURCE_ALREADY_EXISTS``, and
         the check is part of the atomic commit (two writers racing: exactly one wins).
+        ``before_commit()`` is called once the bytes are stored, right before they become visible;
+        if it raises, nothing is written (the guarded store re-checks immutability there).
         """
 
     def delete_artifacts(self, path: str | None = None) -> None:
