@@ -34,6 +34,7 @@ JSON_ROUTES = [
     ("POST", f"{A2}/experiments/create"),
     ("POST", f"{PODIUM}/registered-models/rollback"),
     ("POST", f"{PODIUM}/requests/1/approve"),
+    ("POST", "/ajax-api/2.0/mlflow/runs/log-batch"),
 ]
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 
+import httpx
 import pytest
 
 from tests.databases import POSTGRES_ENV
@@ -165,3 +166,31 @@ def test_a_255_byte_segment_is_fine(live):
     assert api.put(f"{ART}/ok/{name}", content=b"data").status_code == 200
     assert api.get(f"{ART}/ok/{name}").content == b"data"
     assert api.get(ART, params={"path": "ok"}).json()["files"][0]["path"] == name
+
+
+# ------------------------------------------------------------------ the same behind --auth
+@pytest.fixture(scope="module")
+def auth_live(tmp_path_factory):
+    from tests.auth_server import start_auth_server
+
+    server = start_auth_server(tmp_path_factory.mktemp("hostile-auth"), {"admin": True, "reader": False})
+    yield server
+    server.stop()
+
+
+@pytest.mark.parametrize("user", ["admin", "reader"])
+@pytest.mark.parametrize(("method", "path", "params"), [
+    ("GET", f"{PODIUM}/requests/{HUGE}", None),
+    ("POST", f"{PODIUM}/requests/{2**63}/approve", None),
+    ("POST", f"{PODIUM}/requests/-{HUGE}/reject", None),
+    ("GET", f"{PODIUM}/registered-models/at", {"name": "m", "time": "-" + HUGE}),
+    ("GET", f"{ART}/{LONG}", None),
+    ("GET", ART, {"path": LONG}),
+    ("GET", f"{A2}/registered-models/search", {"page_token": LONE_SURROGATE}),
+])
+def test_with_auth_the_same_requests_are_400_for_every_role(auth_live, user, method, path, params):
+    from tests.auth_server import AuthServer
+
+    with httpx.Client(base_url=auth_live.url, auth=AuthServer.basic(user), timeout=30) as api:
+        response = api.request(method, path, params=params, json={} if method == "POST" else None)
+    error(response, 400, "INVALID_PARAMETER_VALUE")
