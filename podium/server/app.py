@@ -157,7 +157,7 @@ class PodiumApp:
         start = time.perf_counter()
         method = scope["method"]
         path = scope["path"]
-        request = Request(scope, receive, self.settings.max_json_body_bytes)
+        request = Request(scope, receive, self.settings.max_json_body_bytes, self.settings.body_idle_timeout)
         metrics = self.metrics
         if metrics is not None:
             metrics.started()

@@ -28,7 +28,7 @@ except ImportError:  # pragma: no cover - orjson is a declared dependency
         return json.dumps(obj, separators=(",", ":")).encode()
 
 
-__all__ = ["ClientDisconnected", "FileResponse", "JSONResponse", "Request", "Response", "StreamResponse", "dumps"]
+__all__ = ["ClientDisconnected", "ClientStalled", "FileResponse", "JSONResponse", "Request", "Response", "StreamResponse", "dumps"]
 
 CHUNK = 1 << 20
 _TEXT_SUFFIXES = {".txt", ".yaml", ".yml", ".json", ".md", ".csv", ".py", ".log", ""}
@@ -48,19 +48,30 @@ def too_large(limit: int) -> RequestTooLarge:
     )
 
 
+class ClientStalled(BadRequest):
+    """The client stopped sending its body (nothing for ``seconds``): the request is dropped."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"The client sent no part of the request body for {seconds:g} s (--body-idle-timeout); "
+                         "closing the connection.")
+
+
 class Request:
     """What a streaming handler gets besides its parameters: headers and the body stream.
 
     :meth:`body` holds at most ``max_body`` bytes: a declared ``Content-Length`` above it is refused
     before anything is read, and a chunked body is refused as soon as it grows past it (413).
+    A body that stops arriving for ``idle_timeout`` seconds is dropped (:class:`ClientStalled`), so a
+    stalled upload does not hold a file thread forever.
     """
 
-    __slots__ = ("scope", "receive", "max_body", "_done", "_pending")
+    __slots__ = ("scope", "receive", "max_body", "idle_timeout", "_done", "_pending")
 
-    def __init__(self, scope: dict, receive, max_body: int | None = None) -> None:
+    def __init__(self, scope: dict, receive, max_body: int | None = None, idle_timeout: float | None = None) -> None:
         self.scope = scope
         self.receive = receive
         self.max_body = max_body
+        self.idle_timeout = idle_timeout
         self._done = False
         self._pending = b""
 
@@ -105,7 +116,13 @@ class Request:
         return b"".join(parts)
 
     async def _next(self) -> bytes:
-        message = await self.receive()
+        if self.idle_timeout is None:
+            message = await self.receive()
+        else:
+            try:
+                message = await asyncio.wait_for(self.receive(), self.idle_timeout)
+            except asyncio.TimeoutError:
+                raise ClientStalled(self.idle_timeout) from None
         if message["type"] == "http.disconnect":
             self._done = True
             raise ClientDisconnected()

@@ -186,3 +186,21 @@ def test_a_burst_of_wrong_passwords_does_not_stop_a_signed_in_user(limited_serve
                 stop.set()
         assert 429 in seen and set(seen) <= {401, 429}
         assert seen.count(401) <= 25  # never more hashes than the client address's limit
+
+
+# ------------------------------------------------------------------ slow clients
+@pytest.mark.parametrize(("method", "path"), [("PUT", f"{ART}/slow/model.bin"), ("POST", f"{A2}/runs/log-batch"),
+                                              ("PUT", f"{ART}/slow/chunked.bin")])
+def test_a_client_that_stops_sending_its_body_is_dropped(tmp_path, method, path):
+    """A stalled body is dropped after --body-idle-timeout (1 s here): it holds no thread, no temp file."""
+    server = start_server(tmp_path, "--body-idle-timeout", "1")
+    try:
+        status, headers, body, _ = push(server.url, method, path, 1 << 20, chunked=path.endswith("chunked.bin"),
+                                        block=1024, stall_after=4096)
+        assert status == 400 and body["error_code"] == "BAD_REQUEST", body
+        assert "--body-idle-timeout" in body["message"] and headers.get("connection") == "close"
+        staging = server.artifacts / ".podium-staging"
+        assert [p.name for p in staging.iterdir() if p.name != "commit.lock"] == []
+        assert httpx.get(f"{server.url}{ART}", params={"path": "slow"}).json() == {}
+    finally:
+        stop_server(server)
