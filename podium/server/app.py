@@ -10,7 +10,10 @@ One request, end to end: route table lookup -> parameters parsed (:mod:`podium.s
 handler (database calls on a thread pool, never on the event loop) -> JSON via :mod:`podium.wire`.
 With ``--auth``, :mod:`podium.server.gate` authenticates and authorizes each request before its
 handler, and the actor it proved is set for the services (:mod:`podium.auth.actor`; without
-``--auth`` the actor is anonymous). Any exception ends in :func:`podium.server.errors.error_response`.
+``--auth`` the actor is anonymous). Credentials are checked from the headers before any byte of the
+body is read (a password's scrypt hash on a small pool of its own, never the database pool), and a
+JSON body is read only up to ``--max-json-body-bytes`` (413 past it); an answer given with the body
+unread closes the connection (docs/security.md#limits). Any exception ends in :func:`podium.server.errors.error_response`.
 Every request is counted for ``GET /metrics`` by its route template (:mod:`podium.server.metrics`,
 unless ``--no-metrics``). On SQLite, writes of one worker take turns on an asyncio lock before they
 reach the pool, so they never queue inside SQLite's sleeping busy-handler (decision 0002).

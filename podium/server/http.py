@@ -120,8 +120,9 @@ class Request:
             message = await self.receive()
         else:
             try:
-                message = await asyncio.wait_for(self.receive(), self.idle_timeout)
-            except asyncio.TimeoutError:
+                async with asyncio.timeout(self.idle_timeout):  # a timer, no extra task per message
+                    message = await self.receive()
+            except TimeoutError:
                 raise ClientStalled(self.idle_timeout) from None
         if message["type"] == "http.disconnect":
             self._done = True
