@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import threading
 import time
 import uuid
@@ -98,6 +99,27 @@ def test_an_upload_in_flight_during_registration_is_refused_when_it_finishes(liv
     assert report["status"] == "intact", report
     assert api.get(f"{ART}/{root}/model/model.pkl").content == b"the registered weights"
     assert set(_in_staging(server.artifacts)) == before  # the refused upload left nothing behind
+
+
+def test_an_upload_does_not_land_while_a_registration_holds_the_commit_lock(live):
+    """Registration holds ``.podium-staging/commit.lock`` exclusively while it hashes and records the
+    manifest (held here by the test, as another process would): a fully received upload waits."""
+    server, api = live
+    staging = server.artifacts / STAGING
+    target = server.artifacts / "locked" / f"{uuid.uuid4().hex}.bin"
+    size = 5000 + len(target.name)
+    with open(staging / "commit.lock", "a+b") as handle, ThreadPoolExecutor(1) as pool:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            put = pool.submit(httpx.put, f"{server.url}{ART}/locked/{target.name}", content=b"z" * size,
+                              timeout=120)
+            _wait_for(lambda: any(p.stat().st_size == size for p in staging.iterdir() if p.name != "commit.lock"),
+                      "the upload fully received in the staging directory")
+            assert not target.exists() and not put.done()
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+        assert put.result(timeout=120).status_code == 200
+    assert target.read_bytes() == b"z" * size
 
 
 def test_an_upload_next_to_a_registered_directory_still_lands(live):
