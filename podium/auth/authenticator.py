@@ -37,7 +37,6 @@ import hmac
 import os
 import threading
 import time
-
 from dataclasses import dataclass
 
 from podium.auth import passwords, tokens
