@@ -311,7 +311,7 @@ def test_writing_below_an_existing_file_is_invalid_parameter(store, root):
         store.download_artifacts("x.txt/y", str(root.parent / "dst"))
 
 
-def test_clean_staging_removes_only_the_files_of_processes_that_are_gone(tmp_path):
+def test_clean_staging_removes_the_files_of_processes_that_are_gone_and_its_own(tmp_path):
     import socket
     import subprocess
     import sys
@@ -322,8 +322,13 @@ def test_clean_staging_removes_only_the_files_of_processes_that_are_gone(tmp_pat
     gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     host = socket.gethostname()
     staging = tmp_path / STAGING
-    for name in (f"{host}-{gone.stdout.strip()}-abc", f"{host}-{os.getpid()}-def", f"other-host-1-ghi"):
-        (staging / name).write_bytes(b"partial")
-    assert LocalArtifactStore(str(tmp_path)).clean_staging() == 1
-    assert sorted(p.name for p in staging.iterdir()) == sorted([f"{host}-{os.getpid()}-def", "other-host-1-ghi"])
+    alive = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)
+    try:
+        for name in (f"{host}-{gone.stdout.strip()}-abc", f"{host}-{alive.pid}-def", f"{host}-{os.getpid()}-jkl",
+                     "other-host-1-ghi"):
+            (staging / name).write_bytes(b"partial")
+        assert LocalArtifactStore(str(tmp_path)).clean_staging() == 2  # the dead process's and our own
+        assert sorted(p.name for p in staging.iterdir()) == sorted([f"{host}-{alive.pid}-def", "other-host-1-ghi"])
+    finally:
+        alive.communicate(b"")
     assert LocalArtifactStore(str(tmp_path)).list_artifacts() == []

@@ -71,7 +71,8 @@ class LocalArtifactStore:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
     def clean_staging(self) -> int:
-        """Remove staging files left by processes that are gone (or a day old); returns how many."""
+        """Remove staging files left by processes that are gone, by this one, or a day old; returns how
+        many. For start-up only (before this process uploads anything)."""
         if self.staging is None or not self.staging.is_dir():
             return 0
         host, removed, now = socket.gethostname(), 0, time.time()
@@ -83,7 +84,9 @@ class LocalArtifactStore:
                 stale = now - entry.stat().st_mtime > STALE_SECONDS
             except FileNotFoundError:
                 continue
-            if stale or (owner_host == host and not _alive(pid)):
+            # our own pid too: at start-up nothing of ours is in flight, and in a restarted container
+            # the new server often gets the pid of the old one
+            if stale or (owner_host == host and (pid == str(os.getpid()) or not _alive(pid))):
                 with contextlib.suppress(FileNotFoundError):
                     entry.unlink()
                 removed += 1
