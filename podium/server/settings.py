@@ -89,7 +89,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("default_role", "--default-role", "PODIUM_DEFAULT_ROLE", "read",
             "With --auth: the registry-wide role of every authenticated user (tracking, creating models, "
             "models without a grant for them): none, read or edit.", str, ("none", "read", "edit")),
-    Setting("max_json_body_bytes", "--max-json-body-bytes", "PODIUM_MAX_JSON_BODY_BYTES", 8 << 20,
+    Setting("max_json_body_bytes", "--max-json-body-bytes", "PODIUM_MAX_JSON_BODY_BYTES", 32 << 20,
             "Largest JSON request body accepted, in bytes; a bigger one is refused with 413 before it is read "
             "(artifact uploads are streamed and not limited by this).", int, minimum=1024),
     Setting("body_idle_timeout", "--body-idle-timeout", "PODIUM_BODY_IDLE_TIMEOUT", 60,
@@ -189,7 +189,7 @@ class ServerSettings:
     metrics: bool = True
     auth: bool = False
     default_role: str = "read"
-    max_json_body_bytes: int = 8 << 20
+    max_json_body_bytes: int = 32 << 20
     body_idle_timeout: int = 60
     login_attempts_per_minute: int = 10
 

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -204,3 +205,15 @@ def test_a_client_that_stops_sending_its_body_is_dropped(tmp_path, method, path)
         assert httpx.get(f"{server.url}{ART}", params={"path": "slow"}).json() == {}
     finally:
         stop_server(server)
+
+
+def test_the_default_limit_lets_mlflows_largest_legitimate_request_through(server):
+    """MLflow stores a dataset profile of up to 16 MiB: such a log-inputs call fits the default limit."""
+    with httpx.Client(base_url=server.url, timeout=120) as api:
+        run_id = api.post(f"{A2}/runs/create", json={"experiment_id": "0"}).json()["run"]["info"]["run_id"]
+        profile = json.dumps({"rows": 1, "stats": "p" * (16 * MIB - 100)})
+        response = api.post(f"{A2}/runs/log-inputs", json={"run_id": run_id, "datasets": [{"dataset": {
+            "name": "big", "digest": "d1", "source_type": "code", "source": "{}", "profile": profile}}]})
+        assert response.status_code == 200, response.text[:300]
+        got = api.get(f"{A2}/runs/get", params={"run_id": run_id}).json()["run"]["inputs"]["dataset_inputs"]
+        assert len(got[0]["dataset"]["profile"]) == len(profile)
