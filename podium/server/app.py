@@ -29,7 +29,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from podium.auth.actor import ANONYMOUS, Actor, acting_as
+from podium.auth.actor import ANONYMOUS, acting_as
+from podium.auth.authenticator import PendingPassword
 from podium.errors import RequestLimitExceeded
 from podium.server import errors
 from podium.server.http import JSONResponse, Request, Response
@@ -203,9 +204,11 @@ class PodiumApp:
         request.scope["podium.route"] = route
         query = parse_query(request.scope.get("query_string", b""))
         gated = self.gate is not None and not self.gate.is_public(route)
-        actor = await self._authenticate(request) if gated else None  # before a byte of the body is read
-        body = parse_body(await request.body()) if method != "GET" and not route.streaming else {}
-        actor, params = await self._admit(route, actor, lambda: parse_params(route, query, body, path_params))
+        reads_body = method != "GET" and not route.streaming
+        actor = await self._authenticate(request) if gated and reads_body else None  # before the body is read
+        body = parse_body(await request.body()) if reads_body else {}
+        parse = lambda: parse_params(route, query, body, path_params)  # noqa: E731
+        actor, params = await self._admit(route, request, actor, parse) if gated else (ANONYMOUS, parse())
         with acting_as(actor):  # services read it (podium.auth.actor); _run carries it to the thread pool
             if route.streaming:
                 return await route.handler(self.services, params, request)
@@ -218,25 +221,30 @@ class PodiumApp:
                 result = await self._run(route.handler, params)
         return result if isinstance(result, Response) else JSONResponse(result)
 
-    async def _authenticate(self, request: Request):
+    async def _authenticate(self, request: Request, then=None):
         """The actor the request's credentials prove (``Unauthenticated``/``RequestLimitExceeded``
-        otherwise): the lookup on the database pool, a password's hash on the hash pool."""
+        otherwise): the lookup on the database pool, a password's hash on the hash pool. ``then(actor)``,
+        if given, runs on the database pool right after a lookup that needed no hash (one trip)."""
         loop = asyncio.get_running_loop()
         client = (request.scope.get("client") or (None,))[0]
-        step = await loop.run_in_executor(self.executor, self.gate.authenticator.begin,
-                                          request.header("authorization"), client)
-        if isinstance(step, Actor):
+        step = await loop.run_in_executor(self.executor, self._begin, request.header("authorization"), client, then)
+        if not isinstance(step, PendingPassword):
             return step
-        return await loop.run_in_executor(self.hash_executor, self.gate.authenticator.finish, step)
+        actor = await loop.run_in_executor(self.hash_executor, self.gate.authenticator.finish, step)
+        return actor if then is None else await loop.run_in_executor(self.executor, then, actor)
 
-    async def _admit(self, route, actor, parse):
-        """``(actor, params)``: everyone is the anonymous actor without --auth (and on public routes);
-        with it, the gate parses and authorizes the authenticated ``actor`` on the thread pool (it reads
-        the database)."""
+    def _begin(self, authorization, client, then):
+        step = self.gate.authenticator.begin(authorization, client)
+        return step if then is None or isinstance(step, PendingPassword) else then(step)
+
+    async def _admit(self, route, request: Request, actor, parse):
+        """``(actor, params)`` with ``--auth``: the gate parses and authorizes on the database pool (it
+        reads the database); without an ``actor`` yet (no body to wait for), authentication comes first
+        in the same trip."""
+        admit = lambda proved: self.gate.admit(route, None, parse, proved)  # noqa: E731
         if actor is None:
-            return ANONYMOUS, parse()
-        return await asyncio.get_running_loop().run_in_executor(
-            self.executor, self.gate.admit, route, None, parse, actor)
+            return await self._authenticate(request, then=admit)
+        return await asyncio.get_running_loop().run_in_executor(self.executor, admit, actor)
 
     def _run(self, handler, params):
         context = contextvars.copy_context()  # the request's actor, for the services
