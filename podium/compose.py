@@ -91,6 +91,7 @@ __all__ = [
     "backend_for",
     "build",
     "open_database",
+    "prepare_upload_staging",
     "reset_backends",
     "schema_revision",
 ]
@@ -235,6 +236,17 @@ def _server_backend(settings: "ServerSettings") -> Backend:
     # the proxy refuses writes below a registered version's files (podium.store.artifacts.guarded)
     backend.artifacts = guarded(proxy, backend.integrity.check_writable, [proxy.root_uri, MLFLOW_ARTIFACTS_ROOT])
     return backend
+
+
+def prepare_upload_staging(destination: str) -> int:
+    """Give the server's artifacts destination (a directory) its staging directory for uploads, and
+    remove the unfinished uploads that processes gone since left there; returns how many. Run once
+    per server start, in the parent process (workers may be uploading)."""
+    if not is_local_path(destination):
+        return 0  # S3: an unfinished multipart upload is never visible
+    from podium.store.artifacts.local import prepare_staging
+
+    return prepare_staging(destination)
 
 
 def _database(uri: str, *, upgrade: bool = True) -> "Database":

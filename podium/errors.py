@@ -14,6 +14,8 @@ that shape back into the same class::
     ├── Unauthenticated                 (UNAUTHENTICATED, 401)
     ├── PermissionDenied                (PERMISSION_DENIED, 403)
     ├── ResourceConflict                (RESOURCE_CONFLICT, 409)
+    ├── RequestTooLarge                 (REQUEST_TOO_LARGE, 413: a JSON body over the server's limit)
+    ├── RequestLimitExceeded            (REQUEST_LIMIT_EXCEEDED, 429: too many failed logins; retry_after)
     ├── IntegrityCheckFailed            (DATA_LOSS, 500: a stored file does not match its hash)
     ├── NotImplementedByPodium          (NOT_IMPLEMENTED, 501)
     └── TemporarilyUnavailable          (TEMPORARILY_UNAVAILABLE, 503)
@@ -35,6 +37,8 @@ __all__ = [
     "NotImplementedByPodium",
     "PermissionDenied",
     "PodiumError",
+    "RequestLimitExceeded",
+    "RequestTooLarge",
     "ResourceAlreadyExists",
     "ResourceConflict",
     "ResourceDoesNotExist",
@@ -58,6 +62,7 @@ ERROR_STATUS: dict[str, int] = {
     "CUSTOMER_UNAUTHORIZED": 401,
     "PERMISSION_DENIED": 403,
     "RESOURCE_CONFLICT": 409,
+    "REQUEST_TOO_LARGE": 413,  # Podium's own: a JSON body over --max-json-body-bytes
     "ALREADY_EXISTS": 409,
     "ABORTED": 409,
     "REQUEST_LIMIT_EXCEEDED": 429,
@@ -141,6 +146,20 @@ class ResourceConflict(PodiumError):
     error_code = "RESOURCE_CONFLICT"
 
 
+class RequestTooLarge(PodiumError):
+    error_code = "REQUEST_TOO_LARGE"
+
+
+class RequestLimitExceeded(PodiumError):
+    """Too many attempts; ``retry_after`` (seconds) is sent as the ``Retry-After`` header."""
+
+    error_code = "REQUEST_LIMIT_EXCEEDED"
+
+    def __init__(self, message: str, retry_after: int = 60) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class IntegrityCheckFailed(PodiumError):
     error_code = "DATA_LOSS"
 
@@ -165,6 +184,8 @@ _CLASS_FOR_CODE: dict[str, type[PodiumError]] = {
         PermissionDenied,
         InvalidState,
         ResourceConflict,
+        RequestTooLarge,
+        RequestLimitExceeded,
         IntegrityCheckFailed,
         NotImplementedByPodium,
         TemporarilyUnavailable,

@@ -80,6 +80,9 @@ def start_auth_server(root: Path, users: dict[str, bool], groups: dict[str, list
     root.mkdir(parents=True, exist_ok=True)
     db_url, database = server_database_for(root, "podium.db")
     made = prepare_accounts(db_url, users, groups, tokens)
+    # suites send many wrong passwords from one address on purpose: a high failed-login limit unless a
+    # test sets its own (a flag in ``extra`` wins over the variable)
+    env = {"PODIUM_LOGIN_ATTEMPTS_PER_MINUTE": "100000", **(env or {})}
     running = start_server(root, "--backend-store-uri", db_url, "--auth", "--default-role", default_role, *extra,
                            env=env)
     return AuthServer(running, db_url, made, database)

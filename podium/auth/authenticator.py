@@ -18,6 +18,14 @@ scrypt verification, which is cached for :data:`PASSWORD_CACHE_SECONDS` under an
 credentials with a per-process random key (no reusable secret is kept); the cache entry also
 holds the stored hash, so a password change or a deleted user takes effect at once. A token's
 ``last_used_at`` is written at most once per :data:`TOUCH_INTERVAL_MS`.
+
+Guessing is limited: a password check that is not a cache hit first asks a
+:class:`~podium.auth.limiter.FailureLimiter` whether the username or the client address has used up
+its failed attempts (429 ``REQUEST_LIMIT_EXCEEDED`` otherwise, without hashing). A user whose
+credentials are cached is never limited, so a burst of wrong passwords for ``alice`` does not lock
+out an ``alice`` who is already working. The server runs the two halves apart
+(:meth:`Authenticator.begin` on the database pool, :meth:`Authenticator.finish`, the scrypt hash,
+on a small pool of its own), so guesses never hold a database thread or the event loop.
 """
 
 from __future__ import annotations
@@ -29,15 +37,19 @@ import hmac
 import os
 import threading
 import time
+from dataclasses import dataclass
 
 from podium.auth import passwords, tokens
 from podium.auth.actor import Actor
+from podium.auth.limiter import FailureLimiter
 from podium.errors import Unauthenticated
 from podium.store.base import AuthStore
 
-__all__ = ["Authenticator", "MISSING_CREDENTIALS", "PASSWORD_CACHE_SECONDS"]
+__all__ = ["Authenticator", "LOGIN_ATTEMPTS_PER_MINUTE", "MISSING_CREDENTIALS", "PASSWORD_CACHE_SECONDS",
+           "PendingPassword"]
 
 PASSWORD_CACHE_SECONDS = 300.0
+LOGIN_ATTEMPTS_PER_MINUTE = 10
 TOUCH_INTERVAL_MS = 60_000
 _CACHE_LIMIT = 10_000
 
@@ -53,11 +65,24 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
+@dataclass(frozen=True)
+class PendingPassword:
+    """A password that still has to be hashed (what :meth:`Authenticator.begin` leaves to ``finish``)."""
+
+    user: object  # the stored user, or None (then the dummy hash is checked, so it takes as long)
+    password: str
+    key: bytes  # the cache key
+    limit_keys: tuple[tuple[str, str], ...]
+    counted_at: float  # when the attempt was counted as a failure (taken back on success)
+
+
 class Authenticator:
     """Checks credentials against an :class:`~podium.store.base.AuthStore`."""
 
-    def __init__(self, store: AuthStore, *, clock=time.monotonic, now_ms=_now_ms) -> None:
+    def __init__(self, store: AuthStore, *, clock=time.monotonic, now_ms=_now_ms,
+                 limiter: FailureLimiter | None = None) -> None:
         self.store = store
+        self.limiter = limiter or FailureLimiter(LOGIN_ATTEMPTS_PER_MINUTE, clock=clock)
         self._clock = clock
         self._now_ms = now_ms
         self._key = os.urandom(32)
@@ -65,8 +90,14 @@ class Authenticator:
         self._touched: dict[int, int] = {}  # token id -> when last_used_at was last written
         self._lock = threading.Lock()
 
-    def authenticate(self, authorization: str | None) -> Actor:
+    def authenticate(self, authorization: str | None, client: str | None = None) -> Actor:
         """The actor the header proves, or :class:`~podium.errors.Unauthenticated`."""
+        step = self.begin(authorization, client)
+        return self.finish(step) if isinstance(step, PendingPassword) else step
+
+    def begin(self, authorization: str | None, client: str | None = None) -> Actor | PendingPassword:
+        """Everything but hashing a password: the actor, or the password check still to do (``finish``).
+        ``client`` is the caller's address, for the failed-attempt limit."""
         if not authorization or not authorization.strip():
             raise Unauthenticated(MISSING_CREDENTIALS)
         scheme, _, value = authorization.strip().partition(" ")
@@ -77,7 +108,7 @@ class Authenticator:
             user, secret = _basic(value)
             if tokens.looks_like_token(secret):
                 return self._token(secret, user)
-            return self._password(user, secret)
+            return self._password(user, secret, client)
         raise Unauthenticated(f"Unsupported authorization scheme '{scheme}': use Basic or Bearer.")
 
     # -- tokens
@@ -103,18 +134,27 @@ class Authenticator:
         self.store.touch_token(token_id, now)
 
     # -- passwords
-    def _password(self, name: str, password: str) -> Actor:
+    def _password(self, name: str, password: str, client: str | None) -> Actor | PendingPassword:
         user = self.store.get_user(name)
         stored = user.password_hash if user is not None else None
         key = hmac.new(self._key, f"{name}\0{password}".encode("utf-8", "surrogatepass"), hashlib.sha256).digest()
         if stored is not None and self._cached(key, stored):
             return self._actor(user)
-        if not passwords.verify_password(password, stored or passwords.DUMMY_HASH) or stored is None:
-            raise Unauthenticated(_BAD_PASSWORD)
+        limit_keys = (("user", name),) + ((("client", client),) if client else ())
+        self.limiter.check(limit_keys)  # 429 before spending a hash
+        return PendingPassword(user, password, key, limit_keys, self.limiter.failed(limit_keys))
+
+    def finish(self, pending: PendingPassword) -> Actor:
+        """Hash the password of ``pending`` (the slow half): the actor, or ``Unauthenticated``."""
+        user = pending.user
+        stored = user.password_hash if user is not None else None
+        if not passwords.verify_password(pending.password, stored or passwords.DUMMY_HASH) or stored is None:
+            raise Unauthenticated(_BAD_PASSWORD)  # the failure stays counted
+        self.limiter.forgive(pending.limit_keys, pending.counted_at)
         with self._lock:
             if len(self._verified) >= _CACHE_LIMIT:
                 self._verified.clear()
-            self._verified[key] = (stored, self._clock() + PASSWORD_CACHE_SECONDS)
+            self._verified[pending.key] = (stored, self._clock() + PASSWORD_CACHE_SECONDS)
         return self._actor(user)
 
     def _cached(self, key: bytes, stored: str) -> bool:

@@ -119,7 +119,17 @@ def _fits(value: object, kind: type) -> bool:
         return isinstance(value, int) and _INT64[0] <= value <= _INT64[1]
     if kind is float:
         return isinstance(value, (int, float)) and not (isinstance(value, float) and math.isnan(value))
+    if kind is str:  # a lone surrogate (JSON allows "\ud800") cannot be sent to any database
+        return isinstance(value, str) and _encodable(value)
     return isinstance(value, kind)
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def validate_max_results(value, *, default: int, limit: int, param: str = "max_results") -> int:

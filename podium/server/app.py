@@ -10,7 +10,10 @@ One request, end to end: route table lookup -> parameters parsed (:mod:`podium.s
 handler (database calls on a thread pool, never on the event loop) -> JSON via :mod:`podium.wire`.
 With ``--auth``, :mod:`podium.server.gate` authenticates and authorizes each request before its
 handler, and the actor it proved is set for the services (:mod:`podium.auth.actor`; without
-``--auth`` the actor is anonymous). Any exception ends in :func:`podium.server.errors.error_response`.
+``--auth`` the actor is anonymous). Credentials are checked from the headers before any byte of the
+body is read (a password's scrypt hash on a small pool of its own, never the database pool), and a
+JSON body is read only up to ``--max-json-body-bytes`` (413 past it); an answer given with the body
+unread closes the connection (docs/security.md#limits). Any exception ends in :func:`podium.server.errors.error_response`.
 Every request is counted for ``GET /metrics`` by its route template (:mod:`podium.server.metrics`,
 unless ``--no-metrics``). On SQLite, writes of one worker take turns on an asyncio lock before they
 reach the pool, so they never queue inside SQLite's sleeping busy-handler (decision 0002).
@@ -27,7 +30,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from podium.auth.actor import ANONYMOUS, acting_as
+from podium.auth.authenticator import PendingPassword
 from podium.compose import Backend, build
+from podium.errors import RequestLimitExceeded
 from podium.server import errors
 from podium.server.http import JSONResponse, Request, Response
 from podium.server.requests import parse_body, parse_params, parse_query
@@ -54,6 +59,8 @@ access_logger = logging.getLogger("podium.access")
 _CHALLENGE = [(b"www-authenticate", b'Basic realm="podium"')]
 #: threads per worker for artifact file I/O (uploads hold one for their whole duration)
 FILE_THREADS = 32
+#: threads per worker for password hashes (scrypt): guesses queue here, never on the database pool
+HASH_THREADS = 2
 
 
 @dataclass
@@ -85,9 +92,11 @@ def build_services(settings: ServerSettings) -> Services:
     backend = build(settings)
     gate = None
     if settings.auth:
+        from podium.auth.limiter import FailureLimiter
         from podium.server.gate import Gate
 
-        gate = Gate(backend.stores.auth, backend.registry, backend.authorizer)
+        gate = Gate(backend.stores.auth, backend.registry, backend.authorizer,
+                    limiter=FailureLimiter(settings.login_attempts_per_minute))
     return Services(backend.tracking, backend.registry, backend.artifacts, settings, access=backend.access,
                     gate=gate, integrity=backend.integrity, history=backend.history, approvals=backend.approvals,
                     backend=backend)
@@ -106,6 +115,8 @@ class PodiumApp:
         services.file_executor = self.file_executor
         self.access_log = self.settings.access_log
         self.gate = services.gate
+        # password hashes get a small pool of their own: a burst of guesses must not starve the database pool
+        self.hash_executor = ThreadPoolExecutor(HASH_THREADS, thread_name_prefix="podium-hash") if self.gate else None
         self._backend = services.backend
         self._serialize_writes = self._backend is not None and self._backend.is_sqlite
         self._write_lock: asyncio.Lock | None = None
@@ -139,6 +150,8 @@ class PodiumApp:
             self.metrics.close()
         self.executor.shutdown(wait=True, cancel_futures=True)
         self.file_executor.shutdown(wait=False, cancel_futures=True)
+        if self.hash_executor is not None:
+            self.hash_executor.shutdown(wait=False, cancel_futures=True)
         if self._backend is not None:
             self._backend.close()
 
@@ -146,7 +159,7 @@ class PodiumApp:
         start = time.perf_counter()
         method = scope["method"]
         path = scope["path"]
-        request = Request(scope, receive)
+        request = Request(scope, receive, self.settings.max_json_body_bytes, self.settings.body_idle_timeout)
         metrics = self.metrics
         if metrics is not None:
             metrics.started()
@@ -158,8 +171,11 @@ class PodiumApp:
                 raise
             except Exception as exc:  # noqa: BLE001 - the one place that turns exceptions into answers
                 status, body = errors.error_response(exc, method, path)
-                response = JSONResponse(body, status, _CHALLENGE if status == 401 else None)
+                response = JSONResponse(body, status, _error_headers(exc, status))
             status = response.status
+            if request.has_unread_body and isinstance(response, Response):
+                # answered before the body was read (401, 413): close rather than read the rest
+                response.headers.append((b"connection", b"close"))
             try:
                 await response.send(send, self.file_executor)
             except OSError:
@@ -185,8 +201,12 @@ class PodiumApp:
                 return JSONResponse(body, status, [(b"allow", ", ".join(sorted(methods)).encode())])
         request.scope["podium.route"] = route
         query = parse_query(request.scope.get("query_string", b""))
-        body = parse_body(await request.body()) if method != "GET" and not route.streaming else {}
-        actor, params = await self._admit(route, request, lambda: parse_params(route, query, body, path_params))
+        gated = self.gate is not None and not self.gate.is_public(route)
+        reads_body = method != "GET" and not route.streaming
+        actor = await self._authenticate(request) if gated and reads_body else None  # before the body is read
+        body = parse_body(await request.body()) if reads_body else {}
+        parse = lambda: parse_params(route, query, body, path_params)  # noqa: E731
+        actor, params = await self._admit(route, request, actor, parse) if gated else (ANONYMOUS, parse())
         with acting_as(actor):  # services read it (podium.auth.actor); _run carries it to the thread pool
             if route.streaming:
                 return await route.handler(self.services, params, request)
@@ -199,13 +219,30 @@ class PodiumApp:
                 result = await self._run(route.handler, params)
         return result if isinstance(result, Response) else JSONResponse(result)
 
-    async def _admit(self, route, request: Request, parse):
-        """``(actor, params)``: everyone is the anonymous actor without --auth (and on public routes);
-        with it, the gate authenticates, parses and authorizes on the thread pool (it reads the database)."""
-        if self.gate is None or self.gate.is_public(route):
-            return ANONYMOUS, parse()
-        return await asyncio.get_running_loop().run_in_executor(
-            self.executor, self.gate.admit, route, request.header("authorization"), parse)
+    async def _authenticate(self, request: Request, then=None):
+        """The actor the request's credentials prove (``Unauthenticated``/``RequestLimitExceeded``
+        otherwise): the lookup on the database pool, a password's hash on the hash pool. ``then(actor)``,
+        if given, runs on the database pool right after a lookup that needed no hash (one trip)."""
+        loop = asyncio.get_running_loop()
+        client = (request.scope.get("client") or (None,))[0]
+        step = await loop.run_in_executor(self.executor, self._begin, request.header("authorization"), client, then)
+        if not isinstance(step, PendingPassword):
+            return step
+        actor = await loop.run_in_executor(self.hash_executor, self.gate.authenticator.finish, step)
+        return actor if then is None else await loop.run_in_executor(self.executor, then, actor)
+
+    def _begin(self, authorization, client, then):
+        step = self.gate.authenticator.begin(authorization, client)
+        return step if then is None or isinstance(step, PendingPassword) else then(step)
+
+    async def _admit(self, route, request: Request, actor, parse):
+        """``(actor, params)`` with ``--auth``: the gate parses and authorizes on the database pool (it
+        reads the database); without an ``actor`` yet (no body to wait for), authentication comes first
+        in the same trip."""
+        admit = lambda proved: self.gate.admit(route, None, parse, proved)  # noqa: E731
+        if actor is None:
+            return await self._authenticate(request, then=admit)
+        return await asyncio.get_running_loop().run_in_executor(self.executor, admit, actor)
 
     def _run(self, handler, params):
         context = contextvars.copy_context()  # the request's actor, for the services
@@ -222,6 +259,14 @@ class PodiumApp:
             "%s %s %d %.2fms", method, path, status, ms,
             extra={"method": method, "path": path, "status": status, "duration_ms": ms},
         )
+
+
+def _error_headers(exc: BaseException, status: int) -> list[tuple[bytes, bytes]] | None:
+    if status == 401:
+        return _CHALLENGE
+    if isinstance(exc, RequestLimitExceeded):
+        return [(b"retry-after", str(exc.retry_after).encode())]
+    return None
 
 
 def create_app(settings: ServerSettings | None = None) -> PodiumApp:

@@ -25,6 +25,7 @@ import re
 from podium.auth.actor import Actor
 from podium.auth.authenticator import Authenticator
 from podium.auth.authorizer import Authorizer
+from podium.auth.limiter import FailureLimiter
 from podium.auth.identity import IdentityService
 from podium.errors import ResourceAlreadyExists
 from podium.server.permissions import PUBLIC, need_for
@@ -37,19 +38,21 @@ logger = logging.getLogger("podium.server")
 
 
 class Gate:
-    def __init__(self, store: AuthStore, registry, authorizer: Authorizer) -> None:
+    def __init__(self, store: AuthStore, registry, authorizer: Authorizer, *,
+                 limiter: FailureLimiter | None = None) -> None:
         self.registry = registry
-        self.authenticator = Authenticator(store)
+        self.authenticator = Authenticator(store, limiter=limiter)
         self.authorizer = authorizer
 
     @staticmethod
     def is_public(route) -> bool:
         return route.operation_id in PUBLIC
 
-    def admit(self, route, authorization: str | None, parse) -> tuple[Actor, dict]:
+    def admit(self, route, authorization: str | None, parse, actor: Actor | None = None) -> tuple[Actor, dict]:
         """``(actor, params)`` for a request, or ``Unauthenticated`` / ``PermissionDenied``.
-        ``parse()`` returns the request's parameters (called once the caller is authenticated)."""
-        actor = self.authenticator.authenticate(authorization)
+        ``parse()`` returns the request's parameters (called once the caller is authenticated);
+        ``actor``: already authenticated (the server does it before reading a body)."""
+        actor = actor if actor is not None else self.authenticator.authenticate(authorization)
         params = parse()
         need = need_for(route.operation_id, params, self.registry)
         self.authorizer.check(actor, need)

@@ -15,7 +15,7 @@ import mimetypes
 from pathlib import Path
 from urllib.parse import quote
 
-from podium.errors import BadRequest
+from podium.errors import BadRequest, RequestTooLarge
 
 try:
     import orjson
@@ -28,7 +28,7 @@ except ImportError:  # pragma: no cover - orjson is a declared dependency
         return json.dumps(obj, separators=(",", ":")).encode()
 
 
-__all__ = ["ClientDisconnected", "FileResponse", "JSONResponse", "Request", "Response", "StreamResponse", "dumps"]
+__all__ = ["ClientDisconnected", "ClientStalled", "FileResponse", "JSONResponse", "Request", "Response", "StreamResponse", "dumps"]
 
 CHUNK = 1 << 20
 _TEXT_SUFFIXES = {".txt", ".yaml", ".yml", ".json", ".md", ".csv", ".py", ".log", ""}
@@ -41,14 +41,37 @@ class ClientDisconnected(BadRequest):
         super().__init__("The client disconnected before sending the whole request body.")
 
 
+def too_large(limit: int) -> RequestTooLarge:
+    return RequestTooLarge(
+        f"Request body is larger than the server's limit of {limit} bytes for JSON requests "
+        "(--max-json-body-bytes); artifacts are uploaded with PUT to the artifact routes instead."
+    )
+
+
+class ClientStalled(BadRequest):
+    """The client stopped sending its body (nothing for ``seconds``): the request is dropped."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"The client sent no part of the request body for {seconds:g} s (--body-idle-timeout); "
+                         "closing the connection.")
+
+
 class Request:
-    """What a streaming handler gets besides its parameters: headers and the body stream."""
+    """What a streaming handler gets besides its parameters: headers and the body stream.
 
-    __slots__ = ("scope", "receive", "_done", "_pending")
+    :meth:`body` holds at most ``max_body`` bytes: a declared ``Content-Length`` above it is refused
+    before anything is read, and a chunked body is refused as soon as it grows past it (413).
+    A body that stops arriving for ``idle_timeout`` seconds is dropped (:class:`ClientStalled`), so a
+    stalled upload does not hold a file thread forever.
+    """
 
-    def __init__(self, scope: dict, receive) -> None:
+    __slots__ = ("scope", "receive", "max_body", "idle_timeout", "_done", "_pending")
+
+    def __init__(self, scope: dict, receive, max_body: int | None = None, idle_timeout: float | None = None) -> None:
         self.scope = scope
         self.receive = receive
+        self.max_body = max_body
+        self.idle_timeout = idle_timeout
         self._done = False
         self._pending = b""
 
@@ -59,11 +82,28 @@ class Request:
                 return v.decode("latin-1")
         return None
 
+    @property
+    def has_unread_body(self) -> bool:
+        """Did the client announce a body that was not read to its end (answered early: 401, 413)?"""
+        if self._done:
+            return False
+        length = self.header("content-length")
+        return self.header("transfer-encoding") is not None or (length is not None and length.strip() not in ("", "0"))
+
     async def body(self) -> bytes:
-        """The whole body (for JSON requests, which are small)."""
-        parts = []
+        """The whole body (for JSON requests, which are small): at most ``max_body`` bytes, else 413."""
+        limit = self.max_body
+        if limit is not None:
+            declared = self.header("content-length")
+            if declared is not None and declared.strip().isdigit() and int(declared) > limit:
+                raise too_large(limit)
+        parts, have = [], 0
         while not self._done:
-            parts.append(await self._next())
+            part = await self._next()
+            have += len(part)
+            if limit is not None and have > limit:
+                raise too_large(limit)
+            parts.append(part)
         return b"".join(parts)
 
     async def read_some(self, size: int = CHUNK) -> bytes:
@@ -76,7 +116,14 @@ class Request:
         return b"".join(parts)
 
     async def _next(self) -> bytes:
-        message = await self.receive()
+        if self.idle_timeout is None:
+            message = await self.receive()
+        else:
+            try:
+                async with asyncio.timeout(self.idle_timeout):  # a timer, no extra task per message
+                    message = await self.receive()
+            except TimeoutError:
+                raise ClientStalled(self.idle_timeout) from None
         if message["type"] == "http.disconnect":
             self._done = True
             raise ClientDisconnected()

@@ -2,7 +2,9 @@
 
 Every route contributes its path, method, summary, parameters (query and path), its JSON request
 body (POST/PATCH/DELETE), its 200 response schema, and the error responses 400, 401, 403, 404, 405,
-409, 501 and 503 with the error body schema. Paths are listed under ``/api/``; each is also served
+409, 413, 429, 501 and 503 with the error body schema. A create operation's 200 response has OpenAPI
+``links`` to the operations that read what it created (:data:`LINKS`), so stateful testers
+(schemathesis) can chain create -> get. Paths are listed under ``/api/``; each is also served
 under ``/ajax-api/`` (MLflow's UI prefix), which the document states once in its description.
 """
 
@@ -14,7 +16,7 @@ from podium.server.routing import Route, ref
 from podium.server.schemas import components
 from podium.version import __version__
 
-__all__ = ["ERROR_STATUSES", "openapi_document"]
+__all__ = ["ERROR_STATUSES", "LINKS", "openapi_document"]
 
 ERROR_STATUSES = {
     "400": "Invalid request (INVALID_PARAMETER_VALUE, RESOURCE_ALREADY_EXISTS, BAD_REQUEST)",
@@ -23,6 +25,8 @@ ERROR_STATUSES = {
     "404": "No such resource (RESOURCE_DOES_NOT_EXIST) or endpoint (ENDPOINT_NOT_FOUND)",
     "405": "Method not allowed for this path (BAD_REQUEST)",
     "409": "Conflict (RESOURCE_CONFLICT)",
+    "413": "JSON request body over the server's limit (REQUEST_TOO_LARGE)",
+    "429": "Too many failed sign-in attempts (REQUEST_LIMIT_EXCEEDED; see Retry-After)",
     "501": "Not implemented (NOT_IMPLEMENTED)",
     "503": "Temporarily unavailable, e.g. the database is busy (TEMPORARILY_UNAVAILABLE)",
 }
@@ -32,6 +36,29 @@ _DESCRIPTION = (
     "Every path under /api/ is also served under /ajax-api/. Errors are JSON: "
     '{"error_code": "...", "message": "..."}.'
 )
+
+
+_MODEL_NAME = {"name": "$response.body#/registered_model/name"}
+_VERSION = {"name": "$response.body#/model_version/name", "version": "$response.body#/model_version/version"}
+_REQUEST = {"request_id": "$response.body#/request/id"}
+_LOGGED = {"model_id": "$response.body#/model/info/model_id"}
+
+#: operation -> {target operation: its parameters from the response}: the create -> read flows
+LINKS: dict[str, dict[str, dict[str, str]]] = {
+    "create_registered_model": {"get_registered_model": _MODEL_NAME, "get_model_history": _MODEL_NAME,
+                                "get_model_policy": _MODEL_NAME, "get_model_grants": _MODEL_NAME},
+    "create_model_version": {"get_model_version": _VERSION, "get_model_version_download_uri": _VERSION,
+                             "get_model_version_manifest": _VERSION},
+    "create_experiment": {"get_experiment": {"experiment_id": "$response.body#/experiment_id"}},
+    "create_run": {"get_run": {"run_id": "$response.body#/run/info/run_id"}},
+    "create_logged_model": {"get_logged_model": _LOGGED},
+    "create_model_version_request": {"get_model_version_request": _REQUEST},
+}
+
+
+def _links(operation_id: str) -> dict:
+    return {target: {"operationId": target, "parameters": dict(params)}
+            for target, params in LINKS.get(operation_id, {}).items()}
 
 
 def _openapi_path(path: str) -> str:
@@ -64,6 +91,8 @@ def _operation(route: Route, operation_id: str) -> dict:
             schema["required"] = required
         op["requestBody"] = {"required": bool(required), "content": {"application/json": {"schema": schema}}}
     responses = {"200": {"description": "OK", "content": {route.response_content: {"schema": route.response}}}}
+    if route.operation_id in LINKS:
+        responses["200"]["links"] = _links(route.operation_id)
     error = {"application/json": {"schema": ref("Error")}}
     for status, text in ERROR_STATUSES.items():
         responses[status] = {"description": text, "content": error}

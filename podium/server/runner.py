@@ -9,6 +9,8 @@
   then close the database pool and the thread pool (ASGI lifespan shutdown).
 * Worker processes get the settings as ``PODIUM_*`` environment variables and build their app with
   :func:`podium.server.app.create_app_from_env`.
+* Unfinished uploads of processes that are gone (a ``kill -9``) are removed from the artifact
+  destination's staging directory before the workers start (:mod:`podium.store.artifacts.local`).
 * With several workers and ``--metrics`` on, ``PROMETHEUS_MULTIPROC_DIR`` points every worker at one
   directory of metric files (a fresh temporary one, removed at exit, unless the operator set the
   variable), so ``GET /metrics`` from any worker reports all of them (:mod:`podium.server.metrics`).
@@ -17,6 +19,7 @@
 from __future__ import annotations
 
 import importlib.util
+import logging
 import signal
 import socket
 
@@ -26,6 +29,7 @@ from podium.server.settings import ServerSettings
 __all__ = ["migrate", "serve"]
 
 GRACEFUL_SHUTDOWN_SECONDS = 30
+KEEP_ALIVE_SECONDS = 5
 
 
 def _set_nodelay(transport) -> None:
@@ -66,6 +70,7 @@ def migrate(settings: ServerSettings) -> None:
     from podium.compose import build
 
     backend = build(settings)  # the same backend a worker builds: the schema is upgraded on the way
+    _clean_staging(settings.artifacts_destination)
     try:
         if settings.auth:  # the first admin, from PODIUM_ADMIN_PASSWORD, or a message saying how
             from podium.server.gate import first_start
@@ -73,6 +78,17 @@ def migrate(settings: ServerSettings) -> None:
             first_start(backend.stores.auth, settings.backend_store_uri)
     finally:
         backend.close()
+
+
+def _clean_staging(destination: str) -> None:
+    """The destination's staging directory for uploads, without the temporary files that uploads cut
+    short by a crash (``kill -9``) left behind (once, in the parent: workers may be uploading)."""
+    from podium.compose import prepare_upload_staging
+
+    removed = prepare_upload_staging(destination)
+    if removed:
+        logging.getLogger("podium.server").info("Removed %d unfinished upload(s) from the staging directory.",
+                                                removed)
 
 
 def uvicorn_options(settings: ServerSettings) -> dict:
@@ -87,6 +103,9 @@ def uvicorn_options(settings: ServerSettings) -> dict:
         "log_level": settings.log_level,
         "server_header": False,
         "timeout_graceful_shutdown": GRACEFUL_SHUTDOWN_SECONDS,
+        # an idle keep-alive connection is closed after this; slow headers/bodies have no uvicorn timeout
+        # (docs/security.md#limits: a reverse proxy's client_header_timeout/client_body_timeout)
+        "timeout_keep_alive": KEEP_ALIVE_SECONDS,
     }
 
 

@@ -113,6 +113,15 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("default_role", "--default-role", "PODIUM_DEFAULT_ROLE", "read",
             "With --auth: the registry-wide role of every authenticated user (tracking, creating models, "
             "models without a grant for them): none, read or edit.", str, ("none", "read", "edit")),
+    Setting("max_json_body_bytes", "--max-json-body-bytes", "PODIUM_MAX_JSON_BODY_BYTES", 32 << 20,
+            "Largest JSON request body accepted, in bytes; a bigger one is refused with 413 before it is read "
+            "(artifact uploads are streamed and not limited by this).", int, minimum=1024),
+    Setting("body_idle_timeout", "--body-idle-timeout", "PODIUM_BODY_IDLE_TIMEOUT", 60,
+            "Seconds a client may go without sending any of its request body (a JSON body or an upload) "
+            "before the request is dropped with 400 and the connection closed.", int, minimum=1),
+    Setting("login_attempts_per_minute", "--login-attempts-per-minute", "PODIUM_LOGIN_ATTEMPTS_PER_MINUTE", 10,
+            "With --auth: failed password checks allowed per username and per client address in any 60 s; "
+            "further attempts get 429 with Retry-After (per worker process).", int, minimum=1),
 )
 
 _BY_FIELD = {s.field: s for s in SETTINGS}
@@ -227,6 +236,9 @@ class ServerSettings:
     metrics: bool = True
     auth: bool = False
     default_role: str = "read"
+    max_json_body_bytes: int = 32 << 20
+    body_idle_timeout: int = 60
+    login_attempts_per_minute: int = 10
 
     @classmethod
     def from_env(cls, environ: dict | None = None, *, tracking_uri: str | None = None,

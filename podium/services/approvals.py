@@ -46,13 +46,16 @@ class GateFailed(InvalidState):
     """A policy gate refused a request (``INVALID_STATE``, 400)."""
 
 
+_MAX_ID = 2**31 - 1  # the id column is a 32-bit INTEGER on PostgreSQL and MySQL
+
+
 def _request_id(value) -> int:
-    try:
-        number = int(str(value).strip())
-    except (TypeError, ValueError):
-        raise InvalidParameterValue(f"Invalid request id {value!r}: expected a whole number.") from None
-    if number < 1:
-        raise InvalidParameterValue(f"Invalid request id {value!r}: expected a positive number.")
+    text = str(value).strip()
+    if not (text.isascii() and text.isdigit()):  # int() would also take "٣", "1_0" and "+1"
+        raise InvalidParameterValue(f"Invalid request id {value!r}: expected a whole number.")
+    number = int(text)
+    if not 1 <= number <= _MAX_ID:
+        raise InvalidParameterValue(f"Invalid request id {value!r}: expected a number from 1 to {_MAX_ID}.")
     return number
 
 

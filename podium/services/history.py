@@ -37,27 +37,42 @@ __all__ = ["HistoryService", "MAX_REASON_LENGTH", "parse_time"]
 MAX_REASON_LENGTH = 5000
 
 
+#: the epoch milliseconds of 0001-01-01 and 9999-12-31T23:59:59.999Z: the times ISO 8601 can write
+_MIN_MS, _MAX_MS = -62_135_596_800_000, 253_402_300_799_999
+
+
 def parse_time(value: Any, param: str = "time") -> int:
-    """A time as epoch milliseconds: an ISO 8601 string (no offset: UTC), a number of milliseconds or ``now``."""
+    """A time as epoch milliseconds: an ISO 8601 string (no offset: UTC), a number of milliseconds or
+    ``now``, between the years 1 and 9999."""
     rules.require(value, param)
     if isinstance(value, bool):
         raise InvalidParameterValue(f"Parameter '{param}' must be an ISO 8601 time or epoch milliseconds.")
     if isinstance(value, (int, float)):
-        return int(value)
+        return _in_range(value, param, value)
     text = str(value).strip()
-    if text.lstrip("-").isdigit():
-        return int(text)
+    digits = text[1:] if text[:1] == "-" else text
+    if digits.isascii() and digits.isdigit():
+        return _in_range(int(text) if len(digits) <= 20 else _MAX_MS + 1, param, value)
     if text.lower() == "now":
         return int(time.time() * 1000)
     try:
         moment = datetime.fromisoformat(text[:-1] + "+00:00" if text[-1:] in ("Z", "z") else text)
-    except ValueError:
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=timezone.utc)
+        return _in_range(moment.timestamp() * 1000, param, value)
+    except (ValueError, OverflowError):
         raise InvalidParameterValue(
             f"Parameter '{param}' must be an ISO 8601 time (e.g. 2026-11-27T09:30:00Z), epoch milliseconds or 'now', "
             f"got '{value}'.") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return int(moment.timestamp() * 1000)
+
+
+def _in_range(ms: float, param: str, given: Any) -> int:
+    if not (_MIN_MS <= ms <= _MAX_MS):  # also NaN
+        shown = str(given) if len(str(given)) <= 40 else str(given)[:40] + "..."
+        raise InvalidParameterValue(
+            f"Parameter '{param}' is out of range: '{shown}' is not a time between the years 1 and 9999 "
+            f"(epoch milliseconds from {_MIN_MS} to {_MAX_MS}).")
+    return int(ms)
 
 
 def _target(stage, alias) -> tuple[str, str]:

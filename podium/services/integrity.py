@@ -21,10 +21,15 @@ What it does:
 * :meth:`check_writable`: refuse (``RESOURCE_CONFLICT``, 409) a write at or below a registered
   version's location, or a delete of a directory holding one. The artifact proxy and the embedded
   client's artifact writes go through it (:mod:`podium.store.artifacts.guarded`).
+* :meth:`registering`: held while a version's files are hashed and its manifest recorded; for files
+  in a store with a commit lock (the server's local artifact destination) it excludes every upload's
+  final check-and-rename, so a write that was in flight during registration cannot replace a
+  registered file (:mod:`podium.store.artifacts.local`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Sequence
@@ -74,6 +79,23 @@ class IntegrityService:
                          type(exc).__name__, exc)
             return None
         return Manifest.of(files, location_key(location), int(time.time() * 1000))
+
+    @contextlib.contextmanager
+    def registering(self, location: str | None):
+        """Hold the commit lock of the store holding ``location`` (if it has one) exclusively: no upload
+        to that store can commit while the block runs (hashing the files, recording the manifest)."""
+        located = None
+        if location and self.locate is not None:
+            try:
+                located = self.locate(location)
+            except Exception:  # noqa: BLE001 - an unreadable location gets no manifest either
+                located = None
+        lock = getattr(located[0], "commit_lock", None) if located is not None else None
+        if lock is None:
+            yield
+            return
+        with lock(exclusive=True):
+            yield
 
     # ------------------------------------------------------------------ reading and verifying
     def get_model_version_manifest(self, name, version) -> Manifest | None:

@@ -13,6 +13,7 @@ with ``source_rules``, the files must lie in the server's artifact store or unde
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
@@ -149,20 +150,22 @@ class RegistryService:
         checked = self._authorize_source(source, run_id or None, model_id or None)
         run_id, storage_location = self._resolve_source(source, run_id or None, model_id or None)
         self._admit_location(source, storage_location, checked, run_id, model_id or None)
-        # the files' manifest, computed before the transaction that records it with the version
-        manifest = self.integrity.manifest_for_location(storage_location) if self.integrity else None
-        version = self.registry.create_model_version(
-            name,
-            source,
-            run_id=run_id,
-            tags=_tags(tags),
-            run_link=run_link,
-            description=description,
-            model_id=model_id or None,
-            storage_location=storage_location,
-            user_id=recorded_user_id(user_id),  # the authenticated actor when there is one
-            manifest=manifest,
-        )
+        # the files' manifest, computed before the transaction that records it with the version; no
+        # upload to those files can commit in between (IntegrityService.registering)
+        with self.integrity.registering(storage_location) if self.integrity else contextlib.nullcontext():
+            manifest = self.integrity.manifest_for_location(storage_location) if self.integrity else None
+            version = self.registry.create_model_version(
+                name,
+                source,
+                run_id=run_id,
+                tags=_tags(tags),
+                run_link=run_link,
+                description=description,
+                model_id=model_id or None,
+                storage_location=storage_location,
+                user_id=recorded_user_id(user_id),  # the authenticated actor when there is one
+                manifest=manifest,
+            )
         if model_id:
             try:
                 self._link_logged_model(model_id, version)

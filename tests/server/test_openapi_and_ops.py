@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from pathlib import Path
 
 import pytest
 
 from podium.server.api import all_routes
-from podium.server.openapi import ERROR_STATUSES
+from podium.server.openapi import ERROR_STATUSES, LINKS
 from podium.version import __version__
 
 from .helpers import A2, ok
@@ -58,6 +59,27 @@ def test_openapi_lists_every_route_with_params_bodies_and_errors(api):
     assert operations == len(routes)
     ids = [op["operationId"] for methods in doc["paths"].values() for op in methods.values()]
     assert len(ids) == len(set(ids))
+
+
+def test_openapi_links_chain_each_create_to_the_reads_of_what_it_made(api):
+    """The links stateful testing follows: each names an operation and parameters it has, and each
+    points into the create's own response (followed here for a registered model and a version)."""
+    doc = ok(api.get("/openapi.json"))
+    ops = {op["operationId"]: op for methods in doc["paths"].values() for op in methods.values()}
+    assert set(LINKS) <= set(ops)
+    for source, targets in LINKS.items():
+        links = ops[source]["responses"]["200"]["links"]
+        assert set(links) == set(targets)
+        for target, link in links.items():
+            names = {p["name"] for p in ops[target].get("parameters", [])}
+            assert link["operationId"] == target and set(link["parameters"]) <= names, (source, target)
+    name = f"linked-{uuid.uuid4().hex[:8]}"
+    created = ok(api.post(f"{A2}/registered-models/create", json={"name": name}))
+    pointer = LINKS["create_registered_model"]["get_registered_model"]["name"].split("#")[1].strip("/").split("/")
+    value = created
+    for part in pointer:
+        value = value[part]
+    assert ok(api.get(f"{A2}/registered-models/get", params={"name": value}))["registered_model"]["name"] == name
     for ref in set(_refs(doc)):
         assert _resolve(doc, ref), ref
 

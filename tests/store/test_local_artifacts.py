@@ -309,3 +309,26 @@ def test_writing_below_an_existing_file_is_invalid_parameter(store, root):
     assert store.list_artifacts("x.txt/y") == []
     with pytest.raises(ResourceDoesNotExist):
         store.download_artifacts("x.txt/y", str(root.parent / "dst"))
+
+
+def test_clean_staging_removes_the_files_of_processes_that_are_gone_and_its_own(tmp_path):
+    import socket
+    import subprocess
+    import sys
+
+    from podium.store.artifacts.local import STAGING, LocalArtifactStore, prepare_staging
+
+    prepare_staging(str(tmp_path))
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    host = socket.gethostname()
+    staging = tmp_path / STAGING
+    alive = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)
+    try:
+        for name in (f"{host}-{gone.stdout.strip()}-abc", f"{host}-{alive.pid}-def", f"{host}-{os.getpid()}-jkl",
+                     "other-host-1-ghi"):
+            (staging / name).write_bytes(b"partial")
+        assert LocalArtifactStore(str(tmp_path)).clean_staging() == 2  # the dead process's and our own
+        assert sorted(p.name for p in staging.iterdir()) == sorted([f"{host}-{alive.pid}-def", "other-host-1-ghi"])
+    finally:
+        alive.communicate(b"")
+    assert LocalArtifactStore(str(tmp_path)).list_artifacts() == []

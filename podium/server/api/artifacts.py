@@ -36,7 +36,7 @@ from podium.server.http import FileResponse, JSONResponse, Response, StreamRespo
 from podium.server.requests import missing_value, parse_body, parse_params
 from podium.server.routing import ARTIFACTS, Param, Router
 from podium.server.schemas import listing
-from podium.store.artifacts.base import PresignedTransfers
+from podium.store.artifacts.base import PresignedTransfers, check_path_length
 
 __all__ = ["multipart_enabled", "routes"]
 
@@ -56,7 +56,7 @@ def _clean(path: str | None) -> str:
     parts = [part for part in path.split("/") if part not in ("", ".")]
     if ".." in parts:
         raise InvalidParameterValue("Invalid path")
-    return "/".join(parts)
+    return check_path_length("/".join(parts))
 
 
 @routes.get(ART, Param("path", description="a directory relative to the destination (root when omitted)"),

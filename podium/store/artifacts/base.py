@@ -2,7 +2,10 @@
 
 An artifact store is rooted at one URI (a run's, a logged model's, or the server's destination)
 and addresses files by relative POSIX paths below it. A path that would leave the root (``..``,
-an absolute path, a NUL byte, a backslash) is refused with ``INVALID_PARAMETER_VALUE``. Writes are
+an absolute path, a NUL byte, a backslash) is refused with ``INVALID_PARAMETER_VALUE``, and so is one
+too long for a file system or an object store (a segment over :data:`MAX_SEGMENT_BYTES` or the
+whole over :data:`MAX_PATH_BYTES`, UTF-8); names starting with :data:`RESERVED_PREFIX` belong to the
+store itself (its staging area) and are refused too. Writes are
 atomic: a file is either absent or complete, never half-written, and an interrupted write leaves
 nothing visible. ``write_stream(..., overwrite=False)`` refuses an existing file with
 ``RESOURCE_ALREADY_EXISTS``, atomically (registered versions are written that way).
@@ -15,22 +18,46 @@ Stores whose clients can move bytes themselves, through presigned URLs (S3), als
 from __future__ import annotations
 
 import posixpath
-from typing import BinaryIO, Iterator, Protocol, runtime_checkable
+from typing import BinaryIO, Callable, Iterator, Protocol, runtime_checkable
 
 from podium.domain.entities import FileInfo
 from podium.errors import InvalidParameterValue
 
-__all__ = ["ArtifactStore", "ByteRange", "PresignedTransfers", "check_byte_range", "clean_relative_path"]
+__all__ = ["ArtifactStore", "ByteRange", "MAX_PATH_BYTES", "MAX_SEGMENT_BYTES", "PresignedTransfers",
+           "RESERVED_PREFIX", "check_byte_range", "check_path_length", "clean_relative_path"]
+
+#: names the stores keep for themselves (``.podium-staging``, older ``.podium-tmp-*`` files)
+RESERVED_PREFIX = ".podium-"
+
+#: a file name's limit on every common file system (NAME_MAX)
+MAX_SEGMENT_BYTES = 255
+#: an S3 key's limit (and well under PATH_MAX once below an artifact root)
+MAX_PATH_BYTES = 1024
 
 #: ``(first, last)`` byte offsets, both inclusive as in HTTP ``Range: bytes=first-last``; ``last=None``
 #: reads to the end of the file.
 ByteRange = tuple[int, int | None]
 
 
+def check_path_length(path: str) -> str:
+    """``path``, or ``INVALID_PARAMETER_VALUE`` if it or one of its segments is too long to store."""
+    try:
+        encoded = path.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidParameterValue("Invalid artifact path: it is not valid UTF-8 text.") from None
+    if len(encoded) > MAX_PATH_BYTES or any(len(part) > MAX_SEGMENT_BYTES for part in encoded.split(b"/")):
+        shown = path if len(path) <= 60 else path[:60] + "..."
+        raise InvalidParameterValue(
+            f"Invalid artifact path '{shown}': too long (at most {MAX_SEGMENT_BYTES} bytes per name between "
+            f"slashes and {MAX_PATH_BYTES} bytes in all, UTF-8).")
+    return path
+
+
 def clean_relative_path(path: str | None) -> str:
     """Normalise a relative artifact path; ``""`` means the root. Refuses anything escaping it."""
     if path is None:
         return ""
+    check_path_length(path)
     if "\x00" in path or "\\" in path:
         raise InvalidParameterValue(f"Invalid artifact path: '{path}'")
     if path.startswith("/"):
@@ -40,6 +67,9 @@ def clean_relative_path(path: str | None) -> str:
         return ""
     if normalized == ".." or normalized.startswith("../"):
         raise InvalidParameterValue(f"Invalid artifact path: '{path}' escapes the artifact root")
+    if any(part.startswith(RESERVED_PREFIX) for part in normalized.split("/")):
+        raise InvalidParameterValue(
+            f"Invalid artifact path: '{path}': names starting with '{RESERVED_PREFIX}' are reserved for Podium.")
     return normalized
 
 
@@ -88,11 +118,14 @@ class ArtifactStore(Protocol):
         a range past the end is cut at the end, one starting past it yields nothing.
         """
 
-    def write_stream(self, path: str, chunks: BinaryIO | Iterator[bytes], *, overwrite: bool = True) -> int:
+    def write_stream(self, path: str, chunks: BinaryIO | Iterator[bytes], *, overwrite: bool = True,
+                     before_commit: Callable[[], None] | None = None) -> int:
         """Write a file from a stream, atomically; returns the number of bytes written.
 
         With ``overwrite=False`` an existing file is refused with ``RESOURCE_ALREADY_EXISTS``, and
         the check is part of the atomic commit (two writers racing: exactly one wins).
+        ``before_commit()`` is called once the bytes are stored, right before they become visible;
+        if it raises, nothing is written (the guarded store re-checks immutability there).
         """
 
     def delete_artifacts(self, path: str | None = None) -> None:

@@ -7,6 +7,12 @@ delete asks ``check(locations, deleting=...)`` first, with the locations the pat
 location is at or above a written path, or below a deleted one
 (:meth:`podium.services.integrity.IntegrityService.check_writable`). Reads pass straight through.
 
+``write_stream`` checks twice: before reading the stream (to refuse early) and again once the bytes
+are stored, right before they become visible (``before_commit``), since a version may have been
+registered while they were streaming. The local store makes that second check and its rename
+exclusive with registration (:mod:`podium.store.artifacts.local`); on S3 the second check runs just
+before the object is put or the multipart upload completed, which narrows the window to that call.
+
 A store that implements :class:`~podium.store.artifacts.base.PresignedTransfers` stays one (the
 server's ``server-info`` and multipart routes test ``isinstance``).
 """
@@ -48,7 +54,7 @@ class GuardedArtifactStore:
     # -- writes
     def write_stream(self, path, chunks, *, overwrite: bool = True) -> int:
         self.check_write(path)
-        return self.inner.write_stream(path, chunks, overwrite=overwrite)
+        return self.inner.write_stream(path, chunks, overwrite=overwrite, before_commit=lambda: self.check_write(path))
 
     def log_artifact(self, local_file: str, artifact_path: str | None = None) -> None:
         prefix = clean_relative_path(artifact_path)

@@ -1,32 +1,96 @@
 """``LocalArtifactStore``: artifacts as files below a directory.
 
-Every write goes to a temporary file in the destination directory and is renamed into place when
-complete (``os.replace`` is atomic on POSIX), so a reader never sees a partial file. A write with
+Every write goes to a temporary file and is renamed into place when complete (``os.replace`` is
+atomic on POSIX), so a reader never sees a partial file. The temporary file is in the store's
+staging directory, ``<root>/.podium-staging/``, when the root has one (the server creates it in its
+artifact destination at start-up, :func:`prepare_staging`), else beside the target as
+``.podium-tmp-*`` (an embedded store rooted at a run's directory stays free of Podium's files). A write with
 ``overwrite=False`` commits with ``os.link`` instead, which fails if the name exists: of two racing
 writers exactly one wins (on a file system without hard links it falls back to check-then-rename).
+
+The staging directory is outside the clients' namespace: it is never listed or downloaded, and
+paths naming it (any name starting with ``.podium-``) are refused. A temporary file is named
+``<host>-<pid>-<random>``; :func:`prepare_staging` (run by the server at start-up) removes those of
+processes that no longer run on this host, and any a day old (a ``kill -9`` leaves one behind).
+
+With a staging directory, commits and registration exclude each other through
+``<root>/.podium-staging/commit.lock``
+(``flock``, so across threads and processes): a write's ``before_commit`` check and its rename hold
+it shared; :meth:`LocalArtifactStore.commit_lock` ``(exclusive=True)`` is what registration holds
+while it hashes a version's files and records their manifest. So an upload that was already
+streaming when a version was registered either lands before the files are hashed, or is refused by
+its re-check after the manifest is recorded; it never replaces a registered file.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import fcntl
 import os
 import shutil
+import socket
 import tempfile
+import time
 from pathlib import Path
 from typing import BinaryIO, Iterator
 
 from podium.domain.entities import FileInfo
 from podium.errors import InvalidParameterValue, ResourceAlreadyExists, ResourceDoesNotExist
-from podium.store.artifacts.base import ByteRange, check_byte_range, clean_relative_path
+from podium.store.artifacts.base import RESERVED_PREFIX, ByteRange, check_byte_range, clean_relative_path
 from podium.uris import local_path_of
 
-__all__ = ["LocalArtifactStore"]
+__all__ = ["STAGING", "LocalArtifactStore", "prepare_staging"]
+
+STAGING = ".podium-staging"
+_LOCK_NAME = "commit.lock"
+#: a staging file this old is removed at start-up whoever wrote it (an upload writes it continuously)
+STALE_SECONDS = 24 * 3600
 
 
 class LocalArtifactStore:
     def __init__(self, root_uri: str) -> None:
         self.root_uri = root_uri
         self.root = Path(local_path_of(root_uri)).expanduser().resolve()
+        staging = self.root / STAGING
+        self.staging: Path | None = staging if staging.is_dir() else None
+
+    @contextlib.contextmanager
+    def commit_lock(self, *, exclusive: bool):
+        """Held shared by each write's final check and rename, exclusive by registration (module doc);
+        a store without a staging directory has no lock."""
+        if self.staging is None:
+            yield
+            return
+        self.staging.mkdir(parents=True, exist_ok=True)
+        with open(self.staging / _LOCK_NAME, "a+b") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def clean_staging(self) -> int:
+        """Remove staging files left by processes that are gone, by this one, or a day old; returns how
+        many. For start-up only (before this process uploads anything)."""
+        if self.staging is None or not self.staging.is_dir():
+            return 0
+        host, removed, now = socket.gethostname(), 0, time.time()
+        for entry in self.staging.iterdir():
+            if entry.name == _LOCK_NAME:
+                continue
+            owner_host, _, pid = entry.name.rpartition("-")[0].rpartition("-")  # <host>-<pid>-<random>
+            try:
+                stale = now - entry.stat().st_mtime > STALE_SECONDS
+            except FileNotFoundError:
+                continue
+            # our own pid too: at start-up nothing of ours is in flight, and in a restarted container
+            # the new server often gets the pid of the old one
+            if stale or (owner_host == host and (pid == str(os.getpid()) or not _alive(pid))):
+                with contextlib.suppress(FileNotFoundError):
+                    entry.unlink()
+                removed += 1
+        return removed
 
     def _path(self, path: str | None) -> Path:
         relative = clean_relative_path(path)
@@ -58,8 +122,8 @@ class LocalArtifactStore:
         prefix = clean_relative_path(path)
         infos = []
         for child in sorted(directory.iterdir()):
-            if child.name.startswith(".podium-tmp-"):
-                continue  # an upload in flight is not an artifact yet
+            if child.name.startswith(RESERVED_PREFIX):
+                continue  # the staging directory (and temporary files of older versions) are not artifacts
             rel = f"{prefix}/{child.name}" if prefix else child.name
             if child.is_dir():
                 infos.append(FileInfo(rel, True, None))
@@ -94,7 +158,7 @@ class LocalArtifactStore:
         target = Path(dst_path) / rel if rel else Path(dst_path)
         if source.is_dir():
             shutil.copytree(source, target, dirs_exist_ok=True,
-                            ignore=shutil.ignore_patterns(".podium-tmp-*"))
+                            ignore=shutil.ignore_patterns(RESERVED_PREFIX + "*"))
         else:
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, target)
@@ -119,7 +183,8 @@ class LocalArtifactStore:
 
         return chunks()
 
-    def write_stream(self, path: str, chunks: BinaryIO | Iterator[bytes], *, overwrite: bool = True) -> int:
+    def write_stream(self, path: str, chunks: BinaryIO | Iterator[bytes], *, overwrite: bool = True,
+                     before_commit=None) -> int:
         target = self._path(path)
         if not clean_relative_path(path):
             raise InvalidParameterValue("Cannot write to the artifact root itself; give a file path.")
@@ -128,7 +193,11 @@ class LocalArtifactStore:
         if not overwrite and target.exists():
             raise _already_exists(path)  # early, before reading the stream; the commit checks again
         _make_parent_dirs(target, path)
-        fd, tmp = tempfile.mkstemp(prefix=".podium-tmp-", dir=target.parent)
+        if self.staging is not None:
+            self.staging.mkdir(exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f"{socket.gethostname()}-{os.getpid()}-", dir=self.staging)
+        else:
+            fd, tmp = tempfile.mkstemp(prefix=".podium-tmp-", dir=target.parent)
         written = 0
         try:
             with os.fdopen(fd, "wb") as out:
@@ -141,10 +210,13 @@ class LocalArtifactStore:
                         out.write(block)
                         written += len(block)
             os.chmod(tmp, 0o644)
-            if overwrite:
-                os.replace(tmp, target)
-            else:
-                _commit_exclusive(tmp, target, path)
+            with self.commit_lock(exclusive=False):
+                if before_commit is not None:
+                    before_commit()
+                if overwrite:
+                    os.replace(tmp, target)
+                else:
+                    _commit_exclusive(tmp, target, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
@@ -156,6 +228,26 @@ class LocalArtifactStore:
             shutil.rmtree(full)
         elif full.exists():
             full.unlink()
+
+
+def prepare_staging(root_uri: str) -> int:
+    """Give the store at ``root_uri`` a staging directory (the server's destination), and remove the
+    unfinished uploads of processes that are gone; returns how many were removed."""
+    (Path(local_path_of(root_uri)).expanduser().resolve() / STAGING).mkdir(parents=True, exist_ok=True)
+    return LocalArtifactStore(root_uri).clean_staging()
+
+
+def _alive(pid: str) -> bool:
+    """Is process ``pid`` (text) running on this host?"""
+    if not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # it exists, under another user
+    return True
 
 
 def _make_parent_dirs(target: Path, path: str) -> None:

@@ -358,7 +358,8 @@ class S3ArtifactStore:
             with open(file, "rb") as src:
                 self.write_stream(f"{prefix}/{rel}" if prefix else rel, src)
 
-    def write_stream(self, path: str, chunks: BinaryIO | Iterator[bytes], *, overwrite: bool = True) -> int:
+    def write_stream(self, path: str, chunks: BinaryIO | Iterator[bytes], *, overwrite: bool = True,
+                     before_commit=None) -> int:
         relative, key = self._file_key(path)
         if self.is_dir(relative):
             raise InvalidParameterValue(f"Cannot overwrite directory '{path}' with a file.")
@@ -370,13 +371,15 @@ class S3ArtifactStore:
         if not overwrite:
             extra["IfNoneMatch"] = "*"
         if len(first) < _part_size(self.part_size, 1):
+            if before_commit is not None:
+                before_commit()
             try:
                 self.client.put_object(Bucket=self.bucket, Key=key, Body=first, **extra)
             except Exception as exc:
                 _raise_conditional(exc, path)
                 self._raise(exc, relative)
             return len(first)
-        return self._multipart_write(relative, key, first, blocks, extra)
+        return self._multipart_write(relative, key, first, blocks, extra, before_commit)
 
     def _exists_file(self, relative: str) -> bool:
         try:
@@ -385,7 +388,8 @@ class S3ArtifactStore:
         except ResourceDoesNotExist:
             return False
 
-    def _multipart_write(self, relative: str, key: str, first: bytes, blocks: Iterator[bytes], extra: dict) -> int:
+    def _multipart_write(self, relative: str, key: str, first: bytes, blocks: Iterator[bytes], extra: dict,
+                         before_commit=None) -> int:
         if_none_match = extra.pop("IfNoneMatch", None)
         try:
             upload_id = self.client.create_multipart_upload(Bucket=self.bucket, Key=key, **extra)["UploadId"]
@@ -416,6 +420,8 @@ class S3ArtifactStore:
                 data = _read_part(blocks, _part_size(self.part_size, number))
             parts = [{"PartNumber": n, "ETag": f.result()} for n, f in enumerate(futures, start=1)]
             complete = {"IfNoneMatch": if_none_match} if if_none_match else {}
+            if before_commit is not None:
+                before_commit()  # raising aborts the upload (below)
             try:
                 self.client.complete_multipart_upload(
                     Bucket=self.bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts}, **complete)
