@@ -1,20 +1,35 @@
-"""Shared fixtures: a fresh database per test, on every backend that is configured.
+"""Shared fixtures: a database per test, on the backends a test needs, plus Podium's module state.
 
-``db_url`` is parametrized over the SQL backends Podium supports:
+``db_url`` (and every fixture built on it: ``backend``, ``registry``, ``tracking``, ``client``, ...)
+gives a test a database with the schema at head and no rows. Which backends a test runs on:
+
+* **every configured backend** (SQLite, PostgreSQL, MariaDB/MySQL) for the tests under
+  ``tests/store/`` (the layer that holds the SQL, including the migration and concurrency tests) and
+  for any test or module marked ``@pytest.mark.all_backends`` (a service test that once found a
+  backend-specific bug, e.g. ``tests/services/test_client_mistakes.py``);
+* **SQLite only** for every other test (services, client, CLI, auth, server, compat): these layers
+  hold no backend-specific SQL, they call the store, which is tested on all three. Live-server
+  suites cover the other backends by running again with ``PODIUM_TEST_SERVER_DB`` (see .ci/run).
+
+The backends:
 
 * ``sqlite``      always: a new SQLite file under the test's ``tmp_path`` (a copy of a file migrated
   once per session, so a test does not pay ~80 ms of Alembic);
 * ``postgresql``  when ``PODIUM_TEST_POSTGRES_URL`` names a server (e.g.
-  ``postgresql://postgres@127.0.0.1:5433/postgres``; needs psycopg): a database with a unique name is
-  created for the test (``CREATE DATABASE ... TEMPLATE`` a migrated one) and dropped after it;
-* ``mysql``       the same with ``PODIUM_TEST_MYSQL_URL`` (e.g. ``mysql://user:pw@127.0.0.1:5434/mysql``;
-  needs PyMySQL and a user allowed to create databases); migrated when the test first opens it.
+  ``postgresql://postgres@127.0.0.1:5433/postgres``; needs psycopg);
+* ``mysql``       when ``PODIUM_TEST_MYSQL_URL`` does (e.g. ``mysql://user:pw@127.0.0.1:5434/mysql``;
+  needs PyMySQL and a user allowed to create databases).
 
-Unconfigured backends are skipped with a reason naming the variable to set. Every fixture built on
-``db_url`` (``backend``, ``registry``, ``tracking``, ``client``, ...) therefore runs its tests on each
-backend; ``xfail_on(reason, backends)`` marks a known bug seen only on some of them. An autouse
-fixture resets Podium's module-level state (tracking URI, active experiment, active-run stack, cached
-backends, ``PODIUM_*``/``MLFLOW_*`` location variables) around every test.
+On PostgreSQL and MariaDB each test session (each xdist worker) creates one database per backend,
+``podium_test_<worker>_<random>``, migrates it once and empties it before every test
+(``tests/databases.py``, ``WorkerDatabase.reset``: the same state as a freshly migrated database,
+which ``tests/store/test_migrations.py`` checks). Tests that need a database with no schema at all
+(migrations, drift) use ``empty_db_url``: a brand-new database on every configured backend.
+
+Unconfigured backends are skipped with a reason naming the variable to set;
+``xfail_on(reason, backends)`` marks a known bug seen only on some of them. An autouse fixture resets
+Podium's module-level state (tracking URI, active experiment, active-run stack, cached backends,
+``PODIUM_*``/``MLFLOW_*`` location variables) around every test.
 """
 
 from __future__ import annotations
@@ -27,7 +42,7 @@ import pytest
 import podium
 from podium import tracking_context
 from podium.backends import embedded_backend, reset_backends
-from tests.databases import MYSQL_ENV, POSTGRES_ENV, ServerDatabase
+from tests.databases import MYSQL_ENV, POSTGRES_ENV, ServerDatabase, WorkerDatabase
 
 #: environment variables that would point a test at a database or directory it does not own
 _ISOLATED_ENV = (
@@ -46,7 +61,7 @@ _ISOLATED_ENV = (
 def _backend_param(name: str, env: str | None):
     if env is None or os.environ.get(env):
         return pytest.param(name, id=name)
-    reason = f"{name} tests need {env}=<server URL> (a database is created and dropped per test)"
+    reason = f"{name} tests need {env}=<server URL> (a database is created for the session and dropped after it)"
     return pytest.param(name, id=name, marks=pytest.mark.skip(reason=reason))
 
 
@@ -55,6 +70,27 @@ BACKEND_PARAMS = [
     _backend_param("postgresql", POSTGRES_ENV),
     _backend_param("mysql", MYSQL_ENV),
 ]
+
+#: tests under these directories run on every backend (the store layer: its SQL differs by backend)
+ALL_BACKENDS_DIRS = ("tests/store/",)
+
+
+def needs_every_backend(definition) -> bool:
+    """True for a store test or a test marked ``all_backends``; other tests run on SQLite only."""
+    path = definition.path.relative_to(definition.config.rootpath).as_posix()
+    return path.startswith(ALL_BACKENDS_DIRS) or definition.get_closest_marker("all_backends") is not None
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "all_backends: run this test's db_url on SQLite, PostgreSQL and MariaDB")
+
+
+def pytest_generate_tests(metafunc):
+    if "empty_db_url" in metafunc.fixturenames:
+        metafunc.parametrize("empty_db_url", BACKEND_PARAMS, indirect=True)
+    if "db_url" in metafunc.fixturenames:
+        params = BACKEND_PARAMS if needs_every_backend(metafunc.definition) else BACKEND_PARAMS[:1]
+        metafunc.parametrize("db_url", params, indirect=True)
 
 
 # ------------------------------------------------------------------------------ module state
@@ -99,15 +135,22 @@ def _sqlite_template(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def _postgres_template():
-    """A migrated PostgreSQL database that each test's database is created from (``TEMPLATE``)."""
-    template = ServerDatabase(os.environ[POSTGRES_ENV], "postgresql")
-    _migrated(template.url)
-    yield template.name
-    template.drop()
+def _worker_databases():
+    """``kind -> WorkerDatabase``: one migrated database per server backend for this session/worker."""
+    made: dict[str, WorkerDatabase] = {}
+
+    def get(kind: str) -> WorkerDatabase:
+        if kind not in made:
+            env = POSTGRES_ENV if kind == "postgresql" else MYSQL_ENV
+            made[kind] = WorkerDatabase(os.environ[env], kind, os.environ.get("PYTEST_XDIST_WORKER", "main"))
+        return made[kind]
+
+    yield get
+    for database in made.values():
+        database.drop()
 
 
-@pytest.fixture(params=BACKEND_PARAMS)
+@pytest.fixture
 def db_url(request, tmp_path):
     """A URL to a database of the parametrized backend, private to this test, with the schema
     at head and no rows (the default experiment appears when a tracking store first opens it)."""
@@ -117,18 +160,15 @@ def db_url(request, tmp_path):
         shutil.copyfile(request.getfixturevalue("_sqlite_template"), path)
         yield f"sqlite:///{path.as_posix()}"
         return
-    if kind == "postgresql":
-        database = ServerDatabase(os.environ[POSTGRES_ENV], kind, request.getfixturevalue("_postgres_template"))
-    else:
-        database = ServerDatabase(os.environ[MYSQL_ENV], kind)  # migrated when first opened
+    database = request.getfixturevalue("_worker_databases")(kind)
+    database.reset()
     try:
         yield database.url
     finally:
-        reset_backends()  # close pooled connections before dropping the database
-        database.drop()
+        reset_backends()  # close pooled connections before the next test empties the database
 
 
-@pytest.fixture(params=BACKEND_PARAMS)
+@pytest.fixture
 def empty_db_url(request, tmp_path):
     """A URL to a brand-new, empty database of the parametrized backend (no schema at all)."""
     kind = request.param

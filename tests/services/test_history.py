@@ -1,4 +1,5 @@
-"""``HistoryService`` over SQL stores: state at a time and rollback, on SQLite, PostgreSQL and MySQL.
+"""``HistoryService`` over SQL stores: state at a time and rollback (on SQLite; the events store it reads
+runs on every backend in tests/store/test_events.py).
 
 Times between changes are taken with short sleeps around them (events carry millisecond
 timestamps). A model "created before history was recorded" is simulated by deleting its events
