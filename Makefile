@@ -1,11 +1,13 @@
 # Podium's developer entry points. Each target creates the virtual environment it needs.
 #   make demo   set up and run the model-registry workflow on the embedded store
 #   make server set up and start `podium server` on http://127.0.0.1:5000
-#   make test   set up and run the whole test suite (what CI runs)
+#   make test   set up and run the whole test suite (what CI runs), on one pytest-xdist worker per core
+#               (PYTEST_ARGS adds pytest arguments; XDIST= runs it in one process)
 
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
+XDIST  ?= -n auto --dist loadgroup
 
 .PHONY: demo server test install install-test clean
 
@@ -32,7 +34,7 @@ server: install
 	$(BIN)/podium server
 
 test: install-test
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(XDIST) $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) podium-data podium-demo .pytest_cache

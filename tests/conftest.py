@@ -43,6 +43,7 @@ import podium
 from podium import tracking_context
 from podium.backends import embedded_backend, reset_backends
 from tests.databases import MYSQL_ENV, POSTGRES_ENV, ServerDatabase, WorkerDatabase
+from tests.harness import ServerProcess
 
 #: environment variables that would point a test at a database or directory it does not own
 _ISOLATED_ENV = (
@@ -91,6 +92,58 @@ def pytest_generate_tests(metafunc):
     if "db_url" in metafunc.fixturenames:
         params = BACKEND_PARAMS if needs_every_backend(metafunc.definition) else BACKEND_PARAMS[:1]
         metafunc.parametrize("db_url", params, indirect=True)
+
+
+# ------------------------------------------------------------------------------ pytest-xdist
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """Keep tests that share a module-scoped fixture (a server process, a rendered chart) on one
+    xdist worker (``--dist loadgroup``), and every e2e test on one worker: they start many processes."""
+    for item in items:
+        path = item.path.relative_to(config.rootpath).as_posix()
+        if path.startswith("tests/e2e/"):
+            item.add_marker(pytest.mark.xdist_group("e2e"))
+        elif path.startswith(("tests/server/", "tests/compat/", "tests/deploy/")):
+            item.add_marker(pytest.mark.xdist_group(path.replace("/", ".")))
+
+
+# ------------------------------------------------------------------------------ live servers in reports
+def _servers_of(item) -> list[ServerProcess]:
+    """The server processes a test used: fixture values, their ``server``, ``servers`` or ``started``."""
+    found: list[ServerProcess] = []
+    for value in (getattr(item, "funcargs", None) or {}).values():
+        for candidate in (value, getattr(value, "server", None), *getattr(value, "servers", ()), *getattr(value, "started", ())):
+            if isinstance(candidate, ServerProcess) and all(candidate is not f for f in found):
+                found.append(candidate)
+    return found
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failing test's report carries the log tail of every server process it used."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed:
+        for i, srv in enumerate(_servers_of(item)):
+            report.sections.append((f"podium server log tail #{i} ({srv.root})", srv.log_tail()))
+
+
+#: report.user_properties entries named ``summary: <section>`` are printed under that section at the
+#: end (reports travel from xdist workers to the controller; fixtures and module globals do not)
+_SUMMARY: dict[str, list[str]] = {}
+
+
+def pytest_runtest_logreport(report):
+    for name, value in report.user_properties:
+        if name.startswith("summary: "):
+            _SUMMARY.setdefault(name.removeprefix("summary: "), []).append(value)
+
+
+def pytest_terminal_summary(terminalreporter):
+    for section, lines in _SUMMARY.items():
+        terminalreporter.section(section)
+        for line in lines:
+            terminalreporter.write_line(line)
 
 
 # ------------------------------------------------------------------------------ module state
