@@ -36,10 +36,13 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
+import time
 
 import pytest
 
 import podium
+import podium.clock
 from podium import tracking_context
 from podium.backends import embedded_backend, reset_backends
 from tests.databases import MYSQL_ENV, POSTGRES_ENV, ServerDatabase, WorkerDatabase
@@ -252,6 +255,31 @@ def xfail_on(request, db_kind):
             request.node.add_marker(pytest.mark.xfail(strict=True, reason=reason))
 
     return mark
+
+
+class TickingClock:
+    """``podium.clock.now_ms`` for a test: the real time, but always at least 1 ms after the previous
+    reading, so two changes never share a timestamp and no test sleeps to make time pass."""
+
+    def __init__(self) -> None:
+        self.last = 0
+        self._lock = threading.Lock()
+
+    def now_ms(self) -> int:
+        with self._lock:
+            self.last = max(int(time.time() * 1000), self.last + 1)
+            return self.last
+
+    def mark(self) -> int:
+        """A time strictly after every change made before and before every change made after."""
+        return self.now_ms()
+
+
+@pytest.fixture
+def clock(monkeypatch) -> TickingClock:
+    ticking = TickingClock()
+    monkeypatch.setattr(podium.clock, "now_ms", ticking.now_ms)
+    return ticking
 
 
 @pytest.fixture
