@@ -59,6 +59,8 @@ _ISOLATED_ENV = (
     "MLFLOW_EXPERIMENT_NAME",
     "PODIUM_EXPERIMENT_ID",
     "MLFLOW_EXPERIMENT_ID",
+    "COLUMNS",  # the CLI lays tables out for a pipe unless COLUMNS is set (pytest-xdist workers set 80)
+    "LINES",
 )
 
 
@@ -87,6 +89,7 @@ def needs_every_backend(definition) -> bool:
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "all_backends: run this test's db_url on SQLite, PostgreSQL and MariaDB")
+    config.addinivalue_line("markers", "serial: starts many processes; make test runs it outside the xdist run")
 
 
 def pytest_generate_tests(metafunc):
@@ -101,10 +104,12 @@ def pytest_generate_tests(metafunc):
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
     """Keep tests that share a module-scoped fixture (a server process, a rendered chart) on one
-    xdist worker (``--dist loadgroup``), and every e2e test on one worker: they start many processes."""
+    xdist worker (``--dist loadgroup``); mark the e2e tests ``serial``: each starts many processes
+    and loads them, so ``make test`` runs them after the parallel run, alone."""
     for item in items:
         path = item.path.relative_to(config.rootpath).as_posix()
         if path.startswith("tests/e2e/"):
+            item.add_marker(pytest.mark.serial)
             item.add_marker(pytest.mark.xdist_group("e2e"))
         elif path.startswith(("tests/server/", "tests/compat/", "tests/deploy/")):
             item.add_marker(pytest.mark.xdist_group(path.replace("/", ".")))
