@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 
 from tests.databases import server_database_for
-from tests.server.helpers import RunningServer, start_server, stop_server
+from tests.harness import ServerProcess
 
 __all__ = ["AuthServer", "BearerAuth", "password_of", "start_auth_server"]
 
@@ -34,7 +34,7 @@ class BearerAuth(httpx.Auth):
 
 @dataclass
 class AuthServer:
-    server: RunningServer
+    server: ServerProcess
     db_url: str
     tokens: dict[str, str] = field(default_factory=dict)  # label -> token
     database: object = None
@@ -48,7 +48,7 @@ class AuthServer:
         return httpx.BasicAuth(user, password if password is not None else password_of(user))
 
     def stop(self) -> None:
-        stop_server(self.server)
+        self.server.stop()
         if self.database is not None:
             self.database.drop()
 
@@ -83,6 +83,6 @@ def start_auth_server(root: Path, users: dict[str, bool], groups: dict[str, list
     # suites send many wrong passwords from one address on purpose: a high failed-login limit unless a
     # test sets its own (a flag in ``extra`` wins over the variable)
     env = {"PODIUM_LOGIN_ATTEMPTS_PER_MINUTE": "100000", **(env or {})}
-    running = start_server(root, "--backend-store-uri", db_url, "--auth", "--default-role", default_role, *extra,
-                           env=env)
+    running = ServerProcess(root, backend_store_uri=db_url, extra=("--auth", "--default-role", default_role, *extra),
+                            env=env).start()
     return AuthServer(running, db_url, made, database)

@@ -15,6 +15,8 @@ from podium.auth.identity import IdentityService
 from podium.errors import InvalidParameterValue, PermissionDenied, ResourceAlreadyExists, ResourceDoesNotExist, Unauthenticated
 from podium.store.sql.auth import SqlAuthStore
 
+pytestmark = pytest.mark.all_backends  # a store test (its SQL differs by backend) that lives with the auth package
+
 READ, EDIT, MANAGE = Permission.READ, Permission.EDIT, Permission.MANAGE
 
 

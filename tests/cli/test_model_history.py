@@ -13,7 +13,7 @@ from .helpers import assert_one_line_error
 
 
 @pytest.fixture
-def promoted(seed):
+def promoted(seed, clock):
     """Model ``wine``: v1 then v2 then v3 promoted to Production (archiving), @champion 1 then 2;
     returns a time (ms) when v2 served and @champion pointed at 2."""
     seed.create_registered_model("wine")
@@ -25,9 +25,7 @@ def promoted(seed):
         seed.set_registered_model_alias("wine", "champion", 1)
         seed.transition_model_version_stage("wine", 2, "Production", archive_existing_versions=True)
         seed.set_registered_model_alias("wine", "champion", 2)
-        time.sleep(0.01)
-        when = int(time.time() * 1000)
-        time.sleep(0.01)
+        when = clock.mark()
         seed.transition_model_version_stage("wine", 3, "Production", archive_existing_versions=True)
     return when
 

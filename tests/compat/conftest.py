@@ -1,9 +1,10 @@
 """The real ``mlflow`` 3.17 client against a live ``podium server`` process.
 
-One server process serves the whole session (``podium_server``): it listens on an ephemeral port
-(picked by binding port 0), keeps its SQLite database and artifacts in a temporary directory, and is
-terminated at the end of the session. When a test fails, the tail of the server log is attached to
-that test's report and printed once more in the terminal summary.
+One server process serves the whole session (one per pytest-xdist worker; ``podium_server``, a
+tests/harness.py ``ServerProcess``): it listens on an ephemeral port, keeps its database (SQLite, or
+``PODIUM_TEST_SERVER_DB``'s) and artifacts in a temporary directory, and is terminated at the end of
+the session. When a test fails, the tail of the server log is attached to that test's report
+(tests/conftest.py); every 5xx the server answered during a test is listed in the terminal summary.
 
 Every test gets the mlflow client pointed at the server (``mlflow_client_env``, autouse):
 ``MLFLOW_TRACKING_URI``, ``MLFLOW_HTTP_REQUEST_MAX_RETRIES=0`` (a 5xx fails at once instead of being
@@ -15,119 +16,32 @@ resource name is unique (``unique``).
 
 from __future__ import annotations
 
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
 import uuid
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
 from tests.databases import server_database_for
+from tests.harness import ServerProcess
+
 mlflow = pytest.importorskip("mlflow")
 httpx = pytest.importorskip("httpx")
 
-#: how many lines of the server log a failing test shows
-LOG_TAIL_LINES = 60
-
-_SERVER_LOG_KEY = pytest.StashKey[Path]()
-_FAILED_KEY = pytest.StashKey[list]()
-
 
 # ------------------------------------------------------------------------------------- server
-@dataclass
-class PodiumServer:
-    url: str
-    process: subprocess.Popen
-    root: Path
-    log_path: Path
-
-    @property
-    def artifacts(self) -> Path:
-        return self.root / "art"
-
-    def log_tail(self, lines: int = LOG_TAIL_LINES) -> str:
-        try:
-            text = self.log_path.read_text(errors="replace")
-        except OSError:
-            return ""
-        return "\n".join(text.splitlines()[-lines:])
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _server_env() -> dict[str, str]:
-    """The test process's environment without PODIUM_*/MLFLOW_* settings that could redirect it."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PODIUM_", "MLFLOW_"))}
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
-
-
-def _start_server(root: Path, backend_store_uri: str, timeout: float = 60.0) -> PodiumServer:
-    root.mkdir(parents=True, exist_ok=True)
-    log_path = root / "server.log"
-    last_error = ""
-    for _attempt in range(3):  # the port could be taken between the bind-to-0 probe and the server's bind
-        port = _free_port()
-        cmd = [
-            sys.executable, "-m", "podium.server",
-            "--backend-store-uri", backend_store_uri,
-            "--artifacts-destination", str(root / "art"),
-            "--host", "127.0.0.1", "--port", str(port),
-        ]
-        log = open(log_path, "ab")
-        process = subprocess.Popen(cmd, cwd=root, env=_server_env(), stdout=log, stderr=subprocess.STDOUT)
-        log.close()
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                last_error = f"podium server exited with {process.returncode}"
-                break
-            try:
-                r = httpx.get(f"{url}/health", timeout=2)
-                if r.status_code == 200 and r.text.strip() == "OK":
-                    return PodiumServer(url, process, root, log_path)
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-        else:
-            process.kill()
-            process.wait()
-            raise RuntimeError(f"podium server did not answer /health in {timeout}s:\n{log_path.read_text()}")
-    raise RuntimeError(f"{last_error}:\n{log_path.read_text(errors='replace')}")
-
-
-def _stop_server(server: PodiumServer) -> None:
-    if server.process.poll() is None:
-        server.process.terminate()
-        try:
-            server.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.process.kill()
-            server.process.wait()
-
-
 @pytest.fixture(scope="session")
-def podium_server(tmp_path_factory, pytestconfig):
+def podium_server(tmp_path_factory):
     """A running ``python -m podium.server`` (temp DB + artifact dir, ephemeral port). The database is
     SQLite, or PostgreSQL/MySQL when ``PODIUM_TEST_SERVER_DB`` says so (see tests/databases.py)."""
     root = tmp_path_factory.mktemp("podium-compat-server")
-    backend_store_uri, database = server_database_for(root, "p.db")
-    server = _start_server(root, backend_store_uri)
-    pytestconfig.stash[_SERVER_LOG_KEY] = server.log_path
+    backend_store_uri, database = server_database_for(root)
+    server = ServerProcess(root, backend_store_uri=backend_store_uri)
     try:
-        yield server
+        yield server.start()
     finally:
-        _stop_server(server)
+        server.stop()
+        server.kill()
         if database is not None:
             database.drop()
 
@@ -240,35 +154,21 @@ def models(wine):
     return m1, m2
 
 
-# ------------------------------------------------------------------ server log on failures
+# ------------------------------------------------------------------ 5xx answers in the summary
+#: an access-log line with a 5xx status (501 NOT_IMPLEMENTED for multipart/presigned is MLflow's own answer)
+_ACCESS_5XX = re.compile(r"podium\.access (\S+) (\S+) (5(?!01)\d\d) ")
+_SUMMARY_5XX = "summary: podium server 5xx responses (a client mistake must never be a 5xx)"
+_LINES_SEEN: dict[str, int] = {}  # server log -> lines already scanned
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
+    """After each test, the 5xx lines its server logged since the previous test go into the report."""
     outcome = yield
     report = outcome.get_result()
-    if report.failed and not hasattr(report, "wasxfail"):
-        item.config.stash.setdefault(_FAILED_KEY, []).append(item.nodeid)
-        log_path = item.config.stash.get(_SERVER_LOG_KEY, None)
-        if log_path is not None and log_path.exists():
-            tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-LOG_TAIL_LINES:])
-            report.sections.append(("podium server log (tail)", tail))
-
-
-_ACCESS_5XX = re.compile(r"podium\.access (\S+) (\S+) (5\d\d) ")
-
-
-def pytest_terminal_summary(terminalreporter, exitstatus, config):
-    log_path = config.stash.get(_SERVER_LOG_KEY, None)
-    if log_path is None or not log_path.exists():
-        return
-    lines = log_path.read_text(errors="replace").splitlines()
-    # every 5xx the server sent (501 NOT_IMPLEMENTED for multipart/presigned is MLflow's own answer)
-    server_errors = [line for line in lines if (m := _ACCESS_5XX.search(line)) and m.group(3) != "501"]
-    if server_errors:
-        terminalreporter.section("podium server 5xx responses (a client mistake must never be a 5xx)")
-        for line in server_errors:
-            terminalreporter.write_line(line)
-    if config.stash.get(_FAILED_KEY, []):
-        terminalreporter.section("podium server log tail (compat tests failed)")
-        terminalreporter.write_line(f"log: {log_path}")
-        for line in lines[-LOG_TAIL_LINES:]:
-            terminalreporter.write_line(line)
+    server = item.funcargs.get("podium_server") if call.when == "teardown" else None
+    if isinstance(server, ServerProcess):
+        lines = server.log().splitlines()
+        seen, _LINES_SEEN[str(server.log_path)] = _LINES_SEEN.get(str(server.log_path), 0), len(lines)
+        report.user_properties.extend((_SUMMARY_5XX, f"{item.nodeid}: {line}") for line in lines[seen:]
+                                      if _ACCESS_5XX.search(line))

@@ -20,7 +20,7 @@ import pytest
 
 from podium.client.client import PodiumClient
 from tests.databases import server_database_for
-from tests.server.helpers import free_port
+from tests.harness import free_port, server_env
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "governance.md"
 
@@ -41,7 +41,7 @@ def scenario_db(tmp_path):
 
 
 def test_governance_scenario_runs_as_documented(tmp_path, scenario_db):
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PODIUM_", "MLFLOW_"))}
+    env = server_env()
     env.update({
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
         "PODIUM_BACKEND_STORE_URI": scenario_db,

@@ -1,7 +1,8 @@
-"""``HistoryService`` over SQL stores: state at a time and rollback, on SQLite, PostgreSQL and MySQL.
+"""``HistoryService`` over SQL stores: state at a time and rollback (on SQLite; the events store it reads
+runs on every backend in tests/store/test_events.py).
 
-Times between changes are taken with short sleeps around them (events carry millisecond
-timestamps). A model "created before history was recorded" is simulated by deleting its events
+Times between changes come from the ``clock`` fixture (events carry millisecond timestamps; it
+never hands out the same millisecond twice). A model "created before history was recorded" is simulated by deleting its events
 (the upgrade to migration 0005 leaves existing models without any).
 """
 
@@ -19,14 +20,6 @@ from podium.services.history import parse_time
 from podium.store.sql.event_tables import registry_events as ev
 
 SRC = "/data/models/m"
-
-
-def mark() -> int:
-    """A time strictly between the changes before and after it."""
-    time.sleep(0.005)
-    now = int(time.time() * 1000)
-    time.sleep(0.005)
-    return now
 
 
 @pytest.fixture
@@ -54,20 +47,20 @@ def serving(state, stage="Production"):
 
 
 # ------------------------------------------------------------------------------ state at a time
-def test_state_at_replays_stages_and_aliases(r, h):
-    t0 = mark()
+def test_state_at_replays_stages_and_aliases(r, h, clock):
+    t0 = clock.mark()
     model(r)
-    t1 = mark()
+    t1 = clock.mark()
     r.transition_model_version_stage("m", 1, "Production")
     r.set_registered_model_alias("m", "champion", 1)
-    t2 = mark()
+    t2 = clock.mark()
     r.transition_model_version_stage("m", 2, "Staging")
     r.transition_model_version_stage("m", 2, "Production", archive_existing_versions=True)
     r.set_registered_model_alias("m", "champion", 2)
-    t3 = mark()
+    t3 = clock.mark()
     r.transition_model_version_stage("m", 3, "Production")  # without archiving: 2 and 3 in Production
     r.delete_registered_model_alias("m", "champion")
-    t4 = mark()
+    t4 = clock.mark()
 
     before = h.get_model_state_at("m", t0)
     assert before["exists"] is False and before["complete"] is True and before["stages"] == {}
@@ -88,14 +81,14 @@ def test_state_at_replays_stages_and_aliases(r, h):
     assert h.get_model_state_at("m", str(t4)) == at4
 
 
-def test_state_at_follows_renames_and_finds_deleted_models(r, h):
+def test_state_at_follows_renames_and_finds_deleted_models(r, h, clock):
     model(r, "a", 1)
     r.transition_model_version_stage("a", 1, "Production")
-    t1 = mark()
+    t1 = clock.mark()
     r.rename_registered_model("a", "b")
-    t2 = mark()
+    t2 = clock.mark()
     r.delete_registered_model("b")
-    t3 = mark()
+    t3 = clock.mark()
     with pytest.raises(ResourceDoesNotExist):
         h.get_model_state_at("a", t1)  # a deleted model is found by its last name
     old = h.get_model_state_at("b", t1)
@@ -109,7 +102,7 @@ def test_state_at_follows_renames_and_finds_deleted_models(r, h):
     assert [e.action for e in h.get_model_history("b")] == ["model_created", "version_created"]
 
 
-def test_state_of_a_model_older_than_its_history_is_inferred_and_marked_incomplete(r, h, backend):
+def test_state_of_a_model_older_than_its_history_is_inferred_and_marked_incomplete(r, h, backend, clock):
     model(r)
     r.transition_model_version_stage("m", 1, "Production")
     r.transition_model_version_stage("m", 2, "Staging")
@@ -118,11 +111,11 @@ def test_state_of_a_model_older_than_its_history_is_inferred_and_marked_incomple
     db = backend.registry.registry.db
     with db.engine.begin() as conn:  # as after upgrading to migration 0005: no events yet
         conn.execute(delete(ev))
-    t1 = mark()
+    t1 = clock.mark()
     assert h.get_model_state_at("m", t1)["complete"] is False
     r.transition_model_version_stage("m", 2, "Production", archive_existing_versions=True)
     r.set_registered_model_alias("m", "champion", 2)
-    t2 = mark()
+    t2 = clock.mark()
     early = h.get_model_state_at("m", t1)
     assert early["exists"] is True and early["complete"] is False and "inferred" in early["note"]
     assert early["stages"] == {"Production": {"version": 1, "versions": [1]},

@@ -158,9 +158,8 @@ def test_rename_registered_model_frees_the_old_name(store):
     assert store.create_model_version("a", "/x").version == 1
 
 
-def test_update_registered_model_sets_description_and_bumps_last_updated(store):
+def test_update_registered_model_sets_description_and_bumps_last_updated(store, clock):
     created = store.create_registered_model("wine", description="first")
-    time.sleep(0.005)
     updated = store.update_registered_model("wine", "second")
     assert updated.description == "second"
     assert updated.creation_timestamp == created.creation_timestamp
@@ -316,9 +315,8 @@ def test_create_model_version_returns_the_stored_version(store):
     assert store.get_model_version("wine", 1) == version
 
 
-def test_create_model_version_bumps_the_model_last_updated_timestamp(store):
+def test_create_model_version_bumps_the_model_last_updated_timestamp(store, clock):
     created = store.create_registered_model("wine")
-    time.sleep(0.005)
     version = store.create_model_version("wine", "/x")
     model = store.get_registered_model("wine")
     assert model.last_updated_timestamp == version.creation_timestamp > created.creation_timestamp
@@ -388,10 +386,9 @@ def test_operations_on_a_missing_version_are_not_found(store, operation):
     assert info.value.message == "Model Version (name=wine, version=99) not found"
 
 
-def test_update_model_version_description(store):
+def test_update_model_version_description(store, clock):
     store.create_registered_model("wine")
     created = store.create_model_version("wine", "/x", description="old")
-    time.sleep(0.005)
     updated = store.update_model_version("wine", 1, "new")
     assert updated.description == "new"
     assert updated.last_updated_timestamp > created.last_updated_timestamp
@@ -422,10 +419,9 @@ def test_delete_model_version_twice_is_not_found(store):
 
 # ---------------------------------------------------------------------------- stages
 @pytest.mark.parametrize("stage", ["Staging", "Production", "Archived", "None"])
-def test_transition_model_version_stage_sets_the_stage(store, stage):
+def test_transition_model_version_stage_sets_the_stage(store, stage, clock):
     store.create_registered_model("wine")
     created = store.create_model_version("wine", "/x")
-    time.sleep(0.005)
     moved = store.transition_model_version_stage("wine", 1, stage)
     assert moved.current_stage == stage
     assert moved.last_updated_timestamp > created.last_updated_timestamp

@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import json
 import math
-import time
 
 import pytest
 from sqlalchemy import update
@@ -148,11 +147,10 @@ def test_search_registered_models_malformed_filter_is_invalid_parameter(catalog,
 
 
 @pytest.fixture
-def simple_models(registry):
-    """m0..m6 created in that order, a few ms apart; m3 updated last."""
+def simple_models(registry, clock):
+    """m0..m6 created in that order, at distinct milliseconds; m3 updated last."""
     for i in range(7):
         registry.create_registered_model(f"m{i}")
-        time.sleep(0.003)
     registry.update_registered_model("m3", "touched")
     return registry
 
@@ -394,14 +392,13 @@ def test_search_model_versions_like_escapes_glob_characters(registry):
 
 
 @pytest.fixture
-def timed_versions(registry):
-    """Versions of two models, created a few ms apart: a/1, b/1, a/2, b/2, a/3."""
+def timed_versions(registry, clock):
+    """Versions of two models, created at distinct milliseconds: a/1, b/1, a/2, b/2, a/3."""
     r = registry.registry
     r.create_registered_model("a")
     r.create_registered_model("b")
     for name in ("a", "b", "a", "b", "a"):
         r.create_model_version(name, "/x")
-        time.sleep(0.003)
     return registry
 
 

@@ -580,9 +580,8 @@ def test_create_logged_model_with_missing_run_or_experiment_is_not_found(store):
 
 
 @pytest.mark.parametrize("status", [LoggedModelStatus.READY, LoggedModelStatus.FAILED, LoggedModelStatus.PENDING])
-def test_finalize_logged_model_sets_the_status(store, status):
+def test_finalize_logged_model_sets_the_status(store, status, clock):
     model = store.create_logged_model("0", name="model")
-    time.sleep(0.003)
     final = store.finalize_logged_model(model.model_id, status)
     assert final.status == status
     assert final.last_updated_timestamp > model.last_updated_timestamp

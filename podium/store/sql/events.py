@@ -10,12 +10,12 @@ Nothing here updates or deletes an event.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import func, insert, select
 
+from podium import clock
 from podium.auth.actor import current_actor
 from podium.domain.events import RegistryEvent, current_event_context
 from podium.store.sql.event_tables import registry_events as ev
@@ -33,7 +33,7 @@ def _row(action: str, model_key: int | None, model_name: str, *, version: int | 
          timestamp: int | None = None) -> dict[str, Any]:
     actor, ctx = current_actor(), current_event_context()
     return {
-        "timestamp": timestamp if timestamp is not None else int(time.time() * 1000),
+        "timestamp": timestamp if timestamp is not None else clock.now_ms(),
         "action": action,
         "model_key": model_key,
         "model_name": model_name,

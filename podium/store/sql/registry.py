@@ -10,7 +10,6 @@ keyset (see :mod:`podium.store.sql.keyset`): fetching page N costs what page 2 c
 
 from __future__ import annotations
 
-import time
 from collections import defaultdict
 from collections.abc import Sequence
 
@@ -29,6 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
+from podium import clock
 from podium.domain.entities import STAGES, ModelVersion, PagedList, RegisteredModel
 from podium.domain.paging import query_fingerprint
 from podium.domain.search import parse_filter, parse_order_by
@@ -57,7 +57,7 @@ _ACTIVE_STAGES = ("Staging", "Production")
 
 
 def now_ms() -> int:
-    return int(time.time() * 1000)
+    return clock.now_ms()
 
 
 def _model_not_found(name: str) -> ResourceDoesNotExist:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import math
 import random
-import time
 
 from collections import defaultdict
 
 from sqlalchemy import bindparam, delete, insert, select
 
+from podium import clock
 from podium.errors import InvalidParameterValue, ResourceDoesNotExist
 
 __all__ = ["experiment_not_found", "experiment_pk", "from_db", "join_location", "now_ms", "random_run_name",
@@ -20,7 +20,7 @@ _NOUNS = "otter heron lynx finch panda koala falcon bison robin whale zebra geck
 
 
 def now_ms() -> int:
-    return int(time.time() * 1000)
+    return clock.now_ms()
 
 
 def join_location(base: str, *parts: str) -> str:
