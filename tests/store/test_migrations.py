@@ -100,19 +100,19 @@ def _state(url: str) -> dict:
 def _use(url: str, artifact_root: str) -> str:
     """Write to every kind of table a test typically fills; return the id the next experiment gets."""
     from podium.auth.identity import IdentityService
-    from podium.backends import embedded_backend
+    from podium.compose import build
     from podium.domain.entities import Metric
 
-    backend = embedded_backend(url, artifact_root)
+    backend = build(url, artifact_root=artifact_root)
     try:
         run = backend.tracking.create_run(backend.tracking.create_experiment("used"))
         backend.tracking.log_batch(run.info.run_id, metrics=[Metric("m", 1.0, 1, 0)])
         backend.registry.create_registered_model("used")
         backend.registry.create_model_version("used", f"{artifact_root}/m", run_id=run.info.run_id)
-        IdentityService(backend.access.store).create_user("someone", "a-long-password-1")
+        IdentityService(backend.stores.auth).create_user("someone", "a-long-password-1")
         return backend.tracking.create_experiment("next")
     finally:
-        backend.tracking.store.db.dispose()
+        backend.close()
 
 
 def test_each_test_gets_the_database_a_fresh_migration_makes(db_url, db_kind, request, tmp_path):
@@ -120,7 +120,7 @@ def test_each_test_gets_the_database_a_fresh_migration_makes(db_url, db_kind, re
     ``db_url`` does), holds what a freshly migrated database holds, and hands out the same ids."""
     import os
 
-    from podium.backends import reset_backends
+    from podium.compose import reset_backends
     from tests.databases import MYSQL_ENV, POSTGRES_ENV, ServerDatabase
 
     if db_kind == "sqlite":
