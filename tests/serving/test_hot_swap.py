@@ -1,0 +1,172 @@
+"""Hot-swap: ``podium serve models:/NAME@champion`` follows the alias under load.
+
+A real ``podium server`` holds the registry; a real ``podium serve`` process follows ``@champion``
+(polling every 0.2 s) while a client thread sends requests without pause. Versions 1, 2 and 3 are
+constant models (they predict 1.0, 2.0, 3.0), so every answer says by itself which version
+computed it, and it must agree with the ``X-Podium-Model-Version`` header.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import httpx
+import pandas as pd
+import pytest
+
+pytest.importorskip("sklearn")
+
+import podium  # noqa: E402
+import podium.sklearn  # noqa: E402
+from podium.client import PodiumClient  # noqa: E402
+from podium.serving.follower import ModelFollower  # noqa: E402
+from tests.server.helpers import start_server, stop_server  # noqa: E402
+
+from .helpers import start_podium_scorer  # noqa: E402
+
+NAME = "constant"
+ROWS = {"dataframe_records": [{"a": 1.0, "b": 2.0}, {"a": 3.0, "b": 4.0}]}
+
+
+def _log_constant(tracking_uri: str, value: float) -> str:
+    """Register a new version of NAME that predicts ``value`` for every row; its version number."""
+    from sklearn.dummy import DummyRegressor
+
+    podium.set_tracking_uri(tracking_uri)  # (each test starts with Podium's state reset)
+    x = pd.DataFrame({"a": [0.0, 1.0], "b": [1.0, 0.0]})
+    with podium.start_run():
+        info = podium.sklearn.log_model(DummyRegressor(strategy="constant", constant=value).fit(x, [value, value]),
+                                        name="model", input_example=x, registered_model_name=NAME)
+    return str(info.registered_model_version)
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory):
+    """A podium server with versions 1 (predicts 1.0) and 2 (2.0) of NAME; ``@champion`` on 1."""
+    server = start_server(tmp_path_factory.mktemp("serving-registry"))
+    assert [_log_constant(server.url, 1.0), _log_constant(server.url, 2.0)] == ["1", "2"]
+    client = PodiumClient(server.url)
+    client.set_registered_model_alias(NAME, "champion", "1")
+    yield server, client
+    stop_server(server)
+
+
+@pytest.fixture(scope="module")
+def scorer(registry, tmp_path_factory):
+    server, _ = registry
+    running = start_podium_scorer(tmp_path_factory.mktemp("scorer"), f"models:/{NAME}@champion", server.url,
+                                  "--poll-interval", "0.2")
+    yield running
+    running.stop()
+
+
+class Hammer:
+    """A thread posting ROWS to /invocations back to back; keeps (status, version header, body)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.results: list[tuple[int, str | None, object]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        with httpx.Client(base_url=self.url, timeout=30) as http:
+            while not self._stop.is_set():
+                try:
+                    r = http.post("/invocations", json=ROWS)
+                    self.results.append((r.status_code, r.headers.get("x-podium-model-version"), r.json()))
+                except Exception as exc:  # a refused connection or a broken answer: a failed request
+                    self.results.append((0, None, repr(exc)))
+
+    def __enter__(self) -> Hammer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+    def wait_for_version(self, version: str, timeout: float = 30.0) -> None:
+        """Until a response newer than now carries ``version`` (a deadline, not a clock)."""
+        start = len(self.results)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if any(v == version for _, v, _ in self.results[start:]):
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"no response from version {version} within {timeout}s; last: {self.results[-3:]}")
+
+    def assert_all_answered_by(self, versions: set[str]) -> None:
+        failed = [r for r in self.results if r[0] != 200]
+        assert not failed, f"{len(failed)} failed requests of {len(self.results)}: {failed[:3]}"
+        for _, version, body in self.results:
+            assert version in versions
+            assert body == {"predictions": [float(version)] * 2}, (version, body)  # no mix of versions
+
+
+def test_promotion_and_rollback_reach_traffic_without_a_failed_request(registry, scorer):
+    _, client = registry
+    with Hammer(scorer.url) as hammer:
+        hammer.wait_for_version("1")
+        client.set_registered_model_alias(NAME, "champion", "2")  # promotion
+        hammer.wait_for_version("2")
+        client.rollback_model(NAME, alias="champion", reason="v2 misbehaves")  # back to 1
+        hammer.wait_for_version("1")
+    hammer.assert_all_answered_by({"1", "2"})
+    seen = [v for _, v, _ in hammer.results]
+    first_2, last_2 = seen.index("2"), len(seen) - 1 - seen[::-1].index("2")
+    assert set(seen[:first_2]) == {"1"} and set(seen[last_2 + 1:]) == {"1"}
+    health = httpx.get(f"{scorer.url}/health").json()
+    assert (health["version"], health["follows"], health["last_swap_error"]) == (1, True, None)
+
+
+def test_a_tampered_version_is_never_served(registry, scorer):
+    server, client = registry
+    assert _log_constant(server.url, 3.0) == "3"
+    model_id = client.get_model_version(NAME, "3").source.removeprefix("models:/")
+    tampered = [p for p in server.artifacts.rglob("requirements.txt") if model_id in p.parts]
+    assert len(tampered) == 1, tampered
+    tampered[0].write_text(tampered[0].read_text() + "evil-package==6.6.6\n")  # loads fine; only the hash differs
+    with Hammer(scorer.url) as hammer:
+        hammer.wait_for_version("1")
+        client.set_registered_model_alias(NAME, "champion", "3")
+        deadline = time.monotonic() + 30
+        while (httpx.get(f"{scorer.url}/health").json()["last_swap_error"] or {}).get("version") != 3:
+            assert time.monotonic() < deadline, "the failed swap never showed in /health"
+            time.sleep(0.05)
+        hammer.wait_for_version("1")  # still serving the old version after the refusal
+    hammer.assert_all_answered_by({"1"})
+    health = httpx.get(f"{scorer.url}/health")
+    assert health.status_code == 200 and health.headers["x-podium-model-version"] == "1"
+    error = health.json()["last_swap_error"]
+    assert "requirements.txt" in error["error"] and "manifest" in error["error"], error
+    assert "Not serving constant version 3" in scorer.log()
+    client.set_registered_model_alias(NAME, "champion", "1")  # leave the registry as the next test expects
+
+
+def test_a_stage_uri_follows_transitions(registry, tmp_path):
+    """``models:/NAME/Production``: ``check()`` swaps when another version enters the stage."""
+    server, client = registry
+    client.transition_model_version_stage(NAME, "1", "Production")
+    follower = ModelFollower(f"models:/{NAME}/Production", server.url, poll_interval=3600)
+    follower.start()
+    try:
+        assert follower.current.version == 1 and follower.follows
+        assert follower.check() is False  # nothing moved
+        client.transition_model_version_stage(NAME, "2", "Production", archive_existing_versions=True)
+        assert follower.check() is True
+        assert follower.current.version == 2
+        assert follower.current.model.predict(pd.DataFrame(ROWS["dataframe_records"])).tolist() == [2.0, 2.0]
+    finally:
+        follower.stop()
+
+
+def test_a_fixed_version_is_not_followed(registry):
+    server, _ = registry
+    follower = ModelFollower(f"models:/{NAME}/2", server.url)
+    follower.start()
+    try:
+        assert follower.current.version == 2 and not follower.follows and follower.check() is False
+    finally:
+        follower.stop()
