@@ -11,8 +11,11 @@ When it names another version, that version is loaded in the background through
 the SHA-256 manifest recorded at registration: :mod:`podium.model_integrity`), its saved input
 example (if any) is run through it, and only then does it replace the served one. A version that
 fails any of these steps is never served: the old one keeps serving, the failure is kept in
-:attr:`ModelFollower.last_swap_error` (``/health`` shows it) and logged; the same version is not
-retried until the target moves again. A fixed URI (``models:/name/3``, ``runs:/...``, a directory)
+:attr:`ModelFollower.last_swap_error` (``/health`` shows it; a later successful swap clears it) and
+logged; the same version is tried again after :data:`RETRY_FAILED_AFTER` seconds if the target still
+names it (a registry that was briefly unreachable), at once if the target moves. There is no
+service API to record an arbitrary event in the registry's history, so the failure is not recorded
+there. A fixed URI (``models:/name/3``, ``runs:/...``, a directory)
 is loaded once.
 """
 
@@ -29,7 +32,10 @@ from typing import Any
 from podium.errors import PodiumError
 from podium.uris import is_local_path, local_path_of, parse_models_uri
 
-__all__ = ["ModelFollower", "ServedModel"]
+__all__ = ["RETRY_FAILED_AFTER", "ModelFollower", "ServedModel"]
+
+#: seconds before a version that failed to load, verify or warm up is tried again (if still named)
+RETRY_FAILED_AFTER = 60.0
 
 logger = logging.getLogger("podium.serving")
 
@@ -43,6 +49,7 @@ class ServedModel:
     name: str | None
     version: int | None
     loaded_at: float
+    model_dir: str
 
 
 class ModelFollower:
@@ -55,7 +62,9 @@ class ModelFollower:
         self.current: ServedModel | None = None
         self.last_swap_error: dict | None = None
         self._target = parse_models_uri(model_uri) if model_uri.startswith("models:/") else None
-        self._failed_version: int | None = None
+        self._failed: tuple[int | None, float] | None = None  # (version, when) of the last failed load
+        self._unresolved = False
+        self._retired: ServedModel | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._downloads: str | None = None  # where registered versions are downloaded (made by start())
@@ -92,28 +101,42 @@ class ModelFollower:
         try:
             version = self.resolve()
         except Exception as exc:  # the registry is unreachable, the alias deleted...: keep serving
-            logger.warning("Could not resolve %s: %s", self.model_uri, _one_line(exc))
+            if not self._unresolved:  # said once, not at every poll
+                logger.warning("Could not resolve %s (still serving version %s): %s", self.model_uri,
+                               self.current.version if self.current else None, _one_line(exc))
+            self._unresolved = True
             return False
+        self._unresolved = False
         current = self.current
         if current is not None and version == current.version:
-            self._failed_version = None  # back on the served version (a rollback): a new move is retried
+            self._failed = None  # back on the served version (a rollback): a new move is tried at once
             return False
-        if version == self._failed_version:
+        if self._failed is not None and self._failed[0] == version \
+                and time.monotonic() - self._failed[1] < RETRY_FAILED_AFTER:
             return False
         try:
             loaded = self._load(version)
         except Exception as exc:
-            self._failed_version = version
+            self._failed = (version, time.monotonic())
             self.last_swap_error = {"version": version, "error": _one_line(exc), "timestamp": int(time.time() * 1000)}
             logger.error("Not serving %s version %s: %s (version %s keeps serving; the failure is logged, not "
                          "recorded in the registry's history).", self._target.name, version, _one_line(exc),
                          current.version if current else None)
             return False
         self.current = loaded  # the swap: one reference assignment
-        self._failed_version = None
+        self._failed = None
+        self.last_swap_error = None
+        self._retire(current)
         logger.info("Swapped %s from version %s to %s.", self.model_uri, current.version if current else None,
                     version)
         return True
+
+    def _retire(self, old: ServedModel | None) -> None:
+        """Keep the files of the version just swapped out (requests may still be using it) and remove
+        those of the one before it."""
+        if self._retired is not None and self._downloads and self._retired.model_dir.startswith(self._downloads):
+            shutil.rmtree(self._retired.model_dir, ignore_errors=True)
+        self._retired = old
 
     # -------------------------------------------------------------------------- resolving and loading
     def _client(self):
@@ -142,9 +165,7 @@ class ModelFollower:
     def _load(self, version: int | None) -> ServedModel:
         """Download (a registered version's files are checked against its manifest on the way), load,
         then warm up with the input example."""
-        import podium.pyfunc
         from podium.artifacts import download_artifacts
-        from podium.flavors.model import Model
 
         t = self._target
         if version is None:
@@ -152,13 +173,23 @@ class ModelFollower:
         else:
             uri = f"models:/{t.name}/{version}" + (f"/{t.sub_path}" if t.sub_path else "")
         if is_local_path(uri):
-            model_dir = local_path_of(uri)
-        else:
-            dst = tempfile.mkdtemp(prefix=f"v{version}-" if version else "model-", dir=self._downloads)
-            model_dir = download_artifacts(artifact_uri=uri, dst_path=dst, tracking_uri=self.tracking_uri)
+            return self._load_dir(local_path_of(uri), version)
+        dst = tempfile.mkdtemp(prefix=f"v{version}-" if version else "model-", dir=self._downloads)
+        try:
+            return self._load_dir(download_artifacts(artifact_uri=uri, dst_path=dst, tracking_uri=self.tracking_uri),
+                                  version)
+        except BaseException:
+            shutil.rmtree(dst, ignore_errors=True)
+            raise
+
+    def _load_dir(self, model_dir: str, version: int | None) -> ServedModel:
+        import podium.pyfunc
+        from podium.flavors.model import Model
+
         model = podium.pyfunc.load_model(model_dir)
         _warm_up(model, Model.load(model_dir), model_dir)
-        return ServedModel(model, self.model_uri, t.name if t else None, version, time.time())
+        t = self._target
+        return ServedModel(model, self.model_uri, t.name if t else None, version, time.time(), model_dir)
 
 
 def _warm_up(model, meta, model_dir: str) -> None:

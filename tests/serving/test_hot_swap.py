@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 
 import httpx
 import pandas as pd
@@ -124,10 +125,7 @@ def test_promotion_and_rollback_reach_traffic_without_a_failed_request(registry,
 def test_a_tampered_version_is_never_served(registry, scorer):
     server, client = registry
     assert _log_constant(server.url, 3.0) == "3"
-    model_id = client.get_model_version(NAME, "3").source.removeprefix("models:/")
-    tampered = [p for p in server.artifacts.rglob("requirements.txt") if model_id in p.parts]
-    assert len(tampered) == 1, tampered
-    tampered[0].write_text(tampered[0].read_text() + "evil-package==6.6.6\n")  # loads fine; only the hash differs
+    _tamper(server, client, "3")
     with Hammer(scorer.url) as hammer:
         hammer.wait_for_version("1")
         client.set_registered_model_alias(NAME, "champion", "3")
@@ -143,6 +141,40 @@ def test_a_tampered_version_is_never_served(registry, scorer):
     assert "requirements.txt" in error["error"] and "manifest" in error["error"], error
     assert "Not serving constant version 3" in scorer.log()
     client.set_registered_model_alias(NAME, "champion", "1")  # leave the registry as the next test expects
+
+
+def _tamper(server, client, version: str) -> tuple:
+    """Append a line to the registered files of ``version`` (loads fine; only its hash differs);
+    returns ``(path, original text)``."""
+    model_id = client.get_model_version(NAME, version).source.removeprefix("models:/")
+    found = [p for p in server.artifacts.rglob("requirements.txt") if model_id in p.parts]
+    assert len(found) == 1, found
+    original = found[0].read_text()
+    found[0].write_text(original + "evil-package==6.6.6\n")
+    return found[0], original
+
+
+def test_a_failed_version_is_tried_again_later_and_old_files_are_removed(registry, monkeypatch):
+    server, client = registry
+    version = _log_constant(server.url, 4.0)
+    path, original = _tamper(server, client, version)
+    client.set_registered_model_alias(NAME, "canary", "1")
+    follower = ModelFollower(f"models:/{NAME}@canary", server.url, poll_interval=3600)
+    follower.start()
+    try:
+        client.set_registered_model_alias(NAME, "canary", version)
+        assert follower.check() is False and follower.last_swap_error["version"] == int(version)
+        path.write_text(original)  # repaired
+        assert follower.check() is False  # not tried again yet
+        monkeypatch.setattr("podium.serving.follower.RETRY_FAILED_AFTER", 0.0)
+        assert follower.check() is True
+        assert (follower.current.version, follower.last_swap_error) == (int(version), None)
+        client.set_registered_model_alias(NAME, "canary", "2")
+        assert follower.check() is True
+        kept = sorted(p.name.split("-")[0] for p in Path(follower.current.model_dir).parent.iterdir())
+        assert kept == ["v2", f"v{version}"]  # the served one and the one just swapped out; v1 removed
+    finally:
+        follower.stop()
 
 
 def test_a_stage_uri_follows_transitions(registry, tmp_path):
