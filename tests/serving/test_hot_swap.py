@@ -202,3 +202,26 @@ def test_a_fixed_version_is_not_followed(registry):
         assert follower.current.version == 2 and not follower.follows and follower.check() is False
     finally:
         follower.stop()
+
+
+def test_every_worker_follows_the_alias(registry, tmp_path):
+    """``--workers 2``: each worker process loads the model and follows the alias on its own."""
+    server, client = registry
+    client.set_registered_model_alias(NAME, "workers", "1")
+    running = start_podium_scorer(tmp_path, f"models:/{NAME}@workers", server.url, "--workers", "2",
+                                  "--poll-interval", "0.2")
+    try:
+        assert "Serving models:/constant@workers (version 1)." in running.log()
+        client.set_registered_model_alias(NAME, "workers", "2")
+        deadline = time.monotonic() + 30
+        streak = 0
+        while streak < 20:  # 20 answers in a row on new connections (either worker) from version 2
+            assert time.monotonic() < deadline, running.log()
+            r = httpx.post(f"{running.url}/invocations", json=ROWS, headers={"connection": "close"})
+            assert r.status_code == 200 and r.json()["predictions"] == [float(r.headers["x-podium-model-version"])] * 2
+            streak = streak + 1 if r.headers["x-podium-model-version"] == "2" else 0
+        while running.log().count("Swapped models:/constant@workers from version 1 to 2.") < 2:  # both workers
+            assert time.monotonic() < deadline, running.log()
+            time.sleep(0.05)
+    finally:
+        running.stop()
