@@ -194,6 +194,22 @@ def test_a_stage_uri_follows_transitions(registry, tmp_path):
         follower.stop()
 
 
+def test_a_deleted_alias_leaves_the_served_version_serving(registry, caplog):
+    server, client = registry
+    client.set_registered_model_alias(NAME, "doomed", "2")
+    follower = ModelFollower(f"models:/{NAME}@doomed", server.url, poll_interval=3600)
+    follower.start()
+    try:
+        client.delete_registered_model_alias(NAME, "doomed")
+        with caplog.at_level("WARNING", logger="podium.serving"):
+            assert follower.check() is False and follower.check() is False
+        assert follower.current.version == 2 and follower.last_swap_error is None
+        warnings = [r.getMessage() for r in caplog.records if r.name == "podium.serving"]
+        assert len(warnings) == 1 and "still serving version 2" in warnings[0]  # said once, not at every poll
+    finally:
+        follower.stop()
+
+
 def test_a_fixed_version_is_not_followed(registry):
     server, _ = registry
     follower = ModelFollower(f"models:/{NAME}/2", server.url)
