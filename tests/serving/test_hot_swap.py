@@ -8,6 +8,7 @@ computed it, and it must agree with the ``X-Podium-Model-Version`` header.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from pathlib import Path
@@ -143,6 +144,17 @@ def test_a_tampered_version_is_never_served(registry, scorer):
     client.set_registered_model_alias(NAME, "champion", "1")  # leave the registry as the next test expects
 
 
+@contextlib.contextmanager
+def following(model_uri: str, tracking_uri: str):
+    """A started :class:`ModelFollower` whose thread never polls (the test calls ``check()``)."""
+    follower = ModelFollower(model_uri, tracking_uri, poll_interval=3600)
+    follower.start()
+    try:
+        yield follower
+    finally:
+        follower.stop()
+
+
 def _tamper(server, client, version: str) -> tuple:
     """Append a line to the registered files of ``version`` (loads fine; only its hash differs);
     returns ``(path, original text)``."""
@@ -159,9 +171,7 @@ def test_a_failed_version_is_tried_again_later_and_old_files_are_removed(registr
     version = _log_constant(server.url, 4.0)
     path, original = _tamper(server, client, version)
     client.set_registered_model_alias(NAME, "canary", "1")
-    follower = ModelFollower(f"models:/{NAME}@canary", server.url, poll_interval=3600)
-    follower.start()
-    try:
+    with following(f"models:/{NAME}@canary", server.url) as follower:
         client.set_registered_model_alias(NAME, "canary", version)
         assert follower.check() is False and follower.last_swap_error["version"] == int(version)
         path.write_text(original)  # repaired
@@ -173,51 +183,37 @@ def test_a_failed_version_is_tried_again_later_and_old_files_are_removed(registr
         assert follower.check() is True
         kept = sorted(p.name.split("-")[0] for p in Path(follower.current.model_dir).parent.iterdir())
         assert kept == ["v2", f"v{version}"]  # the served one and the one just swapped out; v1 removed
-    finally:
-        follower.stop()
 
 
-def test_a_stage_uri_follows_transitions(registry, tmp_path):
+def test_a_stage_uri_follows_transitions(registry):
     """``models:/NAME/Production``: ``check()`` swaps when another version enters the stage."""
     server, client = registry
     client.transition_model_version_stage(NAME, "1", "Production")
-    follower = ModelFollower(f"models:/{NAME}/Production", server.url, poll_interval=3600)
-    follower.start()
-    try:
+    with following(f"models:/{NAME}/Production", server.url) as follower:
         assert follower.current.version == 1 and follower.follows
         assert follower.check() is False  # nothing moved
         client.transition_model_version_stage(NAME, "2", "Production", archive_existing_versions=True)
         assert follower.check() is True
         assert follower.current.version == 2
         assert follower.current.model.predict(pd.DataFrame(ROWS["dataframe_records"])).tolist() == [2.0, 2.0]
-    finally:
-        follower.stop()
 
 
 def test_a_deleted_alias_leaves_the_served_version_serving(registry, caplog):
     server, client = registry
     client.set_registered_model_alias(NAME, "doomed", "2")
-    follower = ModelFollower(f"models:/{NAME}@doomed", server.url, poll_interval=3600)
-    follower.start()
-    try:
+    with following(f"models:/{NAME}@doomed", server.url) as follower:
         client.delete_registered_model_alias(NAME, "doomed")
         with caplog.at_level("WARNING", logger="podium.serving"):
             assert follower.check() is False and follower.check() is False
         assert follower.current.version == 2 and follower.last_swap_error is None
         warnings = [r.getMessage() for r in caplog.records if r.name == "podium.serving"]
         assert len(warnings) == 1 and "still serving version 2" in warnings[0]  # said once, not at every poll
-    finally:
-        follower.stop()
 
 
 def test_a_fixed_version_is_not_followed(registry):
     server, _ = registry
-    follower = ModelFollower(f"models:/{NAME}/2", server.url)
-    follower.start()
-    try:
+    with following(f"models:/{NAME}/2", server.url) as follower:
         assert follower.current.version == 2 and not follower.follows and follower.check() is False
-    finally:
-        follower.stop()
 
 
 def test_every_worker_follows_the_alias(registry, tmp_path):
