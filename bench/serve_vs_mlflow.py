@@ -12,7 +12,8 @@ Each is driven by an asyncio + aiohttp client on keep-alive connections, at conc
 for ``--duration`` seconds after a warm-up: one ``POST /invocations`` of 5 rows as
 ``dataframe_split``. Reported: requests/s, p50 and p99 latency, failed requests, and the ratio
 Podium/MLflow. Finally Podium at c=16 again while ``@champion`` moves between versions 1 and 2
-every ``--swap-every`` seconds (the p99 during swaps, failed requests, versions seen).
+every ``--swap-every`` seconds (the p99 during swaps, failed requests, versions seen), and the
+swap time: from an alias move to the first answer from the new version (``--poll-interval 0.5``).
 
 The client runs on the same machine and competes for the same cores: read the ratio, not the
 absolute figures. Usage (from the repository root)::
@@ -146,6 +147,27 @@ def mover(uri: str, every: float, stop_event: threading.Event, moves: list) -> N
         target = "1" if target == "2" else "2"
 
 
+def swap_times(url: str, uri: str, moves: int = 6) -> list[float]:
+    """Seconds from each alias move (committed) to the first answer from the new version."""
+    import urllib.request
+
+    from podium import PodiumClient
+
+    client = PodiumClient(uri)
+    times = []
+    for i in range(moves):
+        target = "2" if i % 2 == 0 else "1"
+        client.set_registered_model_alias("wine", "champion", target)
+        start = time.monotonic()
+        while True:
+            with urllib.request.urlopen(f"{url}/ping", timeout=10) as r:  # every answer carries the header
+                if r.headers.get("X-Podium-Model-Version") == target:
+                    break
+            time.sleep(0.005)
+        times.append(time.monotonic() - start)
+    return times
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per measurement (after 2 s warm-up)")
@@ -181,6 +203,8 @@ def main() -> None:
                 thread.join()
                 results["podium c=16 swapping"]["alias_moves"] = len(moves)
                 print("podium swapping", results["podium c=16 swapping"], flush=True)
+                results["swap_seconds"] = swap_times(f"http://127.0.0.1:{port}", uri)
+                print("move -> first answer from the new version (s):", results["swap_seconds"], flush=True)
         finally:
             stop(proc)
     results["machine"]["uptime_after"] = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
@@ -202,6 +226,9 @@ def print_table(r: dict) -> None:
     s = r["podium c=16 swapping"]
     print(f"| 16, swapping | podium ({s['alias_moves']} alias moves, versions {s['versions']}) | {s['rps']:.0f} | "
           f"{s['p50_ms']:.2f} | {s['p99_ms']:.2f} | {s['failed']} |")
+    t = sorted(r["swap_seconds"])
+    print(f"\nalias move -> first answer from the new version (--poll-interval 0.5, {len(t)} moves): "
+          f"median {statistics.median(t):.2f} s, max {t[-1]:.2f} s")
     print(f"\nbefore: {r['machine']['uptime_before']}\nafter:  {r['machine']['uptime_after']}")
 
 
