@@ -61,7 +61,12 @@ class ScoringApp:
         if scope["type"] != "http":
             return
         served = self.follower.current
-        response = await self._respond(scope, receive, served)
+        try:
+            response = await self._respond(scope, receive, served)
+        except Exception:  # a bug (or a model returning what JSON cannot hold): logged, and the server goes on
+            logger.exception("Error answering %s %s", scope["method"], scope["path"])
+            response = JSONResponse({"error_code": "INTERNAL_ERROR", "message": "The scoring server failed to "
+                                     "answer this request; its log has the details."}, 500)
         if served is not None and served.version is not None:
             response.headers.append((b"x-podium-model-version", str(served.version).encode()))
         await response.send(send)

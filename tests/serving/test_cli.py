@@ -20,3 +20,4 @@ def test_serve_a_missing_directory_is_one_line_and_exit_code_1(tmp_path):
     assert result.exit_code == 1
     assert result.output.strip().splitlines()[-1] == \
         f"Error: Cannot serve {tmp_path / 'missing'}: No model found at '{tmp_path / 'missing'}'."
+
