@@ -25,11 +25,14 @@ variable (first one set wins)                       meaning
 ``PODIUM_S3_IGNORE_TLS``, ``MLFLOW_S3_IGNORE_TLS``  skip TLS verification of the S3 endpoint
 ``PODIUM_NO_PROGRESS``                              no progress bars for big transfers
 ``COLUMNS``                                         table width when stdout is not a terminal
+``PODIUM_SERVE_CONFIG``                             ``podium serve``'s options, handed to its
+                                                    worker processes (set by ``podium serve``)
 ==================================================  ==========================================
 """
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,11 +45,13 @@ __all__ = [
     "default_tracking_uri",
     "experiment_id",
     "experiment_name",
+    "export_serve_config",
     "http_max_retries",
     "http_timeout",
     "progress_disabled",
     "registry_uri",
     "s3_settings",
+    "serve_config",
     "tracking_credentials",
     "tracking_uri",
 ]
@@ -145,3 +150,14 @@ def progress_disabled() -> bool:
 def columns_set() -> bool:
     """Did the user give a table width (``COLUMNS``)?"""
     return bool(os.environ.get("COLUMNS"))
+
+
+# ------------------------------------------------------------------------------ podium serve
+def export_serve_config(config: dict) -> None:
+    """Hand ``podium serve``'s options to the worker processes it starts (``--workers``)."""
+    os.environ["PODIUM_SERVE_CONFIG"] = json.dumps(config)
+
+
+def serve_config() -> dict:
+    """The options :func:`export_serve_config` handed over (empty when not in a worker)."""
+    return json.loads(os.environ.get("PODIUM_SERVE_CONFIG") or "{}")

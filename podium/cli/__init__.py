@@ -38,6 +38,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "runs": ("podium.cli.runs:runs", "List tracked runs with their metrics and params."),
     "demo": ("podium.cli.demo:demo", "Run the model-registry workflow end to end in a scratch store."),
     "server": ("podium.cli.server:server", "Run the Podium tracking and registry server."),
+    "serve": ("podium.cli.serve:serve", "Serve a model over HTTP (MLflow's scoring protocol); follow its alias or stage."),
     "db": ("podium.cli.db:db", "Upgrade the database schema and show its revision."),
     "users": ("podium.cli.users:users", "Create, list and delete users (on the database, like `podium db`)."),
     "groups": ("podium.cli.groups:groups", "Create groups of users and change their members (on the database)."),
