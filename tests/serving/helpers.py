@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.server.helpers import free_port, stop_server
+from tests.server.helpers import free_port
 
 BIN = Path(sys.executable).parent
 #: what both servers are asked for a JSON body
@@ -28,7 +28,14 @@ class Scorer:
         return self.log_path.read_text(errors="replace")
 
     def stop(self) -> int:
-        return stop_server(self)  # terminate, wait, kill if it hangs
+        """SIGTERM, wait, SIGKILL if it hangs; the exit code."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                return self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        return self.process.wait()
 
 
 def _clean_env(**extra: str) -> dict[str, str]:
