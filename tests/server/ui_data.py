@@ -14,12 +14,14 @@ ATTRIBUTE = '" onerror="alert(1)'
 FILES = {"MLmodel": b"flavors:\n  python_function: {}\n", "model.pkl": b"\x00" * 2048}
 
 
-def register_model(api, name: str, versions: int = 2, description: str = "", tags: dict | None = None) -> str:
+def register_model(api, name: str, versions: int = 2, description: str = "", tags: dict | None = None,
+                   params: dict | None = None) -> str:
     """``name`` with ``versions`` versions of one run whose files went through the proxy; version 1 in
-    Production and ``@champion`` on the last. Returns the run id."""
+    Production and ``@champion`` on the last. The run's ``params`` hold SCRIPT unless given. Returns the run id."""
+    params = params or {"max_depth": "7", "note": SCRIPT}
     run = ok(api.post(f"{A2}/runs/create", json={"experiment_id": "0"}))["run"]["info"]
     ok(api.post(f"{A2}/runs/log-batch", json={
-        "run_id": run["run_id"], "params": [{"key": "max_depth", "value": "7"}, {"key": "note", "value": SCRIPT}],
+        "run_id": run["run_id"], "params": [{"key": k, "value": v} for k, v in params.items()],
         "metrics": [{"key": "rmse", "value": 0.125, "timestamp": 1, "step": 0}]}))
     root = run["artifact_uri"].removeprefix("mlflow-artifacts:/").strip("/")
     for rel, data in FILES.items():

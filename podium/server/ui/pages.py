@@ -7,10 +7,13 @@ from __future__ import annotations
 from podium.errors import InvalidParameterValue
 from podium.server.ui.render import markdown, render
 
-__all__ = ["PAGE_SIZE", "SORTS", "model_page", "models_page", "version_page"]
+__all__ = ["MODELS_PAGE_SIZE", "PAGE_SIZE", "SORTS", "model_page", "models_page", "version_page"]
 
-#: rows per page of every paged table
+#: rows per page of the versions table
 PAGE_SIZE = 50
+#: rows per page of /models: each row reads its newest history event (who changed it last), one
+#: history read per row (~0.6 ms on SQLite) until the history store answers that for a page at once
+MODELS_PAGE_SIZE = 25
 #: the sort choices of /models: query value -> (label, order_by clause)
 SORTS = {
     "name": ("Name (A-Z)", "name ASC"),
@@ -27,7 +30,7 @@ def models_page(s, check, query: dict) -> object:
     sort = query.get("sort") if query.get("sort") in SORTS else "name"
     params = check("search_registered_models", {"filter": text or None})
     try:
-        found = s.registry.search_registered_models(params["filter"], PAGE_SIZE, [SORTS[sort][1]],
+        found = s.registry.search_registered_models(params["filter"], MODELS_PAGE_SIZE, [SORTS[sort][1]],
                                                     query.get("page_token") or None)
     except InvalidParameterValue as exc:  # a bad filter or page token: the page, with the API's message
         return render("models.html", 400, filter=text, sort=sort, sorts=SORTS, rows=[], next_token=None,
