@@ -4,7 +4,7 @@ database thread pool, as the API's handlers do."""
 
 from __future__ import annotations
 
-from podium.errors import InvalidParameterValue
+from podium.errors import InvalidParameterValue, PodiumError
 from podium.server.ui.render import markdown, render
 
 __all__ = ["MODELS_PAGE_SIZE", "PAGE_SIZE", "SORTS", "model_page", "models_page", "version_page"]
@@ -80,8 +80,8 @@ def version_page(s, check, name: str, version: str) -> object:
         try:
             check("get_run", {"run_id": mv.run_id})
             run = s.tracking.get_run(mv.run_id)
-        except Exception as exc:  # noqa: BLE001 - the run is optional on this page: say why it is missing
-            run_refused = getattr(exc, "message", None) or "The run could not be read."
+        except PodiumError as exc:  # refused, or deleted: the run is optional on this page, say why it is missing
+            run_refused = exc.message
     manifest = s.integrity.get_model_version_manifest(name, mv.version) if s.integrity else None
     history = s.history.get_model_history(name, mv.version, max_results=100, newest_first=True) if s.history else []
     return render("version.html", mv=mv, description=markdown(mv.description), run=run, run_refused=run_refused,
