@@ -97,12 +97,16 @@ def test_each_page_loads_without_console_errors(page, registry, path, shot, tmp_
 @pytest.mark.parametrize("link, lands", [
     ("/#/models/wine-quality", "/models/wine-quality"),
     ("/#/models/wine-quality/versions/2", "/models/wine-quality/versions/2"),
+    ("/#/experiments/0/runs/abc123", "/runs/abc123"),  # the run page is a later slice: its 404 page for now
 ])
 def test_the_mlflow_clients_links_land_on_the_page(page, registry, link, lands):
     page.goto(link)
     page.wait_for_url(f"**{lands}")
-    assert page.locator("h1").first.inner_text().startswith("wine-quality")
-    assert page.errors == []
+    if lands.startswith("/models/"):
+        assert page.locator("h1").first.inner_text().startswith("wine-quality")
+        assert page.errors == []
+    else:
+        assert page.locator("h1").first.inner_text() == "Not found"
 
 
 def test_paging_by_clicking_next(page, registry):

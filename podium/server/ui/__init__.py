@@ -1,8 +1,9 @@
 """The web UI: server-rendered HTML pages on the API's own process and port (decision 0013).
 
-:class:`UI` owns ``/``, ``/models``, ``/models/<name>``, ``/models/<name>/versions/<v>`` and
-``/static/<hash>/<name>``; the app (:mod:`podium.server.app`) hands it every GET/HEAD for a path
-its API route table does not serve and that :meth:`UI.owns`. A page authenticates like the API
+:class:`UI` owns ``/``, ``/models``, ``/models/<name>``, ``/models/<name>/versions/<v>``,
+``/static/<hash>/<name>`` and (HTML 404s until they are built) ``/experiments...`` and ``/runs/...``;
+the app (:mod:`podium.server.app`) hands it every request for a path its API route table does not
+serve and that :meth:`UI.owns`. A page authenticates like the API
 (``--auth``: HTTP Basic or a bearer token in ``Authorization``; the 401 page asks the browser for
 Basic credentials) and asks the gate the same question as the API endpoint that reads the same
 thing, so a page is refused exactly when that endpoint would be. Errors become HTML pages with the
@@ -24,6 +25,8 @@ from podium.server.ui.render import render, static_response
 __all__ = ["UI"]
 
 _CHALLENGE = [(b"www-authenticate", b'Basic realm="podium"')]
+_PAGES = ("/", "/models", "/experiments")
+_PAGE_PREFIXES = ("/models/", "/static/", "/experiments/", "/runs/")
 
 
 class UI:
@@ -34,7 +37,9 @@ class UI:
 
     @staticmethod
     def owns(path: str) -> bool:
-        return path in ("/", "/models") or path.startswith(("/models/", "/static/"))
+        # /experiments and /runs/ are pages of a later slice: the mlflow client's links lead there, so
+        # they get the UI's HTML 404 already rather than the API's JSON one
+        return path in _PAGES or path.startswith(_PAGE_PREFIXES)
 
     async def handle(self, method: str, path: str, request) -> object:
         if method not in ("GET", "HEAD"):
