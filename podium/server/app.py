@@ -8,6 +8,8 @@ uses. The app closes that backend at shutdown.
 
 One request, end to end: route table lookup -> parameters parsed (:mod:`podium.server.requests`) ->
 handler (database calls on a thread pool, never on the event loop) -> JSON via :mod:`podium.wire`.
+A GET for a path the table does not serve that is a web UI page (``/``, ``/models...``, ``/static/...``)
+goes to :class:`podium.server.ui.UI` instead (server-rendered HTML over the same services and gate).
 With ``--auth``, :mod:`podium.server.gate` authenticates and authorizes each request before its
 handler, and the actor it proved is set for the services (:mod:`podium.auth.actor`; without
 ``--auth`` the actor is anonymous). Credentials are checked from the headers before any byte of the
@@ -38,6 +40,7 @@ from podium.server.http import JSONResponse, Request, Response
 from podium.server.requests import parse_body, parse_params, parse_query
 from podium.server.routing import RouteTable
 from podium.server.settings import ServerSettings
+from podium.server.ui import UI
 
 if TYPE_CHECKING:
     from podium.auth.access import AccessService
@@ -120,6 +123,7 @@ class PodiumApp:
         self._backend = services.backend
         self._serialize_writes = self._backend is not None and self._backend.is_sqlite
         self._write_lock: asyncio.Lock | None = None
+        self.ui = UI(self)  # the web UI's pages, for the paths the route table does not serve
         self.metrics = None
         if self.settings.metrics:
             from podium.server.metrics import create_metrics
@@ -189,6 +193,8 @@ class PodiumApp:
     async def _dispatch(self, method: str, path: str, request: Request):
         methods, path_params = self.routes.match(path)
         if methods is None:
+            if self.ui is not None and self.ui.owns(path):
+                return await self.ui.handle(method, path, request)
             status, body = errors.not_found(method, path)
             return JSONResponse(body, status)
         route = methods.get(method)

@@ -1,0 +1,48 @@
+"""Data the web UI tests register through the API: a model with a run, files, a stage, an alias, and
+hostile strings in every field a page shows."""
+
+from __future__ import annotations
+
+import html
+import re
+
+from .helpers import A2, ART, ok
+
+SCRIPT = "<script>alert(1)</script>"
+IMG = "<img src=x onerror=alert(1)>"  # model names cannot hold '/', so not SCRIPT
+ATTRIBUTE = '" onerror="alert(1)'
+FILES = {"MLmodel": b"flavors:\n  python_function: {}\n", "model.pkl": b"\x00" * 2048}
+
+
+def register_model(api, name: str, versions: int = 2, description: str = "", tags: dict | None = None,
+                   params: dict | None = None) -> str:
+    """``name`` with ``versions`` versions of one run whose files went through the proxy; version 1 in
+    Production and ``@champion`` on the last. The run's ``params`` hold SCRIPT unless given. Returns the run id."""
+    params = params or {"max_depth": "7", "note": SCRIPT}
+    run = ok(api.post(f"{A2}/runs/create", json={"experiment_id": "0"}))["run"]["info"]
+    ok(api.post(f"{A2}/runs/log-batch", json={
+        "run_id": run["run_id"], "params": [{"key": k, "value": v} for k, v in params.items()],
+        "metrics": [{"key": "rmse", "value": 0.125, "timestamp": 1, "step": 0}]}))
+    root = run["artifact_uri"].removeprefix("mlflow-artifacts:/").strip("/")
+    for rel, data in FILES.items():
+        assert api.put(f"{ART}/{root}/model/{rel}", content=data).status_code == 200
+    ok(api.post(f"{A2}/registered-models/create", json={
+        "name": name, "description": description, "tags": [{"key": k, "value": v} for k, v in (tags or {}).items()]}))
+    for _ in range(versions):
+        ok(api.post(f"{A2}/model-versions/create",
+                    json={"name": name, "source": f"runs:/{run['run_id']}/model", "run_id": run["run_id"]}))
+    ok(api.post(f"{A2}/model-versions/transition-stage", json={"name": name, "version": "1", "stage": "Production",
+                                                                    "archive_existing_versions": False}))
+    ok(api.post(f"{A2}/registered-models/alias", json={"name": name, "alias": "champion", "version": str(versions)}))
+    return run["run_id"]
+
+
+def next_href(page: str) -> str | None:
+    found = re.search(r'<a rel="next" href="([^"]+)"', page)
+    return html.unescape(found.group(1)) if found else None
+
+
+def version_numbers(page: str) -> list[int]:
+    """The version links of a model page's versions table, in order."""
+    table = page.split('id="versions"', 1)[1]
+    return [int(v) for v in re.findall(r'<tr><td><a href="/models/[^"]+/versions/(\d+)"', table)]
