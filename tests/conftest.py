@@ -162,6 +162,17 @@ def _reset_podium_state() -> None:
     reset_backends()
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _isolated_module_state():
+    """The same isolation before a module's own module-scoped fixtures run (they run before any
+    test's function fixtures): a module starts with none of the location variables and fresh state,
+    whatever ran before it on this worker."""
+    for name in _ISOLATED_ENV:
+        os.environ.pop(name, None)
+    _reset_podium_state()
+    yield
+
+
 @pytest.fixture(autouse=True)
 def _isolated_podium_state(monkeypatch):
     for name in _ISOLATED_ENV:
@@ -169,6 +180,10 @@ def _isolated_podium_state(monkeypatch):
     _reset_podium_state()
     yield
     _reset_podium_state()
+    # what the code under test set itself (mlflow.set_experiment writes MLFLOW_EXPERIMENT_ID, say):
+    # monkeypatch only undoes its own changes, and the next module's fixtures run before this one
+    for name in _ISOLATED_ENV:
+        os.environ.pop(name, None)
 
 
 # ------------------------------------------------------------------------------ databases

@@ -81,7 +81,10 @@ def point_mlflow_at(monkeypatch, server_url: str) -> None:
     monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
     monkeypatch.setenv("DO_NOT_TRACK", "true")
     for name in ("MLFLOW_REGISTRY_URI", "MLFLOW_EXPERIMENT_NAME", "MLFLOW_EXPERIMENT_ID", "MLFLOW_RUN_ID"):
-        monkeypatch.delenv(name, raising=False)
+        # setenv first, so that undoing it removes what mlflow itself sets later (set_experiment writes
+        # MLFLOW_EXPERIMENT_ID): a bare delenv of an unset variable would leave that to the next module
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
     _reset_mlflow_state()
     mlflow.set_tracking_uri(server_url)
     mlflow.set_registry_uri(server_url)
