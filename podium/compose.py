@@ -90,6 +90,7 @@ __all__ = [
     "artifact_store_for",
     "backend_for",
     "build",
+    "open_auth_store",
     "open_database",
     "prepare_upload_staging",
     "reset_backends",
@@ -334,6 +335,16 @@ def _authorizer(stores: Stores, default_role: str) -> "Authorizer":
 
 
 # ---------------------------------------------------------------------------------- the schema
+def open_auth_store(uri: str) -> tuple["AuthStore", "Database"]:
+    """The accounts of the database at ``uri`` (``podium users|groups|tokens``), the schema upgraded,
+    and the database to dispose of. Nothing else is created: the Default experiment's artifact
+    location is for the server (or the embedded client) that first opens the tracking store."""
+    from podium.store.sql.auth import SqlAuthStore
+
+    db = _database(uri)
+    return SqlAuthStore(db), db
+
+
 def open_database(uri: str, *, upgrade: bool = False) -> "Database":
     """The database at ``uri`` for schema work (``podium db``): ``current_revision()``, ``upgrade()``,
     ``drift()``, ``dispose()``. Not upgraded unless ``upgrade``."""

@@ -31,7 +31,7 @@ def identity_service(state: CliState, uri: str | None, *, read_only: bool = Fals
     ``read_only`` (the ``list`` commands): warn on stderr when that starts a new SQLite store."""
     from podium import settings
     from podium.auth.identity import IdentityService
-    from podium.compose import build
+    from podium.compose import open_auth_store
     from podium.errors import InvalidParameterValue, PodiumError, TemporarilyUnavailable
 
     url = uri or settings.tracking_uri(state.tracking_uri)
@@ -40,17 +40,17 @@ def identity_service(state: CliState, uri: str | None, *, read_only: bool = Fals
                                    "(accounts are managed on the database)."))
     if read_only:
         warn_if_new_store(url)
-    backend = None
+    database = None
     try:
-        backend = build(url)
-        yield IdentityService(backend.stores.auth)
+        store, database = open_auth_store(url)  # accounts only: no Default experiment created here
+        yield IdentityService(store)
     except PodiumError:
         raise
     except Exception as exc:  # noqa: BLE001 - driver errors vary by backend
         fail(TemporarilyUnavailable(f"Cannot use the database: {type(exc).__name__}: {str(exc).splitlines()[0]}"))
     finally:
-        if backend is not None:
-            backend.close()
+        if database is not None:
+            database.dispose()
 
 
 def read_password(from_stdin: bool) -> str:

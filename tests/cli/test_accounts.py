@@ -136,3 +136,17 @@ def test_models_grant_revoke_grants_and_policy(cli, registry):
     assert cli("models", "policy", "wine").exit_code == 2
     assert cli("models", "policy", "wine", "--show", "--protect-stage", "Staging").exit_code == 2
     assert_one_line_error(cli("models", "policy", "wine", "--protect-stage", "prod"), 1, "INVALID_PARAMETER_VALUE")
+
+
+def test_creating_accounts_before_the_first_server_start_leaves_the_default_experiment_to_the_server(cli, db_uri):
+    """Accounts are made on a fresh database before `podium server --auth` first starts (docs/security.md):
+    that must not create the Default experiment with this process's local artifact directory, or the
+    server's clients would write beside the CLI and the server's source rules would refuse them."""
+    from podium.compose import MLFLOW_ARTIFACTS_ROOT, build
+
+    assert cli("users", "create", "ada", "--password-stdin", input="a-long-password-1\n").exit_code == 0
+    backend = build(db_uri, artifact_root=MLFLOW_ARTIFACTS_ROOT)  # what the server builds
+    try:
+        assert backend.tracking.get_experiment("0").artifact_location == "mlflow-artifacts:/0"
+    finally:
+        backend.close()
