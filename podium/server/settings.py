@@ -198,6 +198,13 @@ def _database_of_tracking_uri(uri: str) -> str:
     return uri
 
 
+def _artifacts_beside(uri: str) -> str | None:
+    """``<directory of the file>/artifacts`` for a SQLite file URI (what embedded mode uses), else None."""
+    if not uri.startswith("sqlite:///") or ":memory:" in uri:
+        return None
+    return str(Path(uri[len("sqlite:///"):].split("?", 1)[0]).expanduser().parent / "artifacts")
+
+
 def load_config_file(path: str) -> dict:
     """The settings in a TOML config file, checked: ``{field: value}``."""
     try:
@@ -251,7 +258,7 @@ class ServerSettings:
         tracking_uri = tracking_uri or env.get("PODIUM_TRACKING_URI") or None
         config = overrides.get("config") or env.get("PODIUM_CONFIG") or ""
         from_file = load_config_file(config) if config else {}
-        values = {}
+        values, defaulted = {}, set()
         for s in SETTINGS:
             if overrides.get(s.field) not in (None, ()):  # a repeatable flag not given is ()
                 values[s.field] = _checked(s, overrides[s.field], s.flag)
@@ -261,8 +268,13 @@ class ServerSettings:
                 values[s.field] = from_file[s.field]
             elif s.field == "backend_store_uri" and tracking_uri:
                 values[s.field] = _database_of_tracking_uri(tracking_uri)
+                defaulted.add("backend_store_uri (the tracking URI)")
             else:
                 values[s.field] = s.default
+                defaulted.add(s.field)
+        if {"artifacts_destination", "backend_store_uri (the tracking URI)"} <= defaulted:
+            # the tracking URI's store, served: its artifacts where embedded mode keeps them (beside the file)
+            values["artifacts_destination"] = _artifacts_beside(tracking_uri) or values["artifacts_destination"]
         values["config"] = config
         return cls(**values).resolved()
 

@@ -81,6 +81,17 @@ def test_database_defaults_to_the_tracking_uri_after_flag_env_and_file(cwd):
     assert ServerSettings.from_env(env, backend_store_uri="sqlite:////flag.db").backend_store_uri == "sqlite:////flag.db"
 
 
+def test_the_tracking_uri_store_is_served_with_its_artifacts_beside_it_as_embedded_mode_keeps_them(cwd):
+    tracking = f"sqlite:///{(cwd / 'demo' / 'podium.db').as_posix()}"
+    assert ServerSettings.from_env({"PODIUM_TRACKING_URI": tracking}).artifacts_destination == str(cwd / "demo" / "artifacts")
+    given = ServerSettings.from_env({"PODIUM_TRACKING_URI": tracking}, artifacts_destination="/srv/files")
+    assert given.artifacts_destination == "/srv/files"  # an explicit destination wins
+    own_store = ServerSettings.from_env({"PODIUM_TRACKING_URI": tracking}, backend_store_uri="sqlite:////x/y.db")
+    assert own_store.artifacts_destination == str(cwd / "podium-data" / "artifacts")  # not the tracking URI's store
+    pg = ServerSettings.from_env({}, tracking_uri="postgresql://u@h/db")
+    assert pg.artifacts_destination == str(cwd / "podium-data" / "artifacts")  # no file to be beside
+
+
 def test_a_tracking_uri_that_is_a_server_is_refused_as_the_database(cwd):
     with pytest.raises(InvalidParameterValue, match="is a server, not a database"):
         ServerSettings.from_env({"PODIUM_TRACKING_URI": "http://127.0.0.1:5000"})
