@@ -26,7 +26,7 @@ from typing import Any
 
 from podium.domain import rules
 from podium.domain.entities import PagedList
-from podium.domain.events import event_context
+from podium.domain.events import ACTIONS, event_context
 from podium.domain.history import STAGE_KINDS, holder_of, holders, previous_holder, state_at
 from podium.domain.paging import validate_max_results
 from podium.errors import InvalidParameterValue, ResourceDoesNotExist
@@ -75,6 +75,15 @@ def _in_range(ms: float, param: str, given: Any) -> int:
     return int(ms)
 
 
+def _actions(actions) -> tuple[str, ...]:
+    names = (actions,) if isinstance(actions, str) else tuple(actions)
+    unknown = [a for a in names if a not in ACTIONS]
+    if unknown:
+        shown = str(unknown[0])[:60]
+        raise InvalidParameterValue(f"Unknown history action '{shown}': expected one of {', '.join(ACTIONS)}.")
+    return tuple(sorted(set(names)))
+
+
 def _target(stage, alias) -> tuple[str, str]:
     if (stage is None or stage == "") == (alias is None or alias == ""):
         raise InvalidParameterValue("Give exactly one of 'stage' and 'alias' to roll back.")
@@ -93,13 +102,21 @@ class HistoryService:
         self._policy_of = policy_of
 
     def get_model_history(self, name, version=None, max_results=None, page_token=None,
-                          newest_first: bool = False) -> PagedList:
+                          newest_first: bool = False, actions=None, actor=None) -> PagedList:
         """The model's events (:class:`~podium.domain.events.RegistryEvent`): renames followed; a deleted
-        model by the name it had when deleted; only events about ``version`` if given."""
+        model by the name it had when deleted; only events about ``version``, with one of ``actions``
+        (names from :data:`~podium.domain.events.ACTIONS`) and made by ``actor``, if given."""
         name = rules.validate_model_name(name)
         number = rules.validate_version(version) if version not in (None, "") else None
         limit = validate_max_results(max_results, default=100, limit=1000)
-        return self.store.list_events(name, number, limit, page_token or None, bool(newest_first))
+        filters = {}
+        if actions:
+            filters["actions"] = _actions(actions)
+        if actor not in (None, ""):
+            if not isinstance(actor, str) or len(actor) > 256:
+                raise InvalidParameterValue("Parameter 'actor' must be a user name of at most 256 characters.")
+            filters["actor"] = actor
+        return self.store.list_events(name, number, limit, page_token or None, bool(newest_first), **filters)
 
     def get_model_state_at(self, name, time) -> dict[str, Any]:
         """Where every stage and alias of the model pointed at ``time`` (ISO 8601 or epoch ms); see

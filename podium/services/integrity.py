@@ -38,7 +38,7 @@ from typing import Any
 from podium.domain import rules
 from podium.domain.manifests import Manifest, ManifestFile, compare_files, key_prefixes, location_key
 from podium.errors import NotImplementedByPodium, ResourceConflict
-from podium.services.model_files import Locate, hash_store_files, list_store_files
+from podium.services.model_files import Locate, hash_store_files, list_store_files, parse_mlmodel, read_small
 from podium.store.base import ManifestStore, RegistryStore, TrackingStore
 
 __all__ = ["INTACT", "NO_MANIFEST", "TAMPERED", "IntegrityService"]
@@ -126,6 +126,27 @@ class IntegrityService:
         problems = compare_files(manifest.files, actual)
         return {**report, "status": TAMPERED if problems else INTACT, "manifest_digest": manifest.digest,
                 "files_checked": len(actual), "problems": [p.to_dict() for p in problems]}
+
+    def get_model_version_spec(self, mv) -> dict[str, Any]:
+        """What a version's ``MLmodel`` and ``requirements.txt`` say (version ``mv``, already read):
+        ``{"readable": bool, "signature": {"inputs.<col>": type, ...} | None, "requirements": {package:
+        pin} | None}`` (:mod:`podium.services.compare`'s entries). Reads two small files, hashes nothing;
+        ``readable`` is false when Podium cannot read the version's location here."""
+        from podium.services.compare import requirement_entries, signature_entries
+
+        location = mv.storage_location or mv.source
+        out: dict[str, Any] = {"readable": False, "signature": None, "requirements": None}
+        try:
+            located = self.locate(location) if self.locate is not None and location else None
+            if located is None:
+                return out
+            store, root = located
+            mlmodel = parse_mlmodel(read_small(store, "MLmodel", root))
+            raw = read_small(store, "requirements.txt", root)
+        except Exception:  # noqa: BLE001 - an unreadable location is shown as such, never a failed page
+            return out
+        requirements = requirement_entries(raw.decode("utf-8", "replace") if raw is not None else None)
+        return {"readable": True, "signature": signature_entries(mlmodel), "requirements": requirements}
 
     def compare_model_versions(self, name, versions) -> dict[str, Any]:
         """Versions side by side (:mod:`podium.services.compare`)."""

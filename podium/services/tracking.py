@@ -99,6 +99,10 @@ class TrackingService:
     def get_run(self, run_id) -> Run:
         return self.store.get_run(rules.require(run_id, "run_id"))
 
+    def get_latest_metrics(self, run_ids) -> dict[str, dict[str, float]]:
+        """The latest metric values of many runs at once (``{run_id: {key: value}}``; unknown runs left out)."""
+        return self.store.get_latest_metrics([str(r) for r in run_ids if r])
+
     def update_run_info(self, run_id, status=None, end_time=None, run_name=None) -> RunInfo:
         return self.store.update_run_info(rules.require(run_id, "run_id"), status,
                                           rules.validate_int64(end_time, "end_time"), run_name)

@@ -117,6 +117,9 @@ class TrackingStore(Protocol):
     def create_run(self, experiment_id: str, user_id: str | None = None, start_time: int | None = None,
                    tags: dict[str, str] | None = None, run_name: str | None = None) -> Run: ...
     def get_run(self, run_id: str) -> Run: ...
+    def get_latest_metrics(self, run_ids: Sequence[str]) -> dict[str, dict[str, float]]:
+        """Each listed run's latest metric values (``{run_id: {key: value}}``) in one read; runs that
+        do not exist are left out."""
     def get_run_info(self, run_id: str) -> RunInfo:
         """The run's info alone (no params, metrics or tags): one cheap lookup."""
     def update_run_info(self, run_id: str, status: str | None = None, end_time: int | None = None,
@@ -219,9 +222,11 @@ class HistoryStore(Protocol):
     """
 
     def list_events(self, name: str, version: int | None = None, max_results: int = 100,
-                    page_token: str | None = None, newest_first: bool = False) -> PagedList:
+                    page_token: str | None = None, newest_first: bool = False,
+                    actions: tuple[str, ...] | None = None, actor: str | None = None) -> PagedList:
         """The model's events (:class:`~podium.domain.events.RegistryEvent`), oldest first unless
-        ``newest_first``, only those about ``version`` if given; paged by event id."""
+        ``newest_first``, only those about ``version``, with one of ``actions`` and by ``actor``
+        if given; paged by event id (a token is valid only for the same filters)."""
     def model_timeline(self, name: str) -> "tuple[list[RegistryEvent], ModelState | None]":
         """The model's events that change its existence, name, stages or aliases
         (:data:`podium.domain.history.STATE_ACTIONS`), oldest first, and its live state (None once

@@ -4,6 +4,7 @@ hostile strings in every field a page shows."""
 from __future__ import annotations
 
 import html
+import json
 import re
 
 from .helpers import A2, ART, ok
@@ -46,3 +47,57 @@ def version_numbers(page: str) -> list[int]:
     """The version links of a model page's versions table, in order."""
     table = page.split('id="versions"', 1)[1]
     return [int(v) for v in re.findall(r'<tr><td><a href="/models/[^"]+/versions/(\d+)"', table)]
+
+
+def _mlmodel(columns: dict[str, str]) -> bytes:
+    inputs = json.dumps([{"name": c, "type": t} for c, t in columns.items()])
+    outputs = json.dumps([{"type": "double"}])
+    return (f"flavors:\n  python_function: {{}}\nsignature:\n  inputs: '{inputs}'\n  outputs: '{outputs}'\n"
+            ).encode()
+
+
+#: what each version of register_compared_model differs in
+COMPARED = [
+    {"params": {"max_depth": "5", "n_estimators": "100"}, "rmse": [0.9, 0.7, 0.62, 0.6], "r2": 0.71,
+     "columns": {"alcohol": "double", "ph": "double"}, "requirements": "scikit-learn==1.4.2\nnumpy==1.26.4\n",
+     "weights": 2048},
+    {"params": {"max_depth": "7", "n_estimators": "200"}, "rmse": [0.85, 0.6, 0.52, 0.5, 0.49], "r2": 0.78,
+     "columns": {"alcohol": "double", "ph": "double", "sulphates": "double"},
+     "requirements": "scikit-learn==1.5.0\nnumpy==1.26.4\n", "weights": 4096},
+    {"params": {"max_depth": "9", "n_estimators": "200", "min_samples_leaf": "3"}, "rmse": [0.8, 0.66, 0.58, 0.55],
+     "r2": 0.74, "columns": {"alcohol": "double", "ph": "double", "sulphates": "double"},
+     "requirements": "scikit-learn==1.5.0\nnumpy==2.0.1\npandas==2.2.2\n", "weights": 4096},
+]
+
+
+def register_compared_model(api, name: str, hostile: bool = False) -> list[str]:
+    """``name`` with one version per :data:`COMPARED` entry, each from its own run (params, a logged
+    ``rmse`` history, ``r2``), with a signature, requirements and files that differ; ``hostile`` puts
+    SCRIPT in a param, a signature column, a requirement and a file name.
+    Version 2 goes to Production with ``@champion``. Returns the run ids."""
+    ok(api.post(f"{A2}/registered-models/create", json={"name": name}))
+    run_ids = []
+    for i, spec in enumerate(COMPARED):
+        run = ok(api.post(f"{A2}/runs/create", json={"experiment_id": "0"}))["run"]["info"]
+        params = dict(spec["params"], **({"note": SCRIPT} if hostile else {}))
+        metrics = [{"key": "rmse", "value": v, "timestamp": 1000 + step, "step": step}
+                   for step, v in enumerate(spec["rmse"])]
+        metrics.append({"key": "r2", "value": spec["r2"], "timestamp": 2000, "step": 0})
+        ok(api.post(f"{A2}/runs/log-batch", json={
+            "run_id": run["run_id"], "params": [{"key": k, "value": v} for k, v in params.items()],
+            "metrics": metrics}))
+        columns = dict(spec["columns"], **({SCRIPT: "string"} if hostile else {}))
+        files = {"MLmodel": _mlmodel(columns), "model.pkl": bytes([i]) * spec["weights"],
+                 "requirements.txt": (spec["requirements"] + ("evil" + SCRIPT + "\n" if hostile else "")).encode()}
+        if hostile:
+            files["notes-onerror=alert(1).txt"] = b"x"
+        root = run["artifact_uri"].removeprefix("mlflow-artifacts:/").strip("/")
+        for rel, data in files.items():
+            assert api.put(f"{ART}/{root}/model/{rel}", content=data).status_code == 200
+        ok(api.post(f"{A2}/model-versions/create",
+                    json={"name": name, "source": f"runs:/{run['run_id']}/model", "run_id": run["run_id"]}))
+        run_ids.append(run["run_id"])
+    ok(api.post(f"{A2}/model-versions/transition-stage", json={"name": name, "version": "2", "stage": "Production",
+                                                                    "archive_existing_versions": False}))
+    ok(api.post(f"{A2}/registered-models/alias", json={"name": name, "alias": "champion", "version": "2"}))
+    return run_ids

@@ -303,3 +303,29 @@ def test_history_pages_by_event_id(backend):
         h.get_model_history("m", page_token="not a token")
     with pytest.raises(ResourceDoesNotExist):
         h.get_model_history("never-existed")
+
+
+def test_history_filters_by_action_and_actor_in_the_query(backend):
+    r, h = backend.registry, backend.history
+    r.create_registered_model("m")
+    with acting_as(Actor("ann", True, via="password")):
+        for i in range(5):
+            r.set_registered_model_tag("m", f"k{i}", "v")
+    with acting_as(Actor("bob", True, via="password")):
+        r.create_model_version("m", SRC)
+        r.set_registered_model_tag("m", "b", "v")
+    tags = h.get_model_history("m", max_results=2, newest_first=True, actions=["model_tag_set"])
+    assert [e.target for e in tags] == ["b", "k4"] and tags.token  # a full page: the filter is in the query
+    rest = h.get_model_history("m", max_results=10, newest_first=True, actions=["model_tag_set"], page_token=tags.token)
+    assert [e.target for e in rest] == ["k3", "k2", "k1", "k0"] and rest.token is None
+    bobs = h.get_model_history("m", actor="bob")
+    assert [e.action for e in bobs] == ["version_created", "model_tag_set"]
+    both = h.get_model_history("m", actor="ann", actions=("model_tag_set", "version_created"))
+    assert len(both) == 5 and {e.actor for e in both} == {"ann"}
+    assert list(h.get_model_history("m", actor="nobody")) == []
+    with pytest.raises(InvalidParameterValue):  # a token is valid only for the filters it was made with
+        h.get_model_history("m", max_results=2, newest_first=True, page_token=tags.token)
+    with pytest.raises(InvalidParameterValue, match="Unknown history action"):
+        h.get_model_history("m", actions=["bogus"])
+    assert set(ACTIONS) >= {"model_tag_set", "version_created"}
+

@@ -118,3 +118,17 @@ def test_search_experiments_runs_a_constant_number_of_statements(tracking, count
     few = _statements(count_statements, lambda: tracking.search_experiments(max_results=2))
     many = _statements(count_statements, lambda: tracking.search_experiments(max_results=31))
     assert many == few
+
+
+def test_latest_metrics_of_many_runs_in_one_read(backend, count_statements):
+    t = backend.tracking
+    runs = [t.create_run("0").info.run_id for _ in range(3)]
+    t.log_batch(runs[0], [Metric("rmse", 0.5, 1, 0), Metric("rmse", 0.4, 2, 1), Metric("r2", 0.9, 1, 0)])
+    t.log_batch(runs[1], [Metric("rmse", float("nan"), 1, 0)])
+    one = _statements(count_statements, lambda: t.get_latest_metrics(runs[:1]))
+    found = {}
+    many = _statements(count_statements, lambda: found.update(t.get_latest_metrics(runs + ["no-such-run"])))
+    assert one == many <= 2  # one SELECT (SQLite adds its BEGIN)
+    assert found[runs[0]] == {"rmse": 0.4, "r2": 0.9} and runs[2] not in found and "no-such-run" not in found
+    assert list(found[runs[1]]) == ["rmse"] and found[runs[1]]["rmse"] != found[runs[1]]["rmse"]  # NaN
+    assert t.get_latest_metrics([]) == {}

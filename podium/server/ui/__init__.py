@@ -1,6 +1,7 @@
 """The web UI: server-rendered HTML pages on the API's own process and port (decision 0013).
 
 :class:`UI` owns ``/``, ``/models``, ``/models/<name>``, ``/models/<name>/versions/<v>``,
+``/models/<name>/compare``, ``/models/<name>/history``,
 ``/static/<hash>/<name>`` and (HTML 404s until they are built) ``/experiments...`` and ``/runs/...``;
 the app (:mod:`podium.server.app`) hands it every request for a path its API route table does not
 serve and that :meth:`UI.owns`. A page authenticates like the API
@@ -20,6 +21,8 @@ from urllib.parse import parse_qsl, unquote
 from podium.auth.actor import ANONYMOUS, acting_as
 from podium.server import errors
 from podium.server.ui import pages
+from podium.server.ui.compare_page import compare_page
+from podium.server.ui.history_page import history_page
 from podium.server.ui.render import render, static_response
 
 __all__ = ["UI"]
@@ -47,7 +50,8 @@ class UI:
         if path.startswith("/static/"):
             return static_response(path) or _not_found(path)
         raw = request.scope.get("raw_path") or path.encode()
-        page = _route(raw.decode("latin-1"), dict(parse_qsl(request.scope.get("query_string", b"").decode("latin-1"))))
+        pairs = parse_qsl(request.scope.get("query_string", b"").decode("latin-1"))
+        page = _route(raw.decode("latin-1"), dict(pairs), pairs)
         if page is None:
             return _not_found(path)
         actor = ANONYMOUS
@@ -78,15 +82,21 @@ class UI:
         return check
 
 
-def _route(path: str, query: dict):
-    """The page handler for ``path`` (percent-encoded, as sent) as ``handler(services, check)``, or ``None``."""
+def _route(path: str, query: dict, pairs: list | None = None):
+    """The page handler for ``path`` (percent-encoded, as sent) as ``handler(services, check)``, or ``None``.
+    ``query`` holds each parameter's last value; ``pairs`` all of them, in order (``versions=1&versions=2``)."""
     if path in ("/", "/models"):
         return lambda s, check: pages.models_page(s, check, query)
     parts = [unquote(p) for p in path[len("/models/"):].split("/")]
     if len(parts) == 1 and parts[0]:
         return lambda s, check: pages.model_page(s, check, parts[0], query)
+    if len(parts) == 2 and parts[0] and parts[1] == "compare":
+        versions = [v for k, v in pairs or () if k == "versions"]
+        return lambda s, check: compare_page(s, check, parts[0], versions, query)
+    if len(parts) == 2 and parts[0] and parts[1] == "history":
+        return lambda s, check: history_page(s, check, parts[0], query)
     if len(parts) == 3 and parts[0] and parts[1] == "versions" and parts[2]:
-        return lambda s, check: pages.version_page(s, check, parts[0], parts[2])
+        return lambda s, check: pages.version_page(s, check, parts[0], parts[2], query)
     return None
 
 

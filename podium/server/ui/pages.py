@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from podium.errors import InvalidParameterValue, PodiumError
 from podium.server.ui.render import markdown, render
+from podium.server.ui.trend import model_trend
+from podium.server.ui.version_extras import version_extras
 
 __all__ = ["MODELS_PAGE_SIZE", "PAGE_SIZE", "SORTS", "model_page", "models_page", "version_page"]
 
@@ -54,7 +56,7 @@ def model_page(s, check, name: str, query: dict) -> object:
     versions = s.registry.search_model_versions(_name_filter(name), PAGE_SIZE, ["version_number DESC"],
                                                 query.get("page_token") or None)
     return render("model.html", model=model, serving=_serving(s, model), description=markdown(model.description),
-                  versions=versions, next_token=versions.token)
+                  versions=versions, next_token=versions.token, trend=model_trend(s, check, model, query.get("metric")))
 
 
 def _serving(s, model) -> list[dict]:
@@ -71,10 +73,11 @@ def _serving(s, model) -> list[dict]:
     return out
 
 
-def version_page(s, check, name: str, version: str) -> object:
+def version_page(s, check, name: str, version: str, query: dict | None = None) -> object:
     """``/models/<name>/versions/<v>``: one version, its run, its files and its history."""
     check("get_model_version", {"name": name, "version": version})
     mv = s.registry.get_model_version(name, version)
+    query = query or {}
     run, run_refused = None, None
     if mv.run_id:
         try:
@@ -85,7 +88,7 @@ def version_page(s, check, name: str, version: str) -> object:
     manifest = s.integrity.get_model_version_manifest(name, mv.version) if s.integrity else None
     history = s.history.get_model_history(name, mv.version, max_results=100, newest_first=True) if s.history else []
     return render("version.html", mv=mv, description=markdown(mv.description), run=run, run_refused=run_refused,
-                  manifest=manifest, history=history)
+                  manifest=manifest, history=history, extras=version_extras(s, check, mv, query))
 
 
 def _name_filter(name: str) -> str:

@@ -17,6 +17,7 @@ from markdown_it import MarkdownIt
 from markupsafe import Markup
 
 from podium.server.http import Response
+from podium.server.ui.charts import chart_json
 
 __all__ = ["STATIC", "html_response", "markdown", "render", "static_response", "static_url"]
 
@@ -34,12 +35,14 @@ _TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=ut
 
 
 def _load_static() -> dict[str, tuple[str, bytes]]:
-    """name -> (hash, content) for every file under static/."""
+    """name -> (hash, content) for every CSS and JS file under static/ (a name is its path below
+    static/: ``podium.css``, ``vendor/uPlot.iife.min.js``)."""
     out = {}
-    for path in sorted((_HERE / "static").iterdir()):
-        if path.suffix in _TYPES:
+    root = _HERE / "static"
+    for path in sorted(root.rglob("*")):
+        if path.suffix in _TYPES and path.is_file():
             content = path.read_bytes()
-            out[path.name] = (hashlib.sha256(content).hexdigest()[:12], content)
+            out[path.relative_to(root).as_posix()] = (hashlib.sha256(content).hexdigest()[:12], content)
     return out
 
 
@@ -53,9 +56,9 @@ def static_url(name: str) -> str:
 def static_response(path: str) -> Response | None:
     """The file ``/static/<hash>/<name>`` names (``None``: no such file or an outdated hash)."""
     parts = path.split("/")
-    if len(parts) != 4 or parts[3] not in STATIC or STATIC[parts[3]][0] != parts[2]:
+    name = "/".join(parts[3:])
+    if len(parts) < 4 or name not in STATIC or STATIC[name][0] != parts[2]:
         return None
-    name = parts[3]
     headers = [(b"cache-control", b"public, max-age=31536000, immutable"), *SECURITY_HEADERS]
     return Response(STATIC[name][1], 200, _TYPES[Path(name).suffix], headers)
 
@@ -88,6 +91,7 @@ _env = Environment(loader=FileSystemLoader(_HERE / "templates"), autoescape=sele
                    trim_blocks=True, lstrip_blocks=True)
 _env.globals["static_url"] = static_url
 _env.filters.update(when=when, size=size, segment=lambda value: quote(str(value), safe=""))
+_env.filters["chart_json"] = chart_json
 
 
 def render(template: str, status: int = 200, headers: list | None = None, /, **context) -> Response:

@@ -94,16 +94,22 @@ class SqlHistoryStore:
 
     # ------------------------------------------------------------------ reads
     def list_events(self, name: str, version: int | None = None, max_results: int = 100,
-                    page_token: str | None = None, newest_first: bool = False) -> PagedList:
-        """Events of model ``name`` (renames followed), oldest first unless ``newest_first``; pages by
-        keyset on the event id."""
-        fingerprint = query_fingerprint("registry_events", name, version, newest_first)
+                    page_token: str | None = None, newest_first: bool = False,
+                    actions: tuple[str, ...] | None = None, actor: str | None = None) -> PagedList:
+        """Events of model ``name`` (renames followed), oldest first unless ``newest_first``, only
+        ``actions`` and ``actor``'s if given; pages by keyset on the event id."""
+        fingerprint = query_fingerprint("registry_events", name, version, newest_first,
+                                        *((sorted(actions or ()), actor) if actions or actor is not None else ()))
         position = decode_page_position(page_token, fingerprint, [int])
         with self.db.read() as conn:
             scope = self._scope(conn, name)
             query = select(ev).where(scope.where())
             if version is not None:
                 query = query.where(ev.c.version == version)
+            if actions:
+                query = query.where(ev.c.action.in_(sorted(actions)))
+            if actor is not None:
+                query = query.where(ev.c.actor == actor)
             if position.after is not None:
                 after = position.after[0]
                 query = query.where(ev.c.id < after if newest_first else ev.c.id > after)

@@ -349,6 +349,18 @@ class SqlTrackingStore(LoggedModelsMixin):
         with self.db.read() as conn:
             return self._runs(conn, [self._run_row(conn, run_id)])[0]
 
+    def get_latest_metrics(self, run_ids: Sequence[str]) -> dict[str, dict[str, float]]:
+        """``{run_id: {key: latest value}}`` for the listed runs: one statement per 500 runs."""
+        ids = sorted(set(run_ids))
+        out: dict[str, dict[str, float]] = {}
+        with self.db.read() as conn:
+            for start in range(0, len(ids), 500):
+                chunk = ids[start:start + 500]
+                query = select(latest_metrics.c.run_id, latest_metrics.c.key, latest_metrics.c.value)
+                for r in conn.execute(query.where(latest_metrics.c.run_id.in_(chunk))):
+                    out.setdefault(r.run_id, {})[r.key] = from_db(r.value)
+        return out
+
     def get_run_info(self, run_id: str) -> RunInfo:
         """Only the run's own row: cheaper than ``get_run`` when params, metrics and tags are not needed."""
         with self.db.read() as conn:
