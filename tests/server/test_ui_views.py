@@ -284,3 +284,35 @@ def test_compare_statements_grow_with_the_versions_compared_only(backend, count_
     three = _statements(count_statements, lambda: compare_page(backend, _admit, "cmp", ["1,2,3"], {}))
     four = _statements(count_statements, lambda: compare_page(backend, _admit, "cmp", ["1,2,3,30"], {}))
     assert four - three == three - two > 0  # a fixed cost per version compared (its run, files, history)
+
+
+def test_chart_samples_keep_the_ends_and_the_bound():
+    from podium.server.ui.compare_page import sample
+
+    points = list(range(10_000))
+    kept = sample(points, 200)
+    assert len(kept) == 200 and kept[0] == 0 and kept[-1] == 9_999 and kept == sorted(set(kept))
+    assert sample(points[:5], 200) == points[:5]
+
+
+def test_compare_of_twenty_versions_with_long_histories_stays_light(api, unique):
+    """20 versions (the most one comparison takes), each run with 3,000 points of a metric: the page's
+    HTML plus its CSS and scripts stays under issue 13's 150 KB, the chart's data sampled down."""
+    name = unique("heavy")
+    ok(api.post(f"{A2}/registered-models/create", json={"name": name}))
+    for v in range(20):
+        run_id = ok(api.post(f"{A2}/runs/create", json={"experiment_id": "0"}))["run"]["info"]["run_id"]
+        for start in range(0, 3000, 1000):
+            ok(api.post(f"{A2}/runs/log-batch", json={"run_id": run_id, "metrics": [
+                {"key": "loss", "value": 1.0 / (step + v + 1), "timestamp": step, "step": step}
+                for step in range(start, start + 1000)]}))
+        ok(api.post(f"{A2}/model-versions/create", json={"name": name, "source": f"runs:/{run_id}/model",
+                                                          "run_id": run_id}))
+    page = api.get(f"{_path(name)}/compare", params={"versions": ",".join(str(v) for v in range(1, 21))})
+    assert page.status_code == 200
+    history = re.search(r'<script type="application/json" id="history-data">(.*?)</script>', page.text).group(1)
+    assert history.count('"label":"v') == 20
+    assets = re.findall(r'(?:href|src)="(/static/[^"]+)"', page.text)
+    weight = len(page.content) + sum(len(api.get(url).content) for url in assets)
+    assert weight <= 150_000, weight
+    assert "3000 (first" not in page.text and '<td data-label="Points" class="num">1000 (first 1000)</td>' in page.text

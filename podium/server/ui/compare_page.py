@@ -16,10 +16,15 @@ from podium.errors import InvalidParameterValue, PodiumError
 from podium.server.ui.charts import finite, better, judge
 from podium.server.ui.render import render
 
-__all__ = ["HISTORY_POINTS", "compare_page"]
+__all__ = ["CHART_POINTS", "HISTORY_POINTS", "MAX_ROWS", "compare_page", "sample"]
 
 #: points of one run's metric history a compare chart reads (the first ones, in MLflow's order)
 HISTORY_POINTS = 1000
+#: points of all the overlaid histories a chart carries together (each series sampled evenly down to
+#: its share, first and last points kept; values to 6 significant digits): 20 versions' chart is ~40 KB
+CHART_POINTS = 3000
+#: rows a section shows (a model of thousands of files): the rest are counted, "only differences" narrows
+MAX_ROWS = 200
 #: the comparison's sections whose rows are metrics (better/worse is judged there)
 _METRIC_SECTIONS = ("metrics", "model_metrics")
 
@@ -59,7 +64,7 @@ def _section(section: dict, tags: dict, changed_only: bool) -> dict:
                  for i, (value, available) in enumerate(zip(row["values"], section["available"]))]
         if not changed_only or row["different"]:
             rows.append({"key": row["key"], "different": row["different"], "better": direction, "cells": cells})
-    return {"name": section["name"], "title": section["title"], "rows": rows,
+    return {"name": section["name"], "title": section["title"], "rows": rows[:MAX_ROWS], "hidden": len(rows[MAX_ROWS:]),
             "names": [row["key"] for row in section["rows"]], "total": len(section["rows"]),
             "available": section["available"]}
 
@@ -87,10 +92,19 @@ def _history(s, check, headers: list[dict], metric: str, tags: dict) -> dict:
                      "min": min(numbers) if numbers else None, "max": max(numbers) if numbers else None})
         kept = [(p.step, p.value) for p in points or () if finite(p.value) is not None]
         if kept:
-            steps = _steps(kept)
-            series.append({"label": f"v{h['version']}", "x": [x for x, _ in steps], "y": [y for _, y in steps]})
+            steps = sample(_steps(kept), max(50, CHART_POINTS // len(headers)))
+            series.append({"label": f"v{h['version']}", "x": [x for x, _ in steps],
+                           "y": [float(f"{y:.6g}") for _, y in steps]})
     chart = {"xLabel": "step", "yLabel": metric, "series": series} if series else None
     return {"refused": None, "rows": rows, "chart": chart, "better": better(metric, tags), "points": HISTORY_POINTS}
+
+
+def sample(points: list, limit: int) -> list:
+    """At most ``limit`` of ``points``, evenly spaced, the first and the last kept."""
+    if len(points) <= limit:
+        return points
+    last = len(points) - 1
+    return [points[round(i * last / (limit - 1))] for i in range(limit)]
 
 
 def _steps(points: list[tuple[int, float]]) -> list[tuple[int, float]]:
