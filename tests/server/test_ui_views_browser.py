@@ -24,7 +24,7 @@ WIDTHS = {"wide": 1280, "narrow": 390}
 #: a page's HTML + CSS + JS, charts included (issue 13's bar)
 MAX_PAGE_BYTES = 150_000
 #: screenshots stop here (a long history is 7,000 px on a phone)
-SHOT_HEIGHT = 2400
+SHOT_HEIGHT = 1800
 HOSTILE = "evil<img src=x onerror=alert(1)>"
 
 

@@ -25,6 +25,10 @@ HISTORY_POINTS = 1000
 CHART_POINTS = 3000
 #: rows a section shows (a model of thousands of files): the rest are counted, "only differences" narrows
 MAX_ROWS = 200
+#: the page's order of the comparison's sections: what a reviewer reads first; the version's own
+#: metadata (ids, locations, digests) last
+_ORDER = ("params", "metrics", "model_params", "model_metrics", "signature", "requirements", "files", "tags",
+          "metadata")
 #: the comparison's sections whose rows are metrics (better/worse is judged there)
 _METRIC_SECTIONS = ("metrics", "model_metrics")
 
@@ -43,7 +47,9 @@ def compare_page(s, check, name: str, versions: list[str], query: dict) -> objec
     except InvalidParameterValue as exc:  # too few, too many or malformed versions: the form, with the message
         return render("compare.html", 400, name=name, asked=",".join(asked), error=exc.message, comparison=None)
     model = s.registry.get_registered_model(name)
-    sections = [_section(section, model.tags, changed_only) for section in comparison["sections"]]
+    by_name = {section["name"]: section for section in comparison["sections"]}
+    ordered = [by_name.pop(n) for n in _ORDER if n in by_name] + list(by_name.values())
+    sections = [_section(section, model.tags, changed_only) for section in ordered]
     metric_keys = next((sec["names"] for sec in sections if sec["name"] == "metrics"), [])
     metric = query.get("metric") if query.get("metric") in metric_keys else (metric_keys[0] if metric_keys else None)
     history = _history(s, check, comparison["headers"], metric, model.tags) if metric else None
