@@ -316,3 +316,46 @@ def test_compare_of_twenty_versions_with_long_histories_stays_light(api, unique)
     weight = len(page.content) + sum(len(api.get(url).content) for url in assets)
     assert weight <= 150_000, weight
     assert "3000 (first" not in page.text and '<td data-label="Points" class="num">1000 (first 1000)</td>' in page.text
+
+
+# ---------------------------------------------------------------------------------- --auth
+@pytest.fixture(scope="module")
+def auth_server(tmp_path_factory):
+    import httpx
+
+    from tests.auth_server import AuthServer, start_auth_server
+
+    server = start_auth_server(tmp_path_factory.mktemp("ui-views-auth"), {"admin": True, "reader": False}, None, None,
+                               "none")
+    with httpx.Client(base_url=server.url, timeout=30, auth=AuthServer.basic("admin")) as admin:
+        register_compared_model(admin, "open-model")
+        register_compared_model(admin, "secret-model")
+        ok(admin.post(f"{PODIUM}/registered-models/grants", json={"name": "open-model", "user": "reader",
+                                                                 "permission": "read"}))
+        yield server
+    server.stop()
+
+
+def test_with_auth_views_refuse_as_the_api_does(auth_server):
+    import httpx
+
+    from tests.auth_server import AuthServer
+
+    with httpx.Client(base_url=auth_server.url, timeout=30, auth=AuthServer.basic("reader")) as reader:
+        for path in ("/models/secret-model/compare?versions=1,2", "/models/secret-model/history",
+                     "/models/secret-model/history?at=2999-01-01"):
+            page = reader.get(path)
+            api_answer = reader.get(f"{PODIUM}/model-versions/compare", params={"name": "secret-model",
+                                                                                 "versions": ["1", "2"]})
+            assert page.status_code == api_answer.status_code == 403, path
+            assert "<table" not in page.text and "rmse" not in page.text
+        # a model the reader may read: compare and history work; the runs' metric histories need
+        # registry-wide read (as GET /metrics/get-history): the page says so and draws no chart
+        compare = reader.get("/models/open-model/compare?versions=1,2,3&metric=rmse")
+        assert compare.status_code == 200 and "judge-better" in compare.text
+        history = compare.text.split('id="metric-history"', 1)[1].split("</section>", 1)[0]
+        assert "history-data" not in history and re.search(r'<p class="muted">[^<]*read[^<]*</p>', history)
+        assert reader.get("/models/open-model/history?at=2999-01-01").status_code == 200
+        model = reader.get("/models/open-model").text
+        assert "trend-data" in model  # the trend shows what the compare endpoint shows a reader
+    assert httpx.get(f"{auth_server.url}/models/open-model/history").status_code == 401
