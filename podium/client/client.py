@@ -306,12 +306,14 @@ class PodiumClient:
         return self._registry_backend.history
 
     def get_model_history(self, name: str, version: str | int | None = None, max_results: int | None = None,
-                          page_token: str | None = None, newest_first: bool = False) -> PagedList:
+                          page_token: str | None = None, newest_first: bool = False,
+                          actions: str | list[str] | None = None, actor: str | None = None) -> PagedList:
         """The audit history of model ``name``: :class:`~podium.domain.events.RegistryEvent` objects,
-        oldest first (``newest_first=True``: newest first), only those about ``version`` if given.
-        Follows renames; a deleted model is found by the name it had when deleted. Paged: pass
-        ``.token`` of the result back as ``page_token``."""
-        return self._history.get_model_history(name, version, max_results, page_token, newest_first)
+        oldest first (``newest_first=True``: newest first), only those about ``version``, with one of
+        ``actions`` (``"stage_transitioned"``, ...) and made by ``actor``, if given. Follows renames; a
+        deleted model is found by the name it had when deleted. Paged: pass ``.token`` of the result
+        back as ``page_token`` (with the same filters)."""
+        return self._history.get_model_history(name, version, max_results, page_token, newest_first, actions, actor)
 
     def get_model_state_at(self, name: str, time: str | int) -> dict:
         """Where each stage and alias of ``name`` pointed at ``time`` (ISO 8601, or epoch milliseconds):

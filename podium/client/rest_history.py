@@ -31,11 +31,12 @@ class RestHistory:
         self.http = session
 
     def get_model_history(self, name, version=None, max_results=None, page_token=None,
-                          newest_first: bool = False) -> PagedList:
+                          newest_first: bool = False, actions=None, actor=None) -> PagedList:
         body = self.http.call("GET", "registered-models/history", {
             "name": name, "version": None if version is None else str(version),
-            "max_results": max_results, "page_token": page_token, "newest_first": bool(newest_first)},
-            prefix=PODIUM_API)
+            "max_results": max_results, "page_token": page_token, "newest_first": bool(newest_first),
+            "action": [actions] if isinstance(actions, str) else (list(actions) if actions else None),
+            "actor": actor}, prefix=PODIUM_API)
         return PagedList([event_from_dict(e) for e in body.get("events", [])], body.get("next_page_token"))
 
     def get_model_state_at(self, name, time) -> dict[str, Any]:

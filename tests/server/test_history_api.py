@@ -91,6 +91,10 @@ def test_history_records_every_change_made_over_http(live):
     error(api.get(f"{PODIUM}/history", params={"name": f"{name}-missing"}), 404, "RESOURCE_DOES_NOT_EXIST")
     error(api.get(f"{PODIUM}/history", params={"name": name, "max_results": 5000}), 400, "INVALID_PARAMETER_VALUE")
     error(api.get(f"{PODIUM}/history"), 400, "INVALID_PARAMETER_VALUE")
+    moves = history(api, name, action=["alias_set", "model_tag_set"], newest_first="true")
+    assert [e["action"] for e in moves] == ["model_tag_set", "alias_set"]
+    assert history(api, name, actor="nobody") == []
+    error(api.get(f"{PODIUM}/history", params={"name": name, "action": "bogus"}), 400, "INVALID_PARAMETER_VALUE")
 
 
 def test_state_at_over_http(live):
@@ -158,6 +162,8 @@ def test_python_client_against_the_server(live):
     page = client.get_model_history(name, max_results=2)
     assert [e.action for e in page] == ["model_created", "version_created"] and page.token
     assert [e.version for e in client.get_model_history(name, version=2)] == [2, 2]
+    assert [e.version for e in client.get_model_history(name, actions="version_created")] == [1, 2]
+    assert list(client.get_model_history(name, actions=["stage_transitioned"], actor="nobody")) == []
     assert client.get_model_state_at(name, int(time.time() * 1000) + 1000)["stages"]["Production"]["version"] == 2
     done = client.rollback_model(name, stage="Production", reason="client")
     assert (done["from_version"], done["to_version"]) == (2, 1)

@@ -2,7 +2,7 @@
 
 =====================================================================  =================================
 ``GET  /api/podium/v1/registered-models/history?name=&version=``       a model's events, oldest first
-       ``&max_results=&page_token=&newest_first=``                     (paged by event id)
+       ``&max_results=&page_token=&newest_first=&action=&actor=``      (paged by event id)
 ``GET  /api/podium/v1/registered-models/at?name=&time=``               each stage's and alias's version
                                                                        at ``time`` (ISO 8601 or epoch ms)
 ``POST /api/podium/v1/registered-models/rollback``                     give a stage or alias back to its
@@ -49,12 +49,15 @@ _ROLLBACK = {"type": "object", "properties": {
             Param("max_results", "integer", maximum=1000, description="events per page (default 100, at most 1000)"),
             Param("page_token", description="next_page_token of the previous page"),
             Param("newest_first", "boolean", description="newest event first (default: oldest first)"),
+            Param("action", "array", items="string",
+                  description="only events with one of these actions (model_created, stage_transitioned, ...)"),
+            Param("actor", description="only events made by this user"),
             response={"type": "object", "properties": {"events": {"type": "array", "items": _EVENT},
                                                        "next_page_token": _STR}})
 def get_model_history(s, p):
     """A registered model's audit history: every change, who made it, when, before and after."""
     page = s.history.get_model_history(p["name"], p.get("version"), p.get("max_results"), p.get("page_token"),
-                                       bool(p.get("newest_first")))
+                                       bool(p.get("newest_first")), p.get("action") or None, p.get("actor"))
     out: dict = {"events": [e.to_dict() for e in page]}
     if page.token:
         out["next_page_token"] = page.token
