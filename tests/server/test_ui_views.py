@@ -61,6 +61,12 @@ def test_judging_against_the_base_version():
     assert charts.judge(0.6, 0.6, "higher") is None and charts.judge("NaN", 0.6, "higher") is None
 
 
+def test_long_floats_are_shown_short_with_the_exact_value_kept():
+    assert charts.short(0.9777777777777777) == "0.977778" and charts.short(0.5) == "0.5"
+    assert charts.short(123456789.0) == "1.23457e+08" and charts.short(float("nan")) != charts.short(0.0)
+    assert charts.short("1.0") == "1.0" and charts.short(3) == 3
+
+
 def test_chart_json_cannot_end_its_script_block():
     text = str(charts.chart_json({"label": "</script><script>alert(1)</script>&"}))
     assert "<" not in text and ">" not in text and "&" not in text and "\\u003c/script\\u003e" in text

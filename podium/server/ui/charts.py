@@ -23,7 +23,7 @@ from typing import Any
 
 from markupsafe import Markup
 
-__all__ = ["HIGHER_IS_BETTER", "LOWER_IS_BETTER", "TREND_WINDOW", "better", "chart_json", "finite", "judge", "trend"]
+__all__ = ["HIGHER_IS_BETTER", "LOWER_IS_BETTER", "TREND_WINDOW", "better", "chart_json", "finite", "judge", "short", "trend"]
 
 #: versions a model page's trend chart covers: the newest ``TREND_WINDOW`` versions (one keyset read
 #: of that many versions, one read of their runs' latest metrics), whatever the model's size
@@ -77,6 +77,14 @@ def judge(value: Any, base: Any, direction: str | None) -> str | None:
 def finite(value: Any) -> float | None:
     number = _number(value)
     return number if number is not None and math.isfinite(number) else None
+
+
+def short(value: Any) -> Any:
+    """A float to 6 significant digits for reading (``0.9777777777777777`` -> ``0.977778``); anything
+    else as it is. Pages show the exact value in the cell's title."""
+    if isinstance(value, float) and math.isfinite(value):
+        return f"{value:.6g}"
+    return value
 
 
 def chart_json(data: Mapping[str, Any]) -> Markup:

@@ -17,7 +17,7 @@ from markdown_it import MarkdownIt
 from markupsafe import Markup
 
 from podium.server.http import Response
-from podium.server.ui.charts import chart_json
+from podium.server.ui.charts import chart_json, short
 
 __all__ = ["STATIC", "html_response", "markdown", "render", "static_response", "static_url"]
 
@@ -91,7 +91,7 @@ _env = Environment(loader=FileSystemLoader(_HERE / "templates"), autoescape=sele
                    trim_blocks=True, lstrip_blocks=True)
 _env.globals["static_url"] = static_url
 _env.filters.update(when=when, size=size, segment=lambda value: quote(str(value), safe=""))
-_env.filters["chart_json"] = chart_json
+_env.filters.update(chart_json=chart_json, short=short)
 
 
 def render(template: str, status: int = 200, headers: list | None = None, /, **context) -> Response:

@@ -37,7 +37,12 @@
       }}, {label: spec.yLabel, size: 60}],
       legend: {live: true}, cursor: {drag: {x: true, y: false}}
     };
-    var chart = new uPlot(options, data(spec), figure);
+    var aligned = data(spec);
+    var chart = new uPlot(options, aligned, figure);
+    var xs = aligned[0];
+    if (xs.length && xs[0] === xs[xs.length - 1]) {  // one x value: around it, not uPlot's 0..100
+      chart.setScale("x", {min: xs[0] - 1, max: xs[0] + 1});
+    }
     figure.classList.add("drawn");
     var table = figure.nextElementSibling;
     if (table && table.tagName === "DETAILS") table.open = false;
