@@ -176,3 +176,6 @@ def test_paging_the_versions_keeps_the_trend_window(page, registry):
     assert "newest 100 versions" in note
     rows = page.locator("details.chart-data tbody tr").count()
     assert rows == 100  # the window, not the model's 120 versions
+    page.get_by_role("link", name=re.compile("Next page")).click()  # the versions' next page keeps the metric
+    page.wait_for_url(re.compile(r"metric=rmse.*page_token=|page_token=.*metric=rmse"))
+    assert page.locator("#metric").input_value() == "rmse" and page.errors == []
