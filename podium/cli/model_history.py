@@ -49,10 +49,13 @@ def describe_change(before: dict | None, after: dict | None) -> str:
               help="Show at most this many events.")
 @click.option("--all", "show_all", is_flag=True, help="Show every event (overrides --max-results).")
 @click.option("--reverse", is_flag=True, help="Oldest event first (default: newest first).")
+@click.option("--action", "actions", multiple=True, metavar="ACTION",
+              help="Only events with this action (stage_transitioned, alias_set, ...); repeatable.")
+@click.option("--actor", help="Only events made by this user.")
 @json_option
 @pass_state
 def history(state: CliState, name: str, version: int | None, max_results: int, show_all: bool, reverse: bool,
-            as_json: bool) -> None:
+            actions: tuple[str, ...], actor: str | None, as_json: bool) -> None:
     """Show the audit history of model NAME: every change, who made it and when.
 
     Model and version creation, renames, deletions, descriptions, tags, stage transitions, aliases,
@@ -64,9 +67,11 @@ def history(state: CliState, name: str, version: int | None, max_results: int, s
       podium models history wine-quality-classifier
       podium models history wine-quality-classifier --version 3 --reverse
       podium models history wine-quality-classifier --all --json
+      podium models history wine-quality-classifier --action stage_transitioned --action rollback
     """
     client = state.client()
-    events = collect(lambda token, n: client.get_model_history(name, version, n, token, newest_first=not reverse),
+    events = collect(lambda token, n: client.get_model_history(name, version, n, token, newest_first=not reverse,
+                                                               actions=list(actions) or None, actor=actor),
                      None if show_all else max_results)
     if as_json:
         print_json({"events": [e.to_dict() for e in events]})

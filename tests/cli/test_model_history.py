@@ -49,6 +49,13 @@ def test_history_json_and_version_filter(podium_cli, promoted):
     only = json.loads(podium_cli("models", "history", "wine", "--version", "1", "--json", "--reverse").stdout)["events"]
     assert [e["action"] for e in only] == ["version_created", "stage_transitioned", "alias_set",
                                            "stage_transitioned"]
+    moves = json.loads(podium_cli("models", "history", "wine", "--action", "alias_set", "--action", "model_created",
+                                  "--actor", getpass.getuser(), "--json", "--reverse").stdout)["events"]
+    assert [e["action"] for e in moves] == ["model_created", "alias_set", "alias_set"]
+    assert json.loads(podium_cli("models", "history", "wine", "--actor", "nobody", "--json").stdout)["events"] == []
+    bad = podium_cli("models", "history", "wine", "--action", "bogus")
+    assert_one_line_error(bad, 1, "INVALID_PARAMETER_VALUE")
+    assert "Unknown history action 'bogus'" in bad.stderr
 
 
 def test_at_shows_stages_and_aliases_at_a_time(podium_cli, promoted):
