@@ -113,8 +113,9 @@ class HistoryService:
         if actions:
             filters["actions"] = _actions(actions)
         if actor not in (None, ""):
-            if not isinstance(actor, str) or len(actor) > 256:
-                raise InvalidParameterValue("Parameter 'actor' must be a user name of at most 256 characters.")
+            if not isinstance(actor, str) or len(actor) > 256 or "\x00" in actor:
+                raise InvalidParameterValue("Parameter 'actor' must be a user name of at most 256 characters "
+                                            "(no NUL).")
             filters["actor"] = actor
         return self.store.list_events(name, number, limit, page_token or None, bool(newest_first), **filters)
 

@@ -185,7 +185,7 @@ def test_history_page_as_at_a_time(api, compared):
 
 
 @pytest.mark.parametrize("query", ["action=bogus", f"action={quote(SCRIPT)}", "at=yesterday-ish", "page_token=garbage",
-                                   "at=99999-01-01"])
+                                   "at=99999-01-01", "actor=a%00b", "at=%00", "action=%00"])
 def test_history_bad_query_strings_are_400_pages(api, compared, query):
     response = api.get(f"{_path(compared)}/history?{query}")
     assert response.status_code == 400 and response.headers["content-type"].startswith("text/html"), query

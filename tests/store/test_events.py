@@ -323,6 +323,10 @@ def test_history_filters_by_action_and_actor_in_the_query(backend):
     both = h.get_model_history("m", actor="ann", actions=("model_tag_set", "version_created"))
     assert len(both) == 5 and {e.actor for e in both} == {"ann"}
     assert list(h.get_model_history("m", actor="nobody")) == []
+    assert list(h.get_model_history("m", actor="' OR 1=1 --")) == []
+    for hostile in ("a\x00b", "é" * 300):  # a NUL (PostgreSQL refuses it in text: once a 500), too long
+        with pytest.raises(InvalidParameterValue, match="'actor'"):
+            h.get_model_history("m", actor=hostile)
     with pytest.raises(InvalidParameterValue):  # a token is valid only for the filters it was made with
         h.get_model_history("m", max_results=2, newest_first=True, page_token=tags.token)
     with pytest.raises(InvalidParameterValue, match="Unknown history action"):
