@@ -103,7 +103,8 @@ def test_sign_in_session_cookie_and_sign_out(auth_server, users):
         assert cookie.startswith("podium_session=") and "HttpOnly" in cookie and "SameSite=Lax" in cookie
         assert "Secure" not in cookie and "Max-Age=43200" in cookie  # http here; 12 h by default
         page = client.get(f"/models/{name}").text
-        assert '<span class="user">alice</span> <span class="role">read</span>' in page  # registry-wide role
+        assert '<span class="user">alice</span> <span class="role" title="registry-wide role">read</span>' in page
+        assert "Your permission on this model: <strong>edit</strong>" in page
         assert 'action="/logout"' in page
         out = client.post("/logout", {})
         assert out.status_code == 303 and out.headers["location"] == "/login"

@@ -83,7 +83,11 @@ class UI:
     # ------------------------------------------------------------------ reading pages
     async def _get(self, path: str, request, session: dict, query: dict):
         if path == "/login":
-            return self._login_page(request, session, query.get("next"))
+            flash = self.sessions.flash(request)
+            page = self._login_page(request, session, query.get("next"), flash=flash)
+            if flash is not None:
+                page.headers.append(self.sessions.clear_flash_header(is_https(request)))
+            return page
         if path == "/logout":
             return message_page(405, "Sign out with the button in the page header (a POST).",
                                 [(b"allow", b"POST")])
@@ -131,10 +135,10 @@ class UI:
                 "auth": gate is not None})
 
     def _login_page(self, request, session: dict, next_path: str | None, error: str | None = None,
-                    status: int = 200, user: str = ""):
+                    status: int = 200, user: str = "", flash: dict | None = None):
         if self.app.gate is None:
             return _redirect(safe_next(next_path))
-        self._set_chrome(ANONYMOUS, session, None)
+        self._set_chrome(ANONYMOUS, session, flash)
         return render("login.html", status, next=safe_next(next_path), error=error, user=user)
 
     # ------------------------------------------------------------------ forms

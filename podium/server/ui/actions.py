@@ -33,6 +33,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from podium.auth.actor import current_actor
 from podium.errors import InvalidParameterValue, PermissionDenied, Unauthenticated
 
 __all__ = ["STAGES", "Operation", "model_actions", "operation", "version_actions"]
@@ -117,6 +118,14 @@ def _needs_approval(policy, kind: str, target: str) -> bool:
     return policy is not None and policy.requires_approval and policy.protects(kind, target)
 
 
+def _permission(s, name: str) -> str | None:
+    """The actor's permission on the model, in words (``None`` without --auth)."""
+    if s.gate is None:
+        return None
+    actor = current_actor()
+    return "admin" if actor.is_admin else s.gate.authorizer.model_permission(actor, name).label
+
+
 def model_actions(s, check, model, serving: list[dict]) -> dict:
     """What ``/models/<name>`` offers the actor: editing, and per stage/alias row, remove and roll back."""
     name = model.name
@@ -132,7 +141,7 @@ def model_actions(s, check, model, serving: list[dict]) -> dict:
                 check, "delete_registered_model_alias", {"name": name, "alias": target}),
         }
     approval_aliases = tuple(policy.protected_aliases) if policy is not None and policy.requires_approval else ()
-    return {"edit": edit, "rows": rows, "any": edit or any(any(r.values()) for r in rows.values()),
+    return {"edit": edit, "rows": rows, "permission": _permission(s, name), "any": edit or any(any(r.values()) for r in rows.values()),
             "request": bool(approval_aliases) and _can(check, "create_model_version_request", {"name": name}),
             "approval_aliases": approval_aliases}
 
@@ -154,7 +163,7 @@ def version_actions(s, check, mv) -> dict:
                                                             "archive_existing_versions": False}):
             stages.append({"stage": stage, "action": f"transition:{stage}", "label": f"Move to {stage}"})
     approval_aliases = tuple(policy.protected_aliases) if policy is not None and policy.requires_approval else ()
-    return {"edit": edit, "stages": stages, "alias": edit,
+    return {"edit": edit, "stages": stages, "alias": edit, "permission": _permission(s, name),
             "moves": any(st["action"].startswith("transition") for st in stages),
             "stage_requests": any(st["action"].startswith("request") for st in stages), "request": may_request and bool(approval_aliases),
             "approval_aliases": approval_aliases, "any": edit or bool(stages)}
