@@ -225,6 +225,12 @@ def test_mistakes_are_one_line_messages_never_500(users, browser_as):
                  {"action": "no-such-action"}):
         message = bob.flash(bob.post(f"/models/{name}", form))
         assert message.startswith("error: ") and "\n" not in message.strip() and "Traceback" not in message, form
+    # the redirect goes back to the page as the browser named it: an encoded CR/LF stays encoded
+    admin = browser_as("admin")  # may edit any model: the update runs (not found), then the redirect
+    admin.get(f"/models/{name}")
+    split = admin.post(f"/models/{name}%0d%0aSet-Cookie:%20evil=1", {"action": "describe", "description": ""})
+    assert split.status_code == 303 and split.headers["location"] == f"/models/{name}%0d%0aSet-Cookie:%20evil=1"
+    assert "evil" not in admin.http.cookies and admin.flash(split).startswith("error: ")
     not_form = bob.http.post(f"/models/{name}", json={"action": "describe"})
     assert not_form.status_code == 400 and "x-www-form-urlencoded" in not_form.text
     assert bob.http.post("/models", data={"csrf": bob.csrf}).status_code == 405

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import uuid
 from pathlib import Path
 
 import httpx
@@ -18,7 +17,7 @@ import pytest
 from tests.auth_server import AuthServer, password_of, start_auth_server
 
 from .helpers import A2, ok
-from .test_ui_browser import CHROMIUM, CHROMIUM_ARGS
+from .test_ui_browser import CHROMIUM, browser  # noqa: F401 - the Chromium fixture, shared
 from .ui_data import IMG, SCRIPT, register_model
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
@@ -27,15 +26,6 @@ pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
 PODIUM = "/api/podium/v1"
 USERS = {"admin": True, "bob": False, "alice": False, "reader": False}
 WIDTHS = {"wide": 1280, "narrow": 390}
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture(scope="module")
@@ -59,13 +49,13 @@ def site(tmp_path_factory):
 
 
 @pytest.fixture
-def open_as(chromium, site):
+def open_as(browser, site):  # noqa: F811
     """``open_as(user)``: a signed-in browser page (through the sign-in form) that records console
     errors, uncaught exceptions and dialogs (an ``alert`` would be a script that ran)."""
     contexts = []
 
     def sign_in(user: str | None):
-        context = chromium.new_context(base_url=site.url, viewport={"width": 1280, "height": 800})
+        context = browser.new_context(base_url=site.url, viewport={"width": 1280, "height": 800})
         contexts.append(context)
         page = context.new_page()
         page.errors, page.dialogs = [], []

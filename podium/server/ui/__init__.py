@@ -74,8 +74,7 @@ class UI:
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - every failure becomes a page with the API's status
-            status, body = errors.error_response(exc, method, path)
-            response = message_page(status, body["message"], _CHALLENGE if status == 401 else None)
+            response = _error_page(exc, method, path)
         if fresh and not any(k == b"set-cookie" and v.startswith(COOKIE.encode()) for k, v in response.headers):
             response.headers.append(self.sessions.session_header(session, is_https(request)))
         return response
@@ -105,7 +104,12 @@ class UI:
         with acting_as(actor):
             context = contextvars.copy_context()
             run = lambda: page(self.app.services, self._checker(actor))  # noqa: E731
-            response = await asyncio.get_running_loop().run_in_executor(self.app.executor, context.run, run)
+            try:
+                response = await asyncio.get_running_loop().run_in_executor(self.app.executor, context.run, run)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - the page with the API's status (and the flash, once)
+                response = _error_page(exc, "GET", path)
         if flash is not None:
             response.headers.append(self.sessions.clear_flash_header(is_https(request)))
         return response
@@ -157,13 +161,16 @@ class UI:
                               self.sessions.flash_header("ok", "You are signed out.", secure)])
         if path == "/requests":
             target = (None, None, form.get("request_id") or "")
+        # back to the page as the browser named it (percent-encoded: a decoded name could hold CR/LF)
+        back = (request.scope.get("raw_path") or path.encode()).decode("latin-1")
         actor = await self._actor(request, session)
         if actor is None:
             raise Unauthenticated("Sign in first: your session has ended. Reload the page to sign in again.")
+        self._set_chrome(actor, session, None)  # a refusal's page shows who is signed in
         try:
             call = actions.operation(form, *target)
         except PodiumError as exc:
-            return _redirect(path, [self.sessions.flash_header("error", exc.message, secure)])
+            return _redirect(back, [self.sessions.flash_header("error", exc.message, secure)])
         route = self._routes[call.operation_id]
         gate, services = self.app.gate, self.app.services
 
@@ -183,9 +190,9 @@ class UI:
             except (PermissionDenied, Unauthenticated):
                 raise  # refused as the API refuses: the error page with its status, nothing changed
             except PodiumError as exc:  # the user's mistake or a state the move needs: one line on the page
-                return _redirect(path, [self.sessions.flash_header("error", exc.message, secure)])
+                return _redirect(back, [self.sessions.flash_header("error", exc.message, secure)])
         message = call.done + "".join(f" {w}" for w in (result or {}).get("warnings", ()))
-        return _redirect(path, [self.sessions.flash_header("ok", message, secure)])
+        return _redirect(back, [self.sessions.flash_header("ok", message, secure)])
 
     async def _sign_in(self, request, session: dict, form: dict):
         gate = self.app.gate
@@ -268,6 +275,11 @@ def _route(path: str, query: dict):
     if len(parts) == 3 and parts[0] and parts[1] == "versions" and parts[2]:
         return lambda s, check: pages.version_page(s, check, parts[0], parts[2])
     return None
+
+
+def _error_page(exc: BaseException, method: str, path: str):
+    status, body = errors.error_response(exc, method, path)
+    return message_page(status, body["message"], _CHALLENGE if status == 401 else None)
 
 
 def message_page(status: int, message: str, headers: list | None = None):
