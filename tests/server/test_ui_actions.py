@@ -151,10 +151,15 @@ def test_csrf_refuses_forms_without_the_sessions_token(auth_server, users, brows
     form = {"action": "tag-set", "key": "csrf", "value": "x"}
     missing = admin.post(f"/models/{name}", form, csrf=False)
     wrong = admin.post(f"/models/{name}", {**form, "csrf": "not-the-token"}, csrf=False)
-    foreign = admin.post(f"/models/{name}", form, headers={"origin": "https://evil.example"})
+    foreign = admin.post(f"/models/{name}", form, headers={"origin": "https://evil.example", "sec-fetch-site": "cross-site"})
     for refused in (missing, wrong, foreign):
         assert refused.status_code == 403 and refused.headers["content-type"].startswith("text/html")
     assert "security token" in missing.text and "another site" in foreign.text
+    # behind a reverse proxy Host may differ from the browser's origin: the browser's own word counts
+    proxied = admin.post(f"/models/{name}", {**form, "key": "proxied"},
+                         headers={"origin": "https://podium.example.com", "sec-fetch-site": "same-origin"})
+    assert admin.flash(proxied).startswith("ok:")
+    admin.flash(admin.post(f"/models/{name}", {"action": "tag-delete", "key": "proxied"}))
     # another user's token does not fit this session either
     bob = browser_as("bob")
     bob.get(f"/models/{name}")
@@ -342,4 +347,33 @@ def test_a_session_holds_across_worker_processes(tmp_path):
         assert statuses == [200] * 24
         client.close()
     finally:
+        server.stop()
+
+
+def test_a_password_change_ends_the_users_sessions(tmp_path):
+    from podium.auth.identity import IdentityService
+    from podium.store.sql.auth import SqlAuthStore
+    from podium.store.sql.engine import Database
+
+    server = start_auth_server(tmp_path, {"carol": False, "dan": False}, None, None, "read")
+    clients = []
+    try:
+        for user in ("carol", "dan"):
+            client = FormClient(server.url)
+            clients.append(client)
+            assert client.sign_in(user, password_of(user)).status_code == 303
+            assert client.get("/models").status_code == 200
+        db = Database(server.db_url)
+        try:
+            IdentityService(SqlAuthStore(db)).set_password("carol", "a-new-password-1")
+        finally:
+            db.dispose()
+        carol, dan = clients
+        assert carol.get("/models").headers["location"] == "/login?next=%2Fmodels"  # signed out at once
+        assert dan.get("/models").status_code == 200  # other users' sessions are untouched
+        assert carol.sign_in("carol", "a-new-password-1").status_code == 303
+        assert carol.get("/models").status_code == 200
+    finally:
+        for client in clients:
+            client.close()
         server.stop()

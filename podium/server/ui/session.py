@@ -112,11 +112,13 @@ class Sessions:
     # ------------------------------------------------------------------ CSRF
     @staticmethod
     def check_csrf(session: dict | None, form: dict, request) -> None:
-        """Refuse (403) a POST whose form token does not match the session's, or that a browser says
-        comes from another origin."""
-        origin = request.header("origin")
-        if origin and origin != "null" and urlsplit(origin).netloc != (request.header("host") or ""):
-            raise PermissionDenied(ORIGIN_REFUSED.format(origin=origin))
+        """Refuse (403) a POST whose form token does not match the session's, or that the browser says
+        comes from another site (``Sec-Fetch-Site``; not ``Origin`` against ``Host``, which a reverse
+        proxy may rewrite)."""
+        # a browser says where a request comes from (Sec-Fetch-Site), whatever a proxy did to Host
+        site = (request.header("sec-fetch-site") or "").strip().lower()
+        if site in ("cross-site", "same-site"):
+            raise PermissionDenied(ORIGIN_REFUSED.format(origin=request.header("origin") or site))
         sent = form.get(CSRF_FIELD)
         if session is None or not isinstance(sent, str) or not hmac.compare_digest(sent, session["c"]):
             raise PermissionDenied(CSRF_REFUSED)
