@@ -129,8 +129,10 @@ def _permission(s, name: str) -> str | None:
 def model_actions(s, check, model, serving: list[dict]) -> dict:
     """What ``/models/<name>`` offers the actor: editing, and per stage/alias row, remove and roll back."""
     name = model.name
-    policy = s.access.get_model_policy(name) if s.access is not None else None
     edit = _can(check, "update_registered_model", {"name": name})
+    if not edit:  # every action needs edit on the model at least: a reader's page asks nothing more
+        return {"edit": False, "rows": {}, "permission": None, "any": False, "request": False, "approval_aliases": ()}
+    policy = s.access.get_model_policy(name) if s.access is not None else None
     rows = {}
     for row in serving:
         kind, target = row["kind"], row["target"]
@@ -149,8 +151,11 @@ def model_actions(s, check, model, serving: list[dict]) -> dict:
 def version_actions(s, check, mv) -> dict:
     """What ``/models/<name>/versions/<v>`` offers: a move (or a request) per stage, aliases, editing."""
     name, version = mv.name, str(mv.version)
-    policy = s.access.get_model_policy(name) if s.access is not None else None
     edit = _can(check, "update_model_version", {"name": name, "version": version})
+    if not edit:  # as on the model page: nothing to offer without edit
+        return {"edit": False, "stages": [], "alias": False, "permission": None, "moves": False,
+                "stage_requests": False, "request": False, "approval_aliases": (), "any": False}
+    policy = s.access.get_model_policy(name) if s.access is not None else None
     may_request = _can(check, "create_model_version_request", {"name": name})
     stages = []
     for stage in STAGES:
