@@ -377,3 +377,17 @@ def test_a_password_change_ends_the_users_sessions(tmp_path):
         for client in clients:
             client.close()
         server.stop()
+
+
+def test_the_sign_in_form_has_the_failed_password_limit(tmp_path):
+    server = start_auth_server(tmp_path, {"erin": False}, None, None, "read",
+                               env={"PODIUM_LOGIN_ATTEMPTS_PER_MINUTE": "2"})
+    client = FormClient(server.url)
+    try:
+        client.get("/login")
+        statuses = [client.post("/login", {"user": "erin", "password": f"guess-{i}"}) for i in range(3)]
+        assert [r.status_code for r in statuses] == [401, 401, 429]
+        assert statuses[2].headers["retry-after"].isdigit() and "<form" in statuses[2].text
+    finally:
+        client.close()
+        server.stop()
