@@ -54,8 +54,9 @@ def open_as(browser, site):  # noqa: F811
     errors, uncaught exceptions and dialogs (an ``alert`` would be a script that ran)."""
     contexts = []
 
-    def sign_in(user: str | None):
-        context = browser.new_context(base_url=site.url, viewport={"width": 1280, "height": 800})
+    def sign_in(user: str | None, javascript: bool = True):
+        context = browser.new_context(base_url=site.url, viewport={"width": 1280, "height": 800},
+                                      java_script_enabled=javascript)
         contexts.append(context)
         page = context.new_page()
         page.errors, page.dialogs = [], []
@@ -178,3 +179,16 @@ def test_request_and_approve_in_two_browsers(open_as, tmp_path):
     bob.goto("/requests?view=all")
     assert bob.locator(".status-applied").count() >= 1 and bob.locator("article img").count() == 0
     assert alice.dialogs == bob.dialogs == [] and alice.errors == bob.errors == []
+
+
+def test_forms_work_with_javascript_off(open_as):
+    page = open_as("bob", javascript=False)
+    page.goto("/models/wine-quality/versions/1")
+    page.locator("details.editor summary", has_text="Edit tags").click()
+    page.fill("#tag-key", "no-js")
+    page.fill("#tag-value", "works")
+    page.get_by_role("button", name="Set tag").click()
+    page.wait_for_load_state()
+    assert "Tag 'no-js'" in _flash(page) and "works" in page.locator("section[aria-labelledby=about]").inner_text()
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url("**/login")
