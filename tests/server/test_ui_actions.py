@@ -96,6 +96,8 @@ def test_sign_in_session_cookie_and_sign_out(auth_server, users):
         assert f'name="next" value="/models/{name}?page_token="' in login.text
         wrong = client.post("/login", {"user": "alice", "password": "nope", "next": "/models"})
         assert wrong.status_code == 401 and "Invalid username or password." in wrong.text
+        odd = client.get("/models/what%3Fx%23y")  # a name with ? and #: next keeps it encoded
+        assert odd.headers["location"] == "/login?next=%2Fmodels%2Fwhat%253Fx%2523y"
         assert "set-cookie" not in wrong.headers
         signed = client.sign_in("alice", password_of("alice"), f"/models/{name}")
         assert signed.status_code == 303 and signed.headers["location"] == f"/models/{name}"
@@ -369,6 +371,9 @@ def test_a_password_change_ends_the_users_sessions(tmp_path):
         finally:
             db.dispose()
         carol, dan = clients
+        carol.get("/requests")
+        ended = carol.post("/requests", {"action": "approve", "request_id": "1"})  # a form left open
+        assert ended.status_code == 303 and ended.headers["location"] == "/login?next=%2Frequests"
         assert carol.get("/models").headers["location"] == "/login?next=%2Fmodels"  # signed out at once
         assert dan.get("/models").status_code == 200  # other users' sessions are untouched
         assert carol.sign_in("carol", "a-new-password-1").status_code == 303

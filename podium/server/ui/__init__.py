@@ -96,8 +96,8 @@ class UI:
             return _not_found(path)
         actor = await self._actor(request, session)
         if actor is None:  # --auth, no credentials and no session: the sign-in page, then back here
-            target = path + (f"?{request.scope['query_string'].decode('latin-1')}"
-                             if request.scope.get("query_string") else "")
+            target = raw.decode("latin-1") + (f"?{request.scope['query_string'].decode('latin-1')}"
+                                              if request.scope.get("query_string") else "")
             return _redirect("/login?" + urlencode({"next": target}))
         flash = self.sessions.flash(request)
         self._set_chrome(actor, session, flash)
@@ -164,8 +164,8 @@ class UI:
         # back to the page as the browser named it (percent-encoded: a decoded name could hold CR/LF)
         back = (request.scope.get("raw_path") or path.encode()).decode("latin-1")
         actor = await self._actor(request, session)
-        if actor is None:
-            raise Unauthenticated("Sign in first: your session has ended. Reload the page to sign in again.")
+        if actor is None:  # the session ended while the form was open: sign in, then back to the page
+            return _redirect("/login?" + urlencode({"next": back}))
         self._set_chrome(actor, session, None)  # a refusal's page shows who is signed in
         try:
             call = actions.operation(form, *target)
