@@ -10,7 +10,7 @@ file thread pools run handlers inside a copy of the request's context, so it sur
 Embedded mode (no server) never sets it: :func:`current_actor` is then the local OS user.
 
 For audit records, call ``current_actor()`` in a service and record ``actor.name`` (``None`` =
-anonymous server request) and ``actor.via`` (``password``, ``token``, ``local``, ``anonymous``).
+anonymous server request) and ``actor.via`` (``password``, ``token``, ``session``, ``local``, ``anonymous``).
 Standard library only.
 """
 
@@ -31,7 +31,7 @@ class Actor:
     name: str | None
     authenticated: bool = False
     is_admin: bool = False
-    via: str = "anonymous"  # "password" | "token" | "local" | "anonymous"
+    via: str = "anonymous"  # "password" | "token" | "session" (web UI) | "local" | "anonymous"
     user_id: int | None = None
 
     @property

@@ -8,6 +8,10 @@ header                                   checked as
 ``Bearer podium_…token``                 an API token (its user is the actor)
 =======================================  ===================================================
 
+The web UI's sign-in form checks a name and password the same way (:meth:`Authenticator.begin_sign_in`);
+its signed session cookie names the user and a fingerprint of the password hash, checked on every
+request by :meth:`Authenticator.session_actor` (one indexed query; ``via="session"``).
+
 So the mlflow client works unchanged: ``MLFLOW_TRACKING_USERNAME``/``MLFLOW_TRACKING_PASSWORD`` send
 Basic, ``MLFLOW_TRACKING_TOKEN`` sends Bearer. Anything else (no header, another scheme, a wrong
 password, an unknown, expired or revoked token) raises :class:`~podium.errors.Unauthenticated`
@@ -46,7 +50,7 @@ from podium.errors import Unauthenticated
 from podium.store.base import AuthStore
 
 __all__ = ["Authenticator", "LOGIN_ATTEMPTS_PER_MINUTE", "MISSING_CREDENTIALS", "PASSWORD_CACHE_SECONDS",
-           "PendingPassword"]
+           "PendingPassword", "SESSION_ENDED", "password_fingerprint"]
 
 PASSWORD_CACHE_SECONDS = 300.0
 LOGIN_ATTEMPTS_PER_MINUTE = 10
@@ -58,6 +62,7 @@ MISSING_CREDENTIALS = (
     "MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD) or an API token (MLFLOW_TRACKING_TOKEN)."
 )
 _BAD_PASSWORD = "Invalid username or password."
+SESSION_ENDED = "Your session has ended (the password changed or the user was deleted): sign in again."
 _BAD_TOKEN = "Invalid, expired or revoked API token."
 
 
@@ -133,6 +138,30 @@ class Authenticator:
             self._touched[token_id] = now
         self.store.touch_token(token_id, now)
 
+    # -- sign-in form and browser sessions (podium.server.ui.session)
+    def begin_sign_in(self, name: str, password: str, client: str | None = None) -> Actor | PendingPassword:
+        """A sign-in form's user name and password, checked as Basic credentials are (the same cache,
+        failed-attempt limit and message); ``finish`` does the hash."""
+        if not name or not password:
+            raise Unauthenticated(_BAD_PASSWORD)
+        return self._password(name, password, client)
+
+    def session_actor(self, name: str, fingerprint: str) -> Actor:
+        """The user a signed session cookie names, if the account still exists and its password is the
+        one the session was opened with (``fingerprint``: :func:`password_fingerprint` at sign-in)."""
+        user = self.store.get_user(name)
+        if user is None or not user.password_hash or not hmac.compare_digest(
+                password_fingerprint(user.password_hash), str(fingerprint)):
+            raise Unauthenticated(SESSION_ENDED)
+        return Actor(user.name, authenticated=True, is_admin=user.is_admin, via="session", user_id=user.id)
+
+    def fingerprint_of(self, name: str) -> str:
+        """:func:`password_fingerprint` of ``name``'s current password (a session opened now carries it)."""
+        user = self.store.get_user(name)
+        if user is None or not user.password_hash:
+            raise Unauthenticated(_BAD_PASSWORD)
+        return password_fingerprint(user.password_hash)
+
     # -- passwords
     def _password(self, name: str, password: str, client: str | None) -> Actor | PendingPassword:
         user = self.store.get_user(name)
@@ -165,6 +194,12 @@ class Authenticator:
     @staticmethod
     def _actor(user) -> Actor:
         return Actor(user.name, authenticated=True, is_admin=user.is_admin, via="password", user_id=user.id)
+
+
+def password_fingerprint(password_hash: str) -> str:
+    """A short digest of a stored password hash: a browser session carries it, so changing the
+    password (or deleting the user) ends every session opened before."""
+    return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
 
 
 def _basic(value: str) -> tuple[str, str]:

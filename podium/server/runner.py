@@ -122,6 +122,7 @@ def serve(settings: ServerSettings) -> None:
     signal.signal(signal.SIGTERM, _exit_cleanly)
     signal.signal(signal.SIGINT, _exit_cleanly)
     configure_logging(settings)
+    settings = settings.with_session_secret()  # one key for every worker's session cookies
     migrate(settings)
     options = uvicorn_options(settings)
     metrics_dir = _prepare_metrics_dir(settings)

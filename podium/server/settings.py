@@ -122,6 +122,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("login_attempts_per_minute", "--login-attempts-per-minute", "PODIUM_LOGIN_ATTEMPTS_PER_MINUTE", 10,
             "With --auth: failed password checks allowed per username and per client address in any 60 s; "
             "further attempts get 429 with Retry-After (per worker process).", int, minimum=1),
+    Setting("session_secret", "--session-secret", "PODIUM_SESSION_SECRET", "",
+            "Key that signs the web UI's session and CSRF cookies (at least 32 characters; prefer the variable or "
+            "the file over the flag, which other local users can see). Unset, the server makes a random one at "
+            "start and shares it with its workers: sign-ins then end when the server restarts. Give every server "
+            "behind one address the same value."),
+    Setting("session_hours", "--session-hours", "PODIUM_SESSION_HOURS", 12,
+            "With --auth: hours a web UI sign-in lasts (the session cookie's expiry); then the user signs in again.",
+            int, minimum=1, maximum=24 * 90),
 )
 
 _BY_FIELD = {s.field: s for s in SETTINGS}
@@ -156,6 +164,8 @@ def _checked(setting: Setting, value, source: str):
         if bad:
             raise _invalid(setting, bad[0], source, "expected a URI or a directory without commas")
         return value
+    if setting.field == "session_secret" and value and len(value) < 32:
+        raise _invalid(setting, "***", source, "expected at least 32 characters (e.g. `openssl rand -base64 48`)")
     if setting.choices:
         value = str(value).lower()
         if value not in setting.choices:
@@ -246,6 +256,8 @@ class ServerSettings:
     max_json_body_bytes: int = 32 << 20
     body_idle_timeout: int = 60
     login_attempts_per_minute: int = 10
+    session_secret: str = ""
+    session_hours: int = 12
 
     @classmethod
     def from_env(cls, environ: dict | None = None, *, tracking_uri: str | None = None,
@@ -297,6 +309,15 @@ class ServerSettings:
                         for p in self.allowed_source_prefixes)
         return replace(self, backend_store_uri=uri, artifacts_destination=dest, config=config,
                        allowed_source_prefixes=allowed)
+
+    def with_session_secret(self) -> "ServerSettings":
+        """These settings with a session key: the configured one, else a new random one (made once in
+        the parent process, so every worker signs and checks cookies with the same key)."""
+        if self.session_secret:
+            return self
+        import secrets
+
+        return replace(self, session_secret=secrets.token_urlsafe(48))
 
     def export_to_workers(self) -> None:
         """Set these settings as ``PODIUM_*`` variables of this process, which worker processes inherit."""

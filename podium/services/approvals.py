@@ -59,6 +59,15 @@ def _request_id(value) -> int:
     return number
 
 
+def _status(status) -> str | None:
+    if status is None or status == "":
+        return None
+    status = str(status).strip().lower()
+    if status not in REQUEST_STATUSES:
+        raise InvalidParameterValue(f"Invalid status {status!r}: expected one of {', '.join(REQUEST_STATUSES)}.")
+    return status
+
+
 def _comment(value) -> str | None:
     if value is None or value == "":
         return None
@@ -92,16 +101,38 @@ class ApprovalService:
 
     def list_requests(self, name, status: str | None = None) -> list[ApprovalRequest]:
         name = rules.validate_model_name(name)
-        if status is not None and status != "":
-            status = str(status).strip().lower()
-            if status not in REQUEST_STATUSES:
-                raise InvalidParameterValue(
-                    f"Invalid status {status!r}: expected one of {', '.join(REQUEST_STATUSES)}.")
-        else:
-            status = None
+        status = _status(status)
         policy = self.auth_store.get_policy(name)
         required = policy.required_approvals if policy is not None else None
         return [_replace(r, required_approvals=required) for r in self.store.list_requests(name, status)]
+
+    def list_all_requests(self, status: str | None = None, max_results: int = 200) -> list[ApprovalRequest]:
+        """Every model's requests, newest first, each with its policy's required approvals (the web UI's
+        ``/requests``; the caller keeps only those of models the actor may read)."""
+        status = _status(status)
+        found = self.store.list_requests(None, status, max_results)
+        policies: dict[str, Any] = {}
+        out = []
+        for request in found:
+            if request.name not in policies:
+                policies[request.name] = self.auth_store.get_policy(request.name)
+            policy = policies[request.name]
+            out.append(_replace(request, required_approvals=policy.required_approvals if policy is not None else None))
+        return out
+
+    def may_decide(self, request: ApprovalRequest) -> bool:
+        """Could the current actor approve ``request`` now (pending, not theirs, one of its approvers)?
+        What the web UI asks to show a request as "waiting for me"; approving still checks everything."""
+        actor = current_actor()
+        if request.status != "pending" or (actor.name and request.requester == actor.name):
+            return False
+        if any(a.approver == (actor.name or ANONYMOUS_APPROVER) for a in request.approvals):
+            return False
+        try:
+            self._check_approver(actor, request, self.auth_store.get_policy(request.name))
+        except PermissionDenied:
+            return False
+        return True
 
     # ------------------------------------------------------------------ requesting
     def request_model_version(self, name, version, stage: str | None = None, alias: str | None = None,

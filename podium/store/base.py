@@ -270,8 +270,8 @@ class ApprovalStore(Protocol):
     def create_request(self, name: str, version: int, target_kind: str, target: str, requester: str | None,
                        comment: str | None) -> "ApprovalRequest": ...
     def get_request(self, request_id: int) -> "ApprovalRequest": ...
-    def list_requests(self, name: str, status: str | None = None, max_results: int = 1000) -> list["ApprovalRequest"]:
-        """A model's requests, newest first."""
+    def list_requests(self, name: str | None, status: str | None = None, max_results: int = 1000) -> list["ApprovalRequest"]:
+        """A model's requests (``name=None``: every model's), newest first."""
     def approve_request(self, request_id: int, approver: str, comment: str | None, check) -> "ApprovalRequest":
         """``check(request, approvals_with_this_one) -> required approvals`` runs with the request locked."""
     def decide_request(self, request_id: int, status: str, actor: str | None, comment: str | None,

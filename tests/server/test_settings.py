@@ -152,6 +152,8 @@ def test_missing_config_file_is_refused(cwd):
     ({"PODIUM_ACCESS_LOG": "maybe"}, "expected true or false"),
     ({"PODIUM_LOG_FORMAT": "xml"}, "expected one of text, json"),
     ({"PODIUM_PORT": "70000"}, "expected at most 65535"),
+    ({"PODIUM_SESSION_SECRET": "short"}, "Invalid value '***' for session_secret (PODIUM_SESSION_SECRET): expected at "
+                                         "least 32 characters"),
 ])
 def test_bad_environment_values_are_refused(cwd, env, message):
     with pytest.raises(InvalidParameterValue) as info:
@@ -217,3 +219,11 @@ def test_allowed_source_prefixes_from_the_flag_the_variable_and_the_file(cwd, mo
 def test_allowed_source_prefixes_must_be_a_list_of_uris_without_commas(cwd, text):
     with pytest.raises(InvalidParameterValue, match="allowed_source_prefixes"):
         load_config_file(_config(cwd / "podium.toml", text))
+
+
+def test_the_session_secret_is_made_once_for_all_workers(cwd):
+    given = ServerSettings.from_env({"PODIUM_SESSION_SECRET": "k" * 40})
+    assert given.with_session_secret().session_secret == "k" * 40
+    made = ServerSettings.from_env({}).with_session_secret()
+    assert len(made.session_secret) >= 32 and made.session_secret != ServerSettings.from_env({}).with_session_secret().session_secret
+    assert ServerSettings.from_env(made.to_env()).session_secret == made.session_secret  # what each worker reads

@@ -161,9 +161,9 @@ def auth_server(tmp_path_factory):
 
 
 def test_with_auth_pages_refuse_as_the_api_does(auth_server):
-    anonymous = httpx.get(f"{auth_server.url}/models")
-    assert anonymous.status_code == 401 and anonymous.headers["www-authenticate"] == 'Basic realm="podium"'
-    assert "secret" not in anonymous.text and anonymous.headers["content-type"].startswith("text/html")
+    anonymous = httpx.get(f"{auth_server.url}/models/secret-model")  # no credentials: the sign-in page
+    assert anonymous.status_code == 303 and anonymous.headers["location"] == "/login?next=%2Fmodels%2Fsecret-model"
+    assert "secret plan" not in anonymous.text
     with httpx.Client(base_url=auth_server.url, timeout=30, auth=AuthServer.basic("reader")) as reader:
         listing = reader.get("/models").text
         assert ">open-model</a>" in listing and "secret-model" not in listing

@@ -269,17 +269,28 @@ def _statements(count_statements, call) -> int:
     return counter.count
 
 
+def _services(backend):
+    """What a page handler receives in the server (its Services, no --auth), over the test's backend."""
+    from podium.server.app import Services
+    from podium.server.settings import ServerSettings
+
+    return Services(backend.tracking, backend.registry, backend.artifacts, ServerSettings(), access=backend.access,
+                    integrity=backend.integrity, history=backend.history, approvals=backend.approvals,
+                    backend=backend)
+
+
 def test_pages_statements_do_not_grow_with_the_model(backend, count_statements):
     _model_with_versions(backend, "small", 3)
     _model_with_versions(backend, "big", 40)
     counts = {}
+    services = _services(backend)
     for name in ("small", "big"):
         counts[name] = (
-            _statements(count_statements, lambda: pages.model_page(backend, _admit, name, {"metric": "rmse"})),
+            _statements(count_statements, lambda: pages.model_page(services, _admit, name, {"metric": "rmse"})),
             _statements(count_statements, lambda: history_page(backend, _admit, name, {})),
             _statements(count_statements, lambda: history_page(backend, _admit, name, {"action": "version_tag_set",
                                                                                        "at": "2999-01-01"})),
-            _statements(count_statements, lambda: pages.version_page(backend, _admit, name, "2", {})),
+            _statements(count_statements, lambda: pages.version_page(services, _admit, name, "2", {})),
         )
     assert counts["small"] == counts["big"], counts
 
@@ -364,4 +375,5 @@ def test_with_auth_views_refuse_as_the_api_does(auth_server):
         assert reader.get("/models/open-model/history?at=2999-01-01").status_code == 200
         model = reader.get("/models/open-model").text
         assert "trend-data" in model  # the trend shows what the compare endpoint shows a reader
-    assert httpx.get(f"{auth_server.url}/models/open-model/history").status_code == 401
+    anonymous = httpx.get(f"{auth_server.url}/models/open-model/history")  # no credentials: to the sign-in page
+    assert anonymous.status_code == 303 and anonymous.headers["location"].startswith("/login?next=")

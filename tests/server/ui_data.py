@@ -101,3 +101,40 @@ def register_compared_model(api, name: str, hostile: bool = False) -> list[str]:
                                                                     "archive_existing_versions": False}))
     ok(api.post(f"{A2}/registered-models/alias", json={"name": name, "alias": "champion", "version": "2"}))
     return run_ids
+
+
+class FormClient:
+    """An ``httpx.Client`` that behaves like a browser for forms: keeps cookies, reads the CSRF token
+    of the last page it got, posts forms (urlencoded) and does not follow redirects by itself."""
+
+    def __init__(self, base_url: str, auth=None) -> None:
+        import httpx
+
+        self.http = httpx.Client(base_url=base_url, timeout=30, auth=auth, follow_redirects=False)
+        self.csrf: str | None = None
+
+    def get(self, path: str, **kw):
+        response = self.http.get(path, **kw)
+        found = re.search(r'name="csrf" value="([^"]+)"', response.text)
+        if found:
+            self.csrf = found.group(1)
+        return response
+
+    def post(self, path: str, form: dict, *, csrf: bool = True, headers: dict | None = None):
+        data = {**({"csrf": self.csrf} if csrf and self.csrf else {}), **form}
+        return self.http.post(path, data=data, headers=headers)
+
+    def sign_in(self, user: str, password: str, next_path: str = "/models"):
+        self.get("/login")
+        return self.post("/login", {"user": user, "password": password, "next": next_path})
+
+    def flash(self, response) -> str:
+        """Follow a form's 303 and return the flash message the page shows."""
+        assert response.status_code == 303, f"{response.status_code}: {response.text[:500]}"
+        page = self.get(response.headers["location"]).text
+        found = re.search(r'<p class="flash flash-(ok|error)" role="\w+">(.*?)</p>', page, re.S)
+        assert found, "no flash message on the page"
+        return f"{found.group(1)}: {html.unescape(found.group(2))}"
+
+    def close(self) -> None:
+        self.http.close()

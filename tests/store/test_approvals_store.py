@@ -181,3 +181,22 @@ def test_requests_follow_a_rename_and_vanish_with_the_model(approvals, backend, 
         approvals.get_request(request.id)
     with backend.tracking.store.db.read() as conn:
         assert conn.execute(request_approvals.select()).all() == []
+
+
+def test_every_models_requests_newest_first_and_who_may_decide(backend, tmp_path):
+    """``list_all_requests`` (the web UI's /requests) spans models, newest first, with each policy's
+    required approvals; ``may_decide`` is false for the requester and for a request already decided."""
+    first, second = _model(backend, tmp_path), _model(backend, tmp_path, required=2)
+    with acting_as(Actor("alice")):
+        one = backend.approvals.request_model_version(first, "1", stage="Production")
+        two = backend.approvals.request_model_version(second, "1", stage="Production")
+        mine = backend.approvals.list_all_requests()
+        assert [r.id for r in mine if r.name in (first, second)] == [two.id, one.id]
+        assert {r.name: r.required_approvals for r in mine if r.name in (first, second)} == {first: 1, second: 2}
+        assert not backend.approvals.may_decide(one)  # alice asked: she cannot approve
+    with acting_as(Actor("bob")):
+        assert backend.approvals.may_decide(one)
+        backend.approvals.approve_request(one.id)
+        assert not backend.approvals.may_decide(backend.approvals.get_request(one.id))  # applied
+        pending = backend.approvals.list_all_requests("pending")
+        assert two.id in [r.id for r in pending] and one.id not in [r.id for r in pending]

@@ -5,6 +5,7 @@ database thread pool, as the API's handlers do."""
 from __future__ import annotations
 
 from podium.errors import InvalidParameterValue, PodiumError
+from podium.server.ui import actions
 from podium.server.ui.render import markdown, render
 from podium.server.ui.trend import model_trend
 from podium.server.ui.version_extras import version_extras
@@ -55,8 +56,10 @@ def model_page(s, check, name: str, query: dict) -> object:
     model = s.registry.get_registered_model(name)
     versions = s.registry.search_model_versions(_name_filter(name), PAGE_SIZE, ["version_number DESC"],
                                                 query.get("page_token") or None)
-    return render("model.html", model=model, serving=_serving(s, model), description=markdown(model.description),
-                  versions=versions, next_token=versions.token, trend=model_trend(s, check, model, query.get("metric")))
+    serving = _serving(s, model)
+    return render("model.html", model=model, serving=serving, description=markdown(model.description),
+                  versions=versions, next_token=versions.token, trend=model_trend(s, check, model, query.get("metric")),
+                  actions=actions.model_actions(s, check, model, serving))
 
 
 def _serving(s, model) -> list[dict]:
@@ -88,7 +91,8 @@ def version_page(s, check, name: str, version: str, query: dict | None = None) -
     manifest = s.integrity.get_model_version_manifest(name, mv.version) if s.integrity else None
     history = s.history.get_model_history(name, mv.version, max_results=100, newest_first=True) if s.history else []
     return render("version.html", mv=mv, description=markdown(mv.description), run=run, run_refused=run_refused,
-                  manifest=manifest, history=history, extras=version_extras(s, check, mv, query))
+                  manifest=manifest, history=history, extras=version_extras(s, check, mv, query),
+                  actions=actions.version_actions(s, check, mv))
 
 
 def _name_filter(name: str) -> str:

@@ -18,6 +18,7 @@ from markupsafe import Markup
 
 from podium.server.http import Response
 from podium.server.ui.charts import chart_json, short
+from podium.server.ui.session import current_chrome
 
 __all__ = ["STATIC", "html_response", "markdown", "render", "static_response", "static_url"]
 
@@ -95,7 +96,8 @@ _env.filters.update(chart_json=chart_json, short=short)
 
 
 def render(template: str, status: int = 200, headers: list | None = None, /, **context) -> Response:
-    return html_response(_env.get_template(template).render(**context), status, headers)
+    # ``chrome``: the header's user and role, the CSRF token and the flash message (ui/session.py)
+    return html_response(_env.get_template(template).render(chrome=current_chrome(), **context), status, headers)
 
 
 def html_response(html: str, status: int = 200, headers: list | None = None) -> Response:

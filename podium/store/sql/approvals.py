@@ -76,13 +76,15 @@ class SqlApprovalStore:
                 raise request_not_found(request_id)
             return self._entities(conn, [row])[0]
 
-    def list_requests(self, name: str, status: str | None = None, max_results: int = 1000) -> list[ApprovalRequest]:
-        """A model's requests, newest first (a missing model is a 404)."""
+    def list_requests(self, name: str | None, status: str | None = None, max_results: int = 1000) -> list[ApprovalRequest]:
+        """A model's requests (``name=None``: every model's), newest first (a missing model is a 404)."""
         with self.db.read() as conn:
-            model_pk = conn.execute(select(rm.c.id).where(rm.c.name == name)).scalar()
-            if model_pk is None:
-                raise ResourceDoesNotExist(f"Registered Model with name={name} not found")
-            query = self._query().where(ar.c.model == model_pk)
+            query = self._query()
+            if name is not None:
+                model_pk = conn.execute(select(rm.c.id).where(rm.c.name == name)).scalar()
+                if model_pk is None:
+                    raise ResourceDoesNotExist(f"Registered Model with name={name} not found")
+                query = query.where(ar.c.model == model_pk)
             if status:
                 query = query.where(ar.c.status == status)
             rows = conn.execute(query.order_by(ar.c.id.desc()).limit(max_results)).all()
