@@ -1,7 +1,8 @@
 """The web UI: server-rendered HTML pages on the API's own process and port (decision 0013).
 
 :class:`UI` owns ``/``, ``/models``, ``/models/<name>``, ``/models/<name>/versions/<v>``,
-``/static/<hash>/<name>`` and (HTML 404s until they are built) ``/experiments...`` and ``/runs/...``;
+``/experiments``, ``/experiments/<id>``, ``/runs/<run_id>`` (:mod:`.experiments_pages`) and
+``/static/<hash>/<name>``;
 the app (:mod:`podium.server.app`) hands it every request for a path its API route table does not
 serve and that :meth:`UI.owns`. A page authenticates like the API
 (``--auth``: HTTP Basic or a bearer token in ``Authorization``; the 401 page asks the browser for
@@ -19,7 +20,7 @@ from urllib.parse import parse_qsl, unquote
 
 from podium.auth.actor import ANONYMOUS, acting_as
 from podium.server import errors
-from podium.server.ui import pages
+from podium.server.ui import experiments_pages, pages
 from podium.server.ui.render import render, static_response
 
 __all__ = ["UI"]
@@ -37,8 +38,6 @@ class UI:
 
     @staticmethod
     def owns(path: str) -> bool:
-        # /experiments and /runs/ are pages of a later slice: the mlflow client's links lead there, so
-        # they get the UI's HTML 404 already rather than the API's JSON one
         return path in _PAGES or path.startswith(_PAGE_PREFIXES)
 
     async def handle(self, method: str, path: str, request) -> object:
@@ -47,7 +46,8 @@ class UI:
         if path.startswith("/static/"):
             return static_response(path) or _not_found(path)
         raw = request.scope.get("raw_path") or path.encode()
-        page = _route(raw.decode("latin-1"), dict(parse_qsl(request.scope.get("query_string", b"").decode("latin-1"))))
+        pairs = parse_qsl(request.scope.get("query_string", b"").decode("latin-1"))
+        page = _route(raw.decode("latin-1"), dict(pairs)) or experiments_pages.route(raw.decode("latin-1"), pairs)
         if page is None:
             return _not_found(path)
         actor = ANONYMOUS
@@ -82,6 +82,8 @@ def _route(path: str, query: dict):
     """The page handler for ``path`` (percent-encoded, as sent) as ``handler(services, check)``, or ``None``."""
     if path in ("/", "/models"):
         return lambda s, check: pages.models_page(s, check, query)
+    if not path.startswith("/models/"):
+        return None
     parts = [unquote(p) for p in path[len("/models/"):].split("/")]
     if len(parts) == 1 and parts[0]:
         return lambda s, check: pages.model_page(s, check, parts[0], query)
