@@ -221,3 +221,19 @@ def test_with_auth_tracking_pages_refuse_as_the_api_does(auth_server):
             assert answer.json()["message"] in html.unescape(page.text) and "max_depth" not in page.text
     with httpx.Client(base_url=server.url, timeout=30, auth=AuthServer.basic("admin")) as admin:
         assert admin.get(f"/runs/{run_id}").status_code == 200 and "max_depth" in admin.get(f"/runs/{run_id}").text
+
+
+@pytest.mark.parametrize("uri, destination, root", [
+    ("mlflow-artifacts:/0/abc/artifacts", "/srv/art", "0/abc/artifacts"),
+    ("mlflow-artifacts://host:5000/0/abc/artifacts", "/srv/art", "0/abc/artifacts"),
+    ("/srv/art/0/abc/artifacts", "/srv/art", "0/abc/artifacts"),  # an embedded client's store the server serves
+    ("file:///srv/art/0/abc/artifacts", "/srv/art", "0/abc/artifacts"),
+    ("/elsewhere/0/abc/artifacts", "/srv/art", None),
+    ("/srv/art/../x", "/srv/art", None),
+    ("s3://bucket/0/abc", "s3://bucket", None),
+    ("", "/srv/art", None),
+])
+def test_which_run_artifacts_the_run_page_can_browse(uri, destination, root):
+    from podium.server.ui.experiments_pages import _artifact_root
+
+    assert _artifact_root(uri, destination) == root

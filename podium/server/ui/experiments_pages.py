@@ -16,6 +16,7 @@ The runs table's state lives in the query string, so it works as a GET form with
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from urllib.parse import unquote
 
 from podium.errors import InvalidParameterValue, PodiumError
@@ -177,14 +178,24 @@ def _literal(text: str) -> str:
     return text.replace("'", "''")
 
 
-def _artifact_root(artifact_uri: str) -> str | None:
-    """The proxy path of a run's artifacts (``mlflow-artifacts:/0/<id>/artifacts`` -> ``0/<id>/artifacts``)."""
-    if not artifact_uri or not artifact_uri.startswith("mlflow-artifacts:"):
+def _artifact_root(artifact_uri: str, destination: str | None) -> str | None:
+    """The proxy path of a run's artifacts: ``mlflow-artifacts:/0/<id>/artifacts`` -> ``0/<id>/artifacts``;
+    a local path inside the server's artifacts ``destination`` (a store the server shares with the
+    embedded client, as after ``podium demo``) -> its part below it; anything else: ``None``."""
+    if not artifact_uri:
         return None
-    rest = artifact_uri[len("mlflow-artifacts:"):]
-    if rest.startswith("//"):  # mlflow-artifacts://host:port/path
-        rest = "/" + rest[2:].partition("/")[2]
-    return rest.strip("/")
+    if artifact_uri.startswith("mlflow-artifacts:"):
+        rest = artifact_uri[len("mlflow-artifacts:"):]
+        if rest.startswith("//"):  # mlflow-artifacts://host:port/path
+            rest = "/" + rest[2:].partition("/")[2]
+        return rest.strip("/")
+    local = artifact_uri.removeprefix("file://")
+    if not destination or "://" in destination or "://" in local or not local.startswith("/"):
+        return None
+    try:
+        return Path(local).resolve().relative_to(Path(destination).resolve()).as_posix().strip(".") or None
+    except ValueError:
+        return None
 
 
 def _clean_path(path: str) -> str:
@@ -219,7 +230,7 @@ def run_page(s, check, run_id: str, path: str) -> object:
         check("get_metric_history", {"run_id": run_id, "metric_key": metric.key})
         points = s.tracking.get_metric_history(run_id, metric.key, max_results=HISTORY_POINTS)
         histories[metric.key] = [{"step": p.step, "timestamp": p.timestamp, "value": p.value} for p in points]
-    root = _artifact_root(run.info.artifact_uri)
+    root = _artifact_root(run.info.artifact_uri, s.settings.artifacts_destination if s.settings else None)
     files, files_error = (None, None)
     if root:
         files, files_error = _optional(lambda: _artifacts(s, check, root, path))
