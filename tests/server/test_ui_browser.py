@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from .helpers import A2, ok
-from .ui_browser_helpers import CHROMIUM_MISSING, assert_accessible, browser, page  # noqa: F401 - fixtures
+from .ui_browser_helpers import CHROMIUM_MISSING, assert_accessible, browser, page, page_weight  # noqa: F401
 from .ui_data import register_model
 
 pytestmark = CHROMIUM_MISSING
@@ -53,7 +53,8 @@ def tracked(api, registry):
             "metrics": [{"key": "rmse", "value": round(final + 0.4 / (step + 1), 4), "timestamp": 1000 * step,
                          "step": step} for step in range(10)] + [{"key": "r2", "value": 1 - final, "timestamp": 1,
                                                                    "step": 0}]}))
-        ok(api.post(f"{A2}/runs/update", json={"run_id": run["run_id"], "status": "FINISHED", "end_time": 2}))
+        ok(api.post(f"{A2}/runs/update", json={"run_id": run["run_id"], "status": "FINISHED",
+                                                   "end_time": run["start_time"] + 95_000}))
         root = run["artifact_uri"].removeprefix("mlflow-artifacts:/").strip("/")
         for rel, data in {"model/MLmodel": b"flavors: {}\n", "model/model.pkl": b"0" * 4096,
                           "feature_importance.json": b"{}"}.items():
@@ -80,6 +81,7 @@ def test_each_page_loads_without_console_errors(page, registry, tracked, path, s
     assert response.status == (404 if shot is None else 200)
     assert page.locator("h1").first.is_visible()
     assert page.evaluate("getComputedStyle(document.querySelector('header.top')).display") == "flex"  # CSS loaded
+    assert page_weight(page) <= 150_000  # HTML + CSS + JS
     assert_accessible(page)  # axe-core: no serious or critical violation
     if shot:
         out = _shots() if os.environ.get("PODIUM_UI_SCREENSHOTS") else tmp_path

@@ -237,3 +237,20 @@ def test_which_run_artifacts_the_run_page_can_browse(uri, destination, root):
     from podium.server.ui.experiments_pages import _artifact_root
 
     assert _artifact_root(uri, destination) == root
+
+
+def test_a_long_run_keeps_the_run_page_light(api, unique):
+    """Ten metrics of 1,500 points each: the page shows the first six keys, 100 evenly spaced points
+    of each (the last one kept), and stays far below the 150 KB page budget."""
+    exp = ok(api.post(f"{A2}/experiments/create", json={"name": unique("long")}))["experiment_id"]
+    run_id = _run(api, exp, "long", {}, {})
+    for key in range(10):
+        for start in range(0, 1500, 500):
+            ok(api.post(f"{A2}/runs/log-batch", json={"run_id": run_id, "metrics": [
+                {"key": f"m{key}", "value": step / 10, "timestamp": step, "step": step}
+                for step in range(start, start + 500)]}))
+    page = api.get(f"/runs/{run_id}").text
+    data = json.loads(html.unescape(re.search(r'id="metric-history-data">(.*?)</script>', page, re.S).group(1)))
+    assert sorted(data) == [f"m{k}" for k in range(6)]
+    assert len(data["m0"]) == 100 and data["m0"][0]["step"] == 0 and data["m0"][-1]["step"] == 999
+    assert len(page.encode()) < 100_000

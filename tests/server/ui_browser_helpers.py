@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 
 __all__ = ["AXE_JS", "CHROMIUM", "CHROMIUM_ARGS", "CHROMIUM_MISSING", "assert_accessible", "axe_violations",
-           "browser", "page"]
+           "browser", "page", "page_weight"]
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -50,14 +50,27 @@ def browser():
 
 @pytest.fixture
 def page(browser, server):
-    """A fresh page on the server that records console errors and uncaught exceptions in ``page.errors``."""
+    """A fresh page on the server that records console errors and uncaught exceptions in ``page.errors``
+    and every response it received in ``page.responses`` (see :func:`page_weight`)."""
     context = browser.new_context(base_url=server.url, viewport={"width": 1280, "height": 800})
     opened = context.new_page()
-    opened.errors = []
+    opened.errors, opened.responses = [], []
+    opened.on("response", lambda response: opened.responses.append(response))
     opened.on("console", lambda message: message.type == "error" and opened.errors.append(message.text))
     opened.on("pageerror", lambda exc: opened.errors.append(str(exc)))
     yield opened
     context.close()
+
+
+def page_weight(page) -> int:
+    """Bytes of every body the page received so far (HTML, CSS, JS, images), uncompressed."""
+    total = 0
+    for response in page.responses:
+        try:
+            total += len(response.body())
+        except Exception:  # noqa: BLE001 - a redirect has no body
+            pass
+    return total
 
 
 def axe_violations(page, impacts=BLOCKING) -> list[dict]:

@@ -28,9 +28,12 @@ EXPERIMENTS_PAGE_SIZE = 50
 RUNS_PAGE_SIZE = 50
 #: registered versions and logged models a run page lists at most
 LIST_LIMIT = 100
-#: a run page's metric histories: the first HISTORY_METRICS keys, HISTORY_POINTS points each
-HISTORY_METRICS = 20
-HISTORY_POINTS = 500
+#: a run page's metric histories: the first HISTORY_METRICS keys; of each, the first HISTORY_POINTS
+#: points read, shown as at most HISTORY_SHOWN evenly spaced ones (the last always): the page stays
+#: under 150 KB however long the run logged
+HISTORY_METRICS = 6
+HISTORY_POINTS = 1000
+HISTORY_SHOWN = 100
 #: columns offered when none are chosen: the first keys of the page's runs
 DEFAULT_COLUMNS = 6
 #: the experiments list's sorts: query value -> (label, order_by clause)
@@ -168,6 +171,14 @@ def _optional(read):
         return None, exc.message
 
 
+def _sample(points: list) -> list:
+    """At most HISTORY_SHOWN of ``points``, evenly spaced, the first and the last kept."""
+    if len(points) <= HISTORY_SHOWN:
+        return list(points)
+    step = (len(points) - 1) / (HISTORY_SHOWN - 1)
+    return [points[round(i * step)] for i in range(HISTORY_SHOWN)]
+
+
 def _read(check, operation_id: str, params: dict, read, *args):
     """``read(*args)`` once the gate admits ``operation_id`` with ``params``."""
     check(operation_id, params)
@@ -229,7 +240,7 @@ def run_page(s, check, run_id: str, path: str) -> object:
     for metric in sorted(run.data.metric_objects, key=lambda m: m.key)[:HISTORY_METRICS]:
         check("get_metric_history", {"run_id": run_id, "metric_key": metric.key})
         points = s.tracking.get_metric_history(run_id, metric.key, max_results=HISTORY_POINTS)
-        histories[metric.key] = [{"step": p.step, "timestamp": p.timestamp, "value": p.value} for p in points]
+        histories[metric.key] = [{"step": p.step, "timestamp": p.timestamp, "value": p.value} for p in _sample(points)]
     root = _artifact_root(run.info.artifact_uri, s.settings.artifacts_destination if s.settings else None)
     files, files_error = (None, None)
     if root:
@@ -244,7 +255,7 @@ def run_page(s, check, run_id: str, path: str) -> object:
     system_tags = {k: v for k, v in run.data.tags.items() if k.startswith("mlflow.")}
     parent = path.rsplit("/", 1)[0] if "/" in path else ""
     return render("run.html", run=run, experiment=experiment, metrics=sorted(run.data.metric_objects, key=lambda m: m.key),
-                  histories=histories, user_tags=user_tags, system_tags=system_tags,
+                  histories=histories, shown=HISTORY_SHOWN, user_tags=user_tags, system_tags=system_tags,
                   description=markdown(run.data.tags.get("mlflow.note.content")), root=root, path=path, parent=parent,
                   files=files, files_error=files_error, logged=logged, logged_error=logged_error,
                   versions=versions, versions_error=versions_error)
