@@ -1,8 +1,11 @@
 """The web UI in a real browser: Debian's Chromium driven by Playwright (no ``playwright install``).
 
-Each page loads with no console error (a CSP violation is one), the mlflow client's ``/#/models/...``
-links land on the matching page, and paging works by clicking "Next". Screenshots of every page at
-1280 px and 400 px go to ``$PODIUM_UI_SCREENSHOTS`` (``docs/ui`` when refreshing the docs' images),
+Each page loads with no console error (a CSP violation is one), weighs at most 150 KB and has no
+serious or critical axe-core violation; the mlflow client's ``/#/models/...`` and
+``/#/experiments/...`` links land on the matching page; paging works by clicking "Next"; the runs
+table sorts by a column and chooses columns (also with JavaScript off); the run page browses and
+downloads artifacts. Screenshots of every page at
+1280 px and 390 px go to ``$PODIUM_UI_SCREENSHOTS`` (``docs/ui`` when refreshing the docs' images),
 else to a temporary directory. Skipped, with the reason, where ``/usr/bin/chromium`` is missing
 (``.ci/run`` installs it)."""
 
