@@ -119,6 +119,11 @@ class HistoryService:
             filters["actor"] = actor
         return self.store.list_events(name, number, limit, page_token or None, bool(newest_first), **filters)
 
+    def latest_changes(self, names) -> dict[str, Any]:
+        """The newest event (:class:`~podium.domain.events.RegistryEvent`) of each named model, read
+        at once (a page of models): name -> event; models without a recorded event are left out."""
+        return self.store.latest_events([rules.validate_model_name(n) for n in names or ()])
+
     def get_model_state_at(self, name, time) -> dict[str, Any]:
         """Where every stage and alias of the model pointed at ``time`` (ISO 8601 or epoch ms); see
         :func:`podium.domain.history.state_at` for the answer's fields."""

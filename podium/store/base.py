@@ -227,6 +227,9 @@ class HistoryStore(Protocol):
         """The model's events (:class:`~podium.domain.events.RegistryEvent`), oldest first unless
         ``newest_first``, only those about ``version``, with one of ``actions`` and by ``actor``
         if given; paged by event id (a token is valid only for the same filters)."""
+    def latest_events(self, names: Sequence[str]) -> "dict[str, RegistryEvent]":
+        """The newest event of each live model in ``names`` (one read for all of them, whatever their
+        number): name -> event; a model with no recorded event, or no such model, is left out."""
     def model_timeline(self, name: str) -> "tuple[list[RegistryEvent], ModelState | None]":
         """The model's events that change its existence, name, stages or aliases
         (:data:`podium.domain.history.STATE_ACTIONS`), oldest first, and its live state (None once

@@ -17,7 +17,7 @@ import pytest
 from tests.auth_server import AuthServer, password_of, start_auth_server
 
 from .helpers import A2, ok
-from .test_ui_browser import CHROMIUM, browser  # noqa: F401 - the Chromium fixture, shared
+from .ui_browser_helpers import CHROMIUM, assert_accessible, browser  # noqa: F401 - the Chromium fixture, shared
 from .ui_data import IMG, SCRIPT, register_model
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
@@ -98,6 +98,7 @@ def test_sign_in_page(open_as, tmp_path):
     page.goto("/requests")
     page.wait_for_url(re.compile(r"/login\?next=%2Frequests"))
     _shoot(page, "login", tmp_path)
+    assert_accessible(page)
     page.fill("#user", "alice")
     page.fill("#password", "wrong password")
     page.click("form.stack button[type=submit]")
@@ -131,8 +132,10 @@ def test_manager_moves_a_stage_and_edits_by_clicking(open_as, tmp_path):
     assert markdown.locator("strong").inner_text() == "v3"
     assert markdown.locator("script, img, a[href^=javascript]").count() == 0  # shown as text, never as HTML
     _shoot(page, "version-actions", tmp_path)
+    assert_accessible(page)  # the page with every form open to a manager
     page.goto("/models/wine-quality")
     _shoot(page, "model-actions", tmp_path)
+    assert_accessible(page)
     assert page.dialogs == [] and page.errors == []
 
 
@@ -170,6 +173,7 @@ def test_request_and_approve_in_two_browsers(open_as, tmp_path):
     waiting = bob.locator("section[aria-labelledby=waiting] article.request").first
     assert "passes" in waiting.locator(".gates").inner_text() and "Approvals: 0 of 1" in waiting.inner_text()
     _shoot(bob, "requests", tmp_path)
+    assert_accessible(bob)
     waiting.locator("input[name=comment]").fill(f"ok {IMG}")
     waiting.get_by_role("button", name="Approve").click()
     bob.wait_for_load_state()

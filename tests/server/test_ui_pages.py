@@ -138,7 +138,7 @@ def test_security_headers_and_static_caching(api, seeded):
 def test_unknown_pages_are_html_404_and_the_api_keeps_json(api, seeded):
     name, _ = seeded
     for path in ("/models/no-such-model", f"{_path(name)}/versions/99", "/models/x/y", "/static/nope.css",
-                 "/runs/abc", "/experiments/0"):
+                 "/runs/abc", "/experiments/987654"):
         response = api.get(path)
         assert response.status_code == 404 and response.headers["content-type"].startswith("text/html"), path
     assert "no-such-model" in api.get("/models/no-such-model").text

@@ -14,7 +14,7 @@ from urllib.parse import quote
 import pytest
 
 from .helpers import A2, ok
-from .test_ui_browser import CHROMIUM, browser  # noqa: F401 - the fixture, shared
+from .ui_browser_helpers import CHROMIUM, assert_accessible, browser  # noqa: F401 - the fixture, shared
 from .ui_data import SCRIPT, register_compared_model, register_model
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
@@ -98,6 +98,7 @@ def test_each_view_draws_without_errors_and_fits(page, registry, path, shot, cha
             assert abs(chart - canvas) <= 2, (width, chart, canvas)
     assert overflows == [(width, 0) for width in WIDTHS.values()], f"{path} scrolls sideways"
     assert page.errors == [] and page.dialogs == []
+    assert_accessible(page)  # axe-core: no serious or critical violation
     weight = sum(page.received.values())
     record_property(f"summary: page weight {path}", f"{weight} bytes")
     assert weight <= MAX_PAGE_BYTES, (path, page.received)

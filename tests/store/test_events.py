@@ -14,13 +14,14 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import event as sa_event
-from sqlalchemy import select, text
+from sqlalchemy import insert, select, text
 
 from podium.auth.actor import Actor, acting_as
 from podium.domain.events import ACTIONS, event_context
 from podium.errors import InvalidParameterValue, PodiumError, ResourceAlreadyExists, ResourceDoesNotExist
 from podium.store.sql.event_tables import registry_events as ev
 from podium.store.sql.events import event_entity, events_of_model
+from podium.store.sql.tables import registered_models
 
 SRC = "/data/models/m"
 
@@ -333,3 +334,35 @@ def test_history_filters_by_action_and_actor_in_the_query(backend):
         h.get_model_history("m", actions=["bogus"])
     assert set(ACTIONS) >= {"model_tag_set", "version_created"}
 
+def test_latest_events_reads_the_newest_event_of_many_models_in_one_statement(backend, db, count_statements):
+    r, h = backend.registry, backend.history
+    r.create_registered_model("a")
+    r.create_model_version("a", SRC)
+    with acting_as(Actor("ana")):
+        r.set_registered_model_alias("a", "champion", 1)
+    r.create_registered_model("b")
+    r.rename_registered_model("b", "b2")  # history follows renames: the newest event is the rename
+    r.create_registered_model("gone")
+    r.delete_registered_model("gone")
+    with count_statements() as counter:
+        latest = h.latest_changes(["a", "b2", "gone", "no-such-model", "a"])
+    assert [s for s in counter.statements if "registry_events" in s] == counter.statements[-1:], counter.statements
+    assert {name: (e.action, e.actor) for name, e in latest.items()} == {
+        "a": ("alias_set", "ana"), "b2": ("model_renamed", latest["b2"].actor)}
+    assert latest["a"] == h.get_model_history("a", max_results=1, newest_first=True)[0]
+    assert h.latest_changes([]) == {}
+    with pytest.raises(InvalidParameterValue):
+        h.latest_changes([""])
+
+
+def test_latest_events_ignores_the_events_of_an_earlier_holder_of_the_key(backend, db):
+    """A model created before history was recorded has no event; on SQLite it may hold the key of a
+    deleted model, whose last event (model_deleted) is not this model's."""
+    r, h = backend.registry, backend.history
+    r.create_registered_model("old")
+    r.delete_registered_model("old")
+    with db.write() as conn:  # a row written without an event, as before history existed
+        key = conn.execute(select(ev.c.model_key).where(ev.c.model_name == "old")).scalar()
+        conn.execute(insert(registered_models).values(id=key, name="untracked", creation_timestamp=1,
+                                                      last_updated_timestamp=1, last_version=0))
+    assert h.latest_changes(["untracked"]) == {}

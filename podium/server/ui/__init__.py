@@ -1,8 +1,9 @@
 """The web UI: server-rendered HTML pages on the API's own process and port (decisions 0013, 0016).
 
 :class:`UI` owns ``/``, ``/models``, ``/models/<name>``, ``/models/<name>/versions/<v>``,
-``/models/<name>/compare``, ``/models/<name>/history``, ``/requests``, ``/login``, ``/logout``, ``/static/<hash>/<name>`` and (HTML 404s until they are
-built) ``/experiments...`` and ``/runs/...``; the app (:mod:`podium.server.app`) hands it every
+``/models/<name>/compare``, ``/models/<name>/history``, ``/requests``, ``/login``, ``/logout``,
+``/experiments``, ``/experiments/<id>``, ``/runs/<run_id>`` (:mod:`.experiments_pages`) and
+``/static/<hash>/<name>``; the app (:mod:`podium.server.app`) hands it every
 request for a path its API route table does not serve and that :meth:`UI.owns`.
 
 With ``--auth`` a page authenticates like the API (HTTP Basic or a bearer token in
@@ -28,7 +29,7 @@ from podium.auth.authenticator import PendingPassword
 from podium.errors import InvalidParameterValue, PermissionDenied, PodiumError, RequestLimitExceeded, Unauthenticated
 from podium.server import errors
 from podium.server.requests import parse_params
-from podium.server.ui import actions, pages
+from podium.server.ui import actions, experiments_pages, pages
 from podium.server.ui.compare_page import compare_page
 from podium.server.ui.history_page import history_page
 from podium.server.ui.render import html_response, render, static_response
@@ -54,8 +55,6 @@ class UI:
 
     @staticmethod
     def owns(path: str) -> bool:
-        # /experiments and /runs/ are pages of a later slice: the mlflow client's links lead there, so
-        # they get the UI's HTML 404 already rather than the API's JSON one
         return path in _PAGES or path in _OWN_PAGES or path.startswith(_PAGE_PREFIXES)
 
     async def handle(self, method: str, path: str, request) -> object:
@@ -94,7 +93,8 @@ class UI:
                                 [(b"allow", b"POST")])
         raw = request.scope.get("raw_path") or path.encode()
         pairs = parse_qsl(request.scope.get("query_string", b"").decode("latin-1"))
-        page = requests_page_route(query) if path == "/requests" else _route(raw.decode("latin-1"), query, pairs)
+        page = (requests_page_route(query) if path == "/requests"
+                else _route(raw.decode("latin-1"), query, pairs) or experiments_pages.route(raw.decode("latin-1"), pairs))
         if page is None:
             return _not_found(path)
         actor = await self._actor(request, session)
@@ -273,6 +273,8 @@ def _route(path: str, query: dict, pairs: list | None = None):
     ``query`` holds each parameter's last value; ``pairs`` all of them, in order (``versions=1&versions=2``)."""
     if path in ("/", "/models"):
         return lambda s, check: pages.models_page(s, check, query)
+    if not path.startswith("/models/"):
+        return None
     parts = [unquote(p) for p in path[len("/models/"):].split("/")]
     if len(parts) == 1 and parts[0]:
         return lambda s, check: pages.model_page(s, check, parts[0], query)

@@ -19,7 +19,7 @@ sees SQL. Nothing here updates or deletes an event.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -122,6 +122,21 @@ class SqlHistoryStore:
             rows = rows[:max_results]
             token = encode_keyset_token([rows[-1].id], fingerprint)
         return PagedList([event_entity(r) for r in rows], token)
+
+    def latest_events(self, names: Sequence[str]) -> dict[str, RegistryEvent]:
+        """The newest event of each live model in ``names``, in one statement: each model's greatest
+        event id under its key (the ``(model_key, id)`` index), joined to that event. A newest event
+        that is a ``model_deleted`` belongs to an earlier model that held the key (this one has no
+        event yet): left out, like a name with no model."""
+        if not names:
+            return {}
+        newest = select(func.max(ev.c.id)).where(ev.c.model_key == rm.c.id).correlate(rm).scalar_subquery()
+        query = (select(rm.c.name.label("live_name"), ev)
+                 .select_from(rm.join(ev, ev.c.id == newest))
+                 .where(rm.c.name.in_(sorted(set(names)))))
+        with self.db.read() as conn:
+            rows = conn.execute(query).all()
+        return {r.live_name: event_entity(r) for r in rows if r.action != "model_deleted"}
 
     def model_timeline(self, name: str) -> tuple[list[RegistryEvent], ModelState | None]:
         """The model's events that move stages and aliases (oldest first) and its live state (None:

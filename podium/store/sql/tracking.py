@@ -194,19 +194,13 @@ class SqlTrackingStore(LoggedModelsMixin):
         keys = parse_order_by(order_by, "experiments") or [
             OrderKey("attribute", "creation_time", False)
         ]
-        keys.append(OrderKey("attribute", "experiment_id", True))
-        offset = decode_page_token(page_token).get("offset", 0)
-        query = (
-            select(experiments)
-            .where(where)
-            .order_by(*compile_order_by(keys, self._experiment_target))
-            .limit(max_results + 1)
-            .offset(offset)
-        )
+        keys.append(OrderKey("attribute", "experiment_id", True))  # unique: the keyset tiebreaker
+        order = KeysetOrder(keys, self._experiment_target)
+        fingerprint = query_fingerprint("experiments", int(view_type), filter_string, keys)
+        query, finish = keyset_page(select(experiments).where(where), order, fingerprint, page_token, max_results)
         with self.db.read() as conn:
-            rows = conn.execute(query).all()
-            token = encode_page_token({"offset": offset + max_results}) if len(rows) > max_results else None
-            return PagedList(self._experiments(conn, rows[:max_results]), token)
+            rows, token = finish(conn.execute(query).all())
+            return PagedList(self._experiments(conn, rows), token)
 
     def _update_experiment(self, experiment_id: str, **values) -> None:
         with self.db.write() as conn:
