@@ -218,11 +218,11 @@ def _event_of(item: Any) -> str:
 
 
 def parse_events(items: Any) -> tuple[str, ...]:
-    """A non-empty list of events (wire objects or ``entity.action`` strings), deduplicated, in a stable order."""
+    """A non-empty list of events (wire objects or ``entity.action`` strings), deduplicated, sorted by
+    entity then action (MLflow's order: the first is what ``test`` sends by default)."""
     if not isinstance(items, (list, tuple)) or not items:
         raise InvalidParameterValue(f"Webhook events must be a non-empty list of events: {items}.")
-    wanted = {_event_of(item) for item in items}
-    return tuple(e for e in ALL_EVENTS if e in wanted)
+    return tuple(sorted({_event_of(item) for item in items}, key=lambda e: tuple(e.split("."))))
 
 
 def envelope(event: str, timestamp_ms: int, data: dict[str, Any]) -> str:
