@@ -27,15 +27,10 @@ FAST = ("--webhook-allowed-scheme", "http", "--webhook-allowed-network", "127.0.
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
+    """This module's server (tests/server/conftest.py's ``api`` talks to it)."""
     running = start_server(tmp_path_factory.mktemp("podium-webhooks"), *FAST)
     yield running
     stop_server(running)
-
-
-@pytest.fixture(scope="module")
-def api(server):
-    with httpx.Client(base_url=server.url, timeout=30) as client:
-        yield client
 
 
 @pytest.fixture
