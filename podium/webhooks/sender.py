@@ -4,7 +4,8 @@
 not public (private, loopback, link-local, cloud metadata such as 169.254.169.254 and
 ``fd00:ec2::254``, CGNAT, multicast, reserved, unspecified; IPv4 wrapped in IPv6 is unwrapped
 first) unless private addresses are allowed or the address is in an allowed network, then connects
-to *that* address, so a DNS answer that changes between the check and the connection (DNS
+to *that* address (cloud metadata addresses stay refused even when private addresses are allowed,
+unless an allowed network names them), so a DNS answer that changes between the check and the connection (DNS
 rebinding) cannot reach an internal address. TLS still verifies the certificate for the host name
 (SNI). Redirects are never followed (a 3xx is an answer like any other), every socket operation
 has a timeout, and at most :data:`MAX_RESPONSE_BYTES` of the answer are read.
@@ -49,9 +50,12 @@ class SendPolicy:
 
     def check_address(self, ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
         """Why ``ip`` is refused, or None."""
-        if self.allow_private_ips or any(ip in n for n in self._networks):
+        if any(ip in n for n in self._networks):
             return None
-        return address_refused(ip)
+        why = address_refused(ip)
+        if why is not None and self.allow_private_ips and "metadata" not in why:
+            return None  # private addresses allowed; cloud metadata services never (unless a network allows them)
+        return why
 
 
 _METADATA = (ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254"),

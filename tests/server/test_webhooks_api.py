@@ -189,7 +189,7 @@ def test_failures_back_off_honour_retry_after_and_then_succeed(api, receiver):
     hook = _hook(api, receiver.url("/flaky"), [("REGISTERED_MODEL", "CREATED")])
     ok(api.post(f"{A2}/registered-models/create", json={"name": _name()}))
     receiver.wait_for(2, "/flaky")
-    pending = _deliveries(api, hook["webhook_id"])[0]
+    pending = _poll(api, hook["webhook_id"], lambda d: d["attempts"] >= 2)  # the 429's outcome is recorded
     if pending["status"] == "pending":  # (the third attempt may not have happened yet)
         assert pending["next_attempt_at"] - pending["last_attempt_at"] >= 2000  # Retry-After: 2 honoured
         assert pending["response_status"] == 429 and pending["attempts"] == 2
@@ -268,3 +268,28 @@ def test_private_addresses_are_refused_at_connect_time(tmp_path, receiver):
     finally:
         stop_server(strict)
     assert receiver.received == []
+
+
+def test_the_cli_reads_the_log_and_redelivers_over_http(server, api, receiver):
+    import json
+
+    from click.testing import CliRunner
+
+    from podium.cli import main
+
+    def cli(*args):
+        return CliRunner().invoke(main, ["--tracking-uri", server.url, "webhooks", *args], catch_exceptions=False)
+
+    created = cli("create", "cli-hook", receiver.url("/cli"), "-e", "registered_model.created", "--json")
+    webhook_id = json.loads(created.stdout)["webhook"]["webhook_id"]
+    assert webhook_id in cli("list").stdout
+    ok(api.post(f"{A2}/registered-models/create", json={"name": _name()}))
+    (first,) = receiver.wait_for(1, "/cli")
+    delivered = _poll(api, webhook_id, lambda d: d["status"] == "succeeded")
+    log = json.loads(cli("deliveries", webhook_id, "--json").stdout)["deliveries"]
+    assert [d["delivery_id"] for d in log] == [delivered["delivery_id"]]
+    assert cli("redeliver", delivered["delivery_id"]).exit_code == 0
+    _, again = receiver.wait_for(2, "/cli")
+    assert again.headers["X-MLflow-Delivery-Id"] == first.headers["X-MLflow-Delivery-Id"] and again.body == first.body
+    assert cli("test", webhook_id).exit_code == 0
+    assert cli("delete", webhook_id).exit_code == 0
