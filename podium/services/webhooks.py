@@ -175,6 +175,9 @@ class WebhookService:
     def claim_due(self, lease_ms: int, limit: int) -> list[PendingDelivery]:
         return self.store.claim_due(clock.now_ms(), lease_ms, limit)
 
+    def wait_for_deliveries(self, timeout: float) -> bool:
+        return self.store.wait_for_deliveries(timeout)
+
     def attempt(self, delivery: PendingDelivery) -> DeliveryOutcome:
         """Send one claimed delivery and store the outcome; returns it."""
         outcome = self._send(delivery)

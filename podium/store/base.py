@@ -303,3 +303,5 @@ class WebhookStore(Protocol):
     def claim_due(self, now: int, lease_ms: int, limit: int) -> list["PendingDelivery"]:
         """Lease due deliveries of active webhooks; no two callers get the same row while its lease holds."""
     def record_outcome(self, delivery: "PendingDelivery", outcome: "DeliveryOutcome") -> None: ...
+    def wait_for_deliveries(self, timeout: float) -> bool:
+        """Block until this process commits new deliveries (True), or ``timeout`` seconds pass."""

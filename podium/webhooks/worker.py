@@ -1,6 +1,7 @@
 """The delivery worker: a thread in each ``podium server`` worker process that drains the outbox.
 
-Every ``poll`` seconds (and at once after a round that found work) it leases due deliveries
+Every ``poll`` seconds, at once after a round that found work, and at once when a transaction of
+this process that wrote deliveries commits, it leases due deliveries
 (:meth:`~podium.services.webhooks.WebhookService.claim_due`: no two processes get the same row while
 its lease holds, on any backend) and sends them one after another. The first round runs as soon as
 the server starts, so deliveries left pending by a stopped or killed server resume within a poll
@@ -38,7 +39,8 @@ class DeliveryWorker:
         self._thread = threading.Thread(target=self._loop, name="podium-webhooks", daemon=True)
         self._thread.start()
 
-    def stop(self, timeout: float = 5.0) -> None:
+    def stop(self, timeout: float = 1.0) -> None:
+        """Stop after the current attempt (an idle worker notices within one poll interval)."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
@@ -64,5 +66,5 @@ class DeliveryWorker:
             except Exception:  # noqa: BLE001 - a database hiccup must not end delivery
                 logger.exception("webhook delivery round failed; retrying")
                 busy = 0
-            if not busy:
-                self._stop.wait(self.poll)
+            if not busy and not self._stop.is_set():
+                self.service.wait_for_deliveries(self.poll)  # woken at once by a commit in this process

@@ -17,11 +17,13 @@ at-least-once, with the same ``delivery_id``.
 from __future__ import annotations
 
 import json
+import threading
 import uuid
 from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import event as sa_event
 
 from podium import clock
 from podium.domain.entities import PagedList
@@ -35,6 +37,14 @@ from podium.store.sql.webhook_tables import webhooks as wh
 __all__ = ["SqlWebhookStore", "enqueue"]
 
 _ACTIVE = "ACTIVE"
+
+#: set when a transaction that wrote deliveries commits in this process: wakes its delivery worker at
+#: once (workers in other processes find the rows at their next poll)
+_committed = threading.Event()
+
+
+def _wake(_conn) -> None:
+    _committed.set()
 
 
 def enqueue(conn, events: Sequence[tuple[str, str, int, dict[str, Any]]]) -> None:
@@ -58,6 +68,7 @@ def enqueue(conn, events: Sequence[tuple[str, str, int, dict[str, Any]]]) -> Non
                              "next_attempt_at": ts})
     if rows:
         conn.execute(insert(wd), rows)
+        sa_event.listen(conn, "commit", _wake, once=True)
 
 
 def _not_found(webhook_id: str) -> ResourceDoesNotExist:
@@ -182,6 +193,12 @@ class SqlWebhookStore:
             return conn.execute(select(func.count()).select_from(wd).where(wd.c.status == "pending")).scalar()
 
     # ------------------------------------------------------------------ the worker's side
+    def wait_for_deliveries(self, timeout: float) -> bool:
+        """Block until a transaction of this process that wrote deliveries commits, or ``timeout``."""
+        woken = _committed.wait(timeout)
+        _committed.clear()
+        return woken
+
     def claim_due(self, now: int, lease_ms: int, limit: int) -> list[PendingDelivery]:
         """Lease up to ``limit`` due deliveries of active webhooks to the caller until ``now + lease_ms``."""
         query = (select(wd.c.id).where(wd.c.status == "pending", wd.c.next_attempt_at <= now,
