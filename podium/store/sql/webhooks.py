@@ -43,6 +43,11 @@ _ACTIVE = "ACTIVE"
 _committed = threading.Event()
 
 
+#: built once: the statement every registry write that webhooks may want runs (SQLAlchemy's cache
+#: then skips compiling it)
+_ACTIVE_HOOKS = select(wh.c.id, wh.c.events).where(wh.c.status == _ACTIVE)
+
+
 def _wake(_conn) -> None:
     _committed.set()
 
@@ -53,7 +58,7 @@ def enqueue(conn, events: Sequence[tuple[str, str, int, dict[str, Any]]]) -> Non
               for event, data in deliveries_for(action, name, fields)]
     if not caused:
         return
-    hooks = conn.execute(select(wh.c.id, wh.c.events).where(wh.c.status == _ACTIVE)).all()
+    hooks = conn.execute(_ACTIVE_HOOKS).all()
     if not hooks:
         return
     subscribed = [(hook_id, set(json.loads(hook_events))) for hook_id, hook_events in hooks]
