@@ -209,6 +209,9 @@ class SqlWebhookStore:
         query = (select(wd.c.id).where(wd.c.status == "pending", wd.c.next_attempt_at <= now,
                                        or_(wd.c.lease_until.is_(None), wd.c.lease_until < now))
                  .order_by(wd.c.next_attempt_at, wd.c.id).limit(limit))
+        with self.db.read() as conn:  # idle workers never take the write lock (SQLite) or lock rows
+            if conn.execute(query.with_only_columns(wd.c.id).limit(1)).first() is None:
+                return []
         if self.db.dialect != "sqlite":
             query = query.with_for_update(skip_locked=True)
         with self.db.write() as conn:
