@@ -110,7 +110,9 @@ class WebhookService:
         return self.store.get_webhook(str(webhook_id))
 
     def list_webhooks(self, max_results=None, page_token=None) -> PagedList:
-        limit = validate_max_results(max_results, default=100, limit=1000)
+        limit = validate_max_results(max_results or None, default=100, limit=2**31)  # an integer; 0: the default
+        if not 1 <= limit <= 1000:
+            raise InvalidParameterValue("max_results must be between 1 and 1000.")  # MLflow's message
         return self.store.list_webhooks(limit, page_token or None)
 
     def update_webhook(self, webhook_id, name=None, description=None, url=None, events=None, secret=None,

@@ -38,11 +38,12 @@ _WEBHOOK = {"type": "object", "required": ["webhook_id", "name", "url", "events"
     "status": {"type": "string", "enum": ["ACTIVE", "DISABLED"]}, "creation_timestamp": _INT,
     "last_updated_timestamp": _INT, "has_secret": _BOOL, "standard_webhooks": _BOOL}}
 _ONE = {"type": "object", "required": ["webhook"], "properties": {"webhook": _WEBHOOK}}
+_INT_OR_NULL, _STR_OR_NULL = {"type": ["integer", "null"], "format": "int64"}, {"type": ["string", "null"]}
 _DELIVERY = {"type": "object", "required": ["delivery_id", "webhook_id", "event", "status"], "properties": {
     "delivery_id": _STR, "webhook_id": _STR, "event": _STR, "created_at": _INT,
     "status": {"type": "string", "enum": ["pending", "succeeded", "failed", "cancelled"]}, "attempts": _INT,
-    "next_attempt_at": _INT, "last_attempt_at": _INT, "response_status": _INT, "last_error": _STR,
-    "latency_ms": _INT, "payload": {"type": "object"}}}
+    "next_attempt_at": _INT_OR_NULL, "last_attempt_at": _INT_OR_NULL, "response_status": _INT_OR_NULL,
+    "last_error": _STR_OR_NULL, "latency_ms": _INT_OR_NULL, "payload": {"type": "object"}}}
 
 WEBHOOK_ID = Param("webhook_id", required=True, description="the webhook's id (a UUID)")
 DELIVERY_ID = Param("delivery_id", required=True, description="the delivery's id (X-MLflow-Delivery-Id)")
@@ -101,7 +102,7 @@ def delete_webhook(s, p):
 @routes.post(f"{API2}/webhooks/{{webhook_id}}/test", WEBHOOK_ID,
              Param("event", "object", description="{entity, action}; default: the webhook's first event"),
              response={"type": "object", "properties": {"result": {"type": "object", "properties": {
-                 "success": _BOOL, "response_status": _INT, "response_body": _STR, "error_message": _STR}}}})
+                 "success": _BOOL, "response_status": _INT, "response_body": _STR, "error_message": _STR_OR_NULL}}}})
 def test_webhook(s, p):
     """Send an example event to the webhook now and report the answer."""
     return {"result": s.webhooks.test_webhook(p["webhook_id"], p["event"])}
