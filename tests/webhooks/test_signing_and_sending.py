@@ -109,3 +109,12 @@ def test_backoff_grows_with_jitter_is_capped_and_yields_to_retry_after():
     assert retry_after_seconds("120", 0) == 120
     assert 59 <= retry_after_seconds(formatdate(1_000_060, usegmt=True), 1_000_000) <= 60
     assert retry_after_seconds("soon", 0) is None
+
+
+def test_a_receiver_that_never_answers_times_out():
+    with socket.socket() as silent:  # accepts connections (backlog) and never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(1)
+        port = silent.getsockname()[1]
+        with pytest.raises(OSError, match="timed out"):
+            post(f"http://127.0.0.1:{port}/hook", "{}", {}, SendPolicy(("http",), allow_private_ips=True, timeout=0.2))
