@@ -63,6 +63,7 @@ if TYPE_CHECKING:
     from podium.client.rest_approvals import RestApprovals
     from podium.client.rest_history import RestHistory
     from podium.client.rest_integrity import RestIntegrity
+    from podium.client.rest_webhooks import RestWebhooks
     from podium.server.settings import ServerSettings
     from podium.services.approvals import ApprovalService
     from podium.services.history import HistoryService
@@ -71,6 +72,7 @@ if TYPE_CHECKING:
     from podium.services.registry import RegistryService
     from podium.services.sources import SourceRules
     from podium.services.tracking import TrackingService
+    from podium.services.webhooks import WebhookService
     from podium.store.artifacts.base import ArtifactStore
     from podium.store.base import (
         ApprovalStore,
@@ -79,6 +81,7 @@ if TYPE_CHECKING:
         ManifestStore,
         RegistryStore,
         TrackingStore,
+        WebhookStore,
     )
     from podium.store.sql.engine import Database
 
@@ -115,6 +118,7 @@ class Stores:
     manifests: "ManifestStore"
     history: "HistoryStore"
     approvals: "ApprovalStore"
+    webhooks: "WebhookStore"
 
 
 @dataclass
@@ -132,6 +136,7 @@ class Backend:
     integrity: "IntegrityService | RestIntegrity"
     history: "HistoryService | RestHistory"
     approvals: "ApprovalService | RestApprovals"
+    webhooks: "WebhookService | RestWebhooks"
     is_remote: bool = False
     stores: Stores | None = None
     database: "Database | None" = None
@@ -213,10 +218,12 @@ def _remote_backend(uri: str) -> Backend:
     from podium.client.rest_approvals import RestApprovals
     from podium.client.rest_history import RestHistory
     from podium.client.rest_integrity import RestIntegrity
+    from podium.client.rest_webhooks import RestWebhooks
 
     rest = RestBackend(uri)
     return Backend(uri, rest.tracking, rest.registry, rest.access, RestIntegrity(rest.session),
-                   RestHistory(rest.session), RestApprovals(rest.session), is_remote=True)
+                   RestHistory(rest.session), RestApprovals(rest.session), RestWebhooks(rest.session),
+                   is_remote=True)
 
 
 def _server_backend(settings: "ServerSettings") -> Backend:
@@ -233,7 +240,7 @@ def _server_backend(settings: "ServerSettings") -> Backend:
     backend = _embedded_backend(settings.backend_store_uri, _database(settings.backend_store_uri),
                                 MLFLOW_ARTIFACTS_ROOT, serving=True, artifacts_destination=proxy,
                                 default_role=settings.default_role if settings.auth else None,
-                                source_rules=source_rules)
+                                source_rules=source_rules, webhooks=_server_webhook_config(settings))
     # the proxy refuses writes below a registered version's files (podium.store.artifacts.guarded)
     backend.artifacts = guarded(proxy, backend.integrity.check_writable, [proxy.root_uri, MLFLOW_ARTIFACTS_ROOT])
     return backend
@@ -263,6 +270,7 @@ def _sql_stores(db: "Database", artifact_root: str) -> Stores:
     from podium.store.sql.manifests import SqlManifestStore
     from podium.store.sql.registry import SqlRegistryStore
     from podium.store.sql.tracking import SqlTrackingStore
+    from podium.store.sql.webhooks import SqlWebhookStore
 
     registry = SqlRegistryStore(db)
     return Stores(
@@ -272,12 +280,14 @@ def _sql_stores(db: "Database", artifact_root: str) -> Stores:
         manifests=SqlManifestStore(db),
         history=SqlHistoryStore(registry),
         approvals=SqlApprovalStore(db, registry),
+        webhooks=SqlWebhookStore(db),
     )
 
 
 def _embedded_backend(uri: str, db: "Database", artifact_root: str, *, serving: bool = False,
                       artifacts_destination: "ArtifactStore | None" = None,
-                      default_role: str | None = None, source_rules: "SourceRules | None" = None) -> Backend:
+                      default_role: str | None = None, source_rules: "SourceRules | None" = None,
+                      webhooks: "WebhookConfig | None" = None) -> Backend:
     """The services over SQL stores on ``db``: what embedded mode and the server run on.
 
     ``serving`` applies MLflow's server-side rules for version sources (a ``runs:/`` source needs
@@ -285,6 +295,7 @@ def _embedded_backend(uri: str, db: "Database", artifact_root: str, *, serving: 
     (the server's proxy store) is where ``mlflow-artifacts:/`` locations are read when a version's
     files are hashed or compared. ``default_role`` (``--auth`` only) builds the authorizer.
     ``source_rules`` (a server) limit where a version's files may be, and what is read later.
+    ``webhooks``: the server's webhook settings (embedded mode: :func:`_embedded_webhook_config`).
     """
     from podium.auth.access import AccessService
     from podium.services.approvals import ApprovalService
@@ -292,6 +303,7 @@ def _embedded_backend(uri: str, db: "Database", artifact_root: str, *, serving: 
     from podium.services.integrity import IntegrityService
     from podium.services.registry import RegistryService
     from podium.services.tracking import TrackingService
+    from podium.services.webhooks import WebhookService
 
     try:
         stores = _sql_stores(db, artifact_root)
@@ -312,10 +324,44 @@ def _embedded_backend(uri: str, db: "Database", artifact_root: str, *, serving: 
         integrity,
         HistoryService(stores.history, stores.auth.get_policy),
         ApprovalService(stores.approvals, stores.registry, stores.auth, stores.tracking, integrity, authorizer),
+        WebhookService(stores.webhooks, *(webhooks or _embedded_webhook_config(uri))),
         stores=stores,
         database=db,
         authorizer=authorizer,
     )
+
+
+WebhookConfig = tuple  # (SecretBox, SendPolicy, RetryPolicy)
+
+
+def _server_webhook_config(settings: "ServerSettings") -> "WebhookConfig":
+    """The server's secret key, send policy and retry schedule for webhooks (docs/webhooks.md)."""
+    from podium.services.webhooks import RetryPolicy
+    from podium.webhooks.secrets import SecretBox
+    from podium.webhooks.sender import SendPolicy
+
+    policy = SendPolicy(settings.webhook_allowed_schemes or ("https",), settings.webhook_allow_private_ips,
+                        settings.webhook_allowed_networks, float(settings.webhook_timeout))
+    retry = RetryPolicy(settings.webhook_retry_initial_ms, settings.webhook_retry_max_ms,
+                        settings.webhook_retry_hours * 3_600_000)
+    return SecretBox(settings.webhook_secret_key_file), policy, retry
+
+
+def _embedded_webhook_config(uri: str) -> "WebhookConfig":
+    """Embedded mode: the key file beside a SQLite database (else ./podium-data), MLflow's variables."""
+    from podium.services.webhooks import RetryPolicy
+    from podium.webhooks.secrets import SecretBox
+    from podium.webhooks.sender import SendPolicy
+
+    key_file = process_settings.webhook_secret_key_file()
+    if not key_file:
+        if uri.startswith("sqlite:///") and ":memory:" not in uri:
+            key_file = str(Path(uri[len("sqlite:///"):].split("?", 1)[0]).expanduser().resolve().parent
+                           / "webhook-secret.key")
+        else:
+            key_file = str(Path.cwd() / process_settings.DEFAULT_DATA_DIR / "webhook-secret.key")
+    schemes, allow_private = process_settings.webhook_policy()
+    return SecretBox(key_file), SendPolicy(schemes, allow_private), RetryPolicy()
 
 
 def _authorizer(stores: Stores, default_role: str) -> "Authorizer":

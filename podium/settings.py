@@ -27,6 +27,11 @@ variable (first one set wins)                       meaning
 ``COLUMNS``                                         table width when stdout is not a terminal
 ``PODIUM_SERVE_CONFIG``                             ``podium serve``'s options, handed to its
                                                     worker processes (set by ``podium serve``)
+``PODIUM_WEBHOOK_SECRET_KEY_FILE``                  embedded mode's webhook secret key file
+``PODIUM_WEBHOOK_ALLOWED_SCHEMES``,                 embedded mode's webhook URL schemes
+``MLFLOW_WEBHOOK_ALLOWED_SCHEMES``                  (default ``https``)
+``PODIUM_WEBHOOK_ALLOW_PRIVATE_IPS``,               embedded mode's ``webhooks test`` may reach
+``MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS``                private addresses
 ==================================================  ==========================================
 """
 
@@ -54,6 +59,8 @@ __all__ = [
     "serve_config",
     "tracking_credentials",
     "tracking_uri",
+    "webhook_policy",
+    "webhook_secret_key_file",
 ]
 
 #: the embedded default's directory, below the working directory
@@ -161,3 +168,16 @@ def export_serve_config(config: dict) -> None:
 def serve_config() -> dict:
     """The options :func:`export_serve_config` handed over (empty when not in a worker)."""
     return json.loads(os.environ.get("PODIUM_SERVE_CONFIG") or "{}")
+
+
+# ------------------------------------------------------------------------------ webhooks (embedded mode)
+def webhook_secret_key_file() -> str | None:
+    """``PODIUM_WEBHOOK_SECRET_KEY_FILE`` (None: the default beside the database)."""
+    return _first("PODIUM_WEBHOOK_SECRET_KEY_FILE")
+
+
+def webhook_policy() -> tuple[tuple[str, ...], bool]:
+    """``(allowed URL schemes, allow private addresses)`` for webhooks managed in embedded mode."""
+    schemes = _first("PODIUM_WEBHOOK_ALLOWED_SCHEMES", "MLFLOW_WEBHOOK_ALLOWED_SCHEMES") or "https"
+    return (tuple(p.strip() for p in schemes.split(",") if p.strip()),
+            _flag("PODIUM_WEBHOOK_ALLOW_PRIVATE_IPS", "MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS"))

@@ -44,6 +44,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "groups": ("podium.cli.groups:groups", "Create groups of users and change their members (on the database)."),
     "tokens": ("podium.cli.tokens:tokens", "Create, list and revoke API tokens (on the database)."),
     "whoami": ("podium.cli.whoami:whoami", "Show who the tracking URI's credentials say you are."),
+    "webhooks": ("podium.cli.webhooks:webhooks", "Manage webhooks and read their delivery log (resend, test)."),
 }
 
 #: the type of every VERSION argument: a version number (1 or more); 0 or abc is a usage error (exit 2)

@@ -269,6 +269,49 @@ class PodiumClient:
         rejected or cancelled)."""
         return self._approvals.list_requests(name, status)
 
+    # ================================================================== webhooks (MLflow's names; delivery log: Podium)
+    @property
+    def _webhooks(self):
+        self._registry  # noqa: B018 - builds the registry backend
+        return self._registry_backend.webhooks
+
+    def create_webhook(self, name: str, url: str, events: Sequence, description: str | None = None,
+                       secret: str | None = None, status: str | None = None, *, standard_webhooks: bool = False):
+        """A webhook receiving ``events`` (``"model_version.created"``, ... see docs/webhooks.md); the
+        secret signs each delivery (``X-MLflow-Signature``) and is never returned."""
+        return self._webhooks.create_webhook(name, url, events, description, secret, status, standard_webhooks)
+
+    def get_webhook(self, webhook_id: str):
+        return self._webhooks.get_webhook(webhook_id)
+
+    def list_webhooks(self, max_results: int | None = None, page_token: str | None = None):
+        return self._webhooks.list_webhooks(max_results, page_token)
+
+    def update_webhook(self, webhook_id: str, name: str | None = None, description: str | None = None,
+                       url: str | None = None, events: Sequence | None = None, secret: str | None = None,
+                       status: str | None = None, *, standard_webhooks: bool | None = None):
+        return self._webhooks.update_webhook(webhook_id, name, description, url, events, secret, status,
+                                             standard_webhooks)
+
+    def delete_webhook(self, webhook_id: str) -> None:
+        self._webhooks.delete_webhook(webhook_id)
+
+    def test_webhook(self, webhook_id: str, event: str | None = None) -> dict:
+        """Send an example ``event`` (default: the webhook's first) now: ``{"success", "response_status", ...}``."""
+        return self._webhooks.test_webhook(webhook_id, event)
+
+    def list_webhook_deliveries(self, webhook_id: str, status: str | None = None, max_results: int | None = None,
+                                page_token: str | None = None):
+        """The webhook's deliveries, newest first (status, attempts, response code, latency, next retry)."""
+        return self._webhooks.list_deliveries(webhook_id, status, max_results, page_token)
+
+    def get_webhook_delivery(self, delivery_id: str):
+        return self._webhooks.get_delivery(delivery_id)
+
+    def redeliver_webhook_delivery(self, delivery_id: str):
+        """Send a delivery again now, with the same delivery id and body."""
+        return self._webhooks.redeliver(delivery_id)
+
     # ================================================================== integrity and compare (Podium only)
     @property
     def _integrity(self):

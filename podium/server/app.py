@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     from podium.services.integrity import IntegrityService
     from podium.services.registry import RegistryService
     from podium.services.tracking import TrackingService
+    from podium.services.webhooks import WebhookService
     from podium.store.artifacts.base import ArtifactStore
 
 __all__ = ["PodiumApp", "Services", "create_app", "create_app_from_env"]
@@ -82,6 +83,7 @@ class Services:
     integrity: IntegrityService | None = None  # manifests, verify, compare
     history: HistoryService | None = None  # audit history, state at a time, rollback
     approvals: ApprovalService | None = None  # requests, approvals, gates
+    webhooks: WebhookService | None = None  # webhooks and their deliveries
     backend: Backend | None = None  # what the services come from; the app closes it
 
     def run(self, fn, *args):
@@ -102,7 +104,7 @@ def build_services(settings: ServerSettings) -> Services:
                     limiter=FailureLimiter(settings.login_attempts_per_minute))
     return Services(backend.tracking, backend.registry, backend.artifacts, settings, access=backend.access,
                     gate=gate, integrity=backend.integrity, history=backend.history, approvals=backend.approvals,
-                    backend=backend)
+                    webhooks=backend.webhooks, backend=backend)
 
 
 class PodiumApp:
@@ -129,6 +131,21 @@ class PodiumApp:
             from podium.server.metrics import create_metrics
 
             self.metrics = services.metrics = create_metrics(self._backend.database if self._backend else None)
+        self.delivery = self._delivery_worker(services)
+
+    def _delivery_worker(self, services: Services):
+        """The webhook delivery worker of this process (started with the app), unless switched off."""
+        if services.webhooks is None or not self.settings.webhook_delivery:
+            return None
+        from podium.webhooks.worker import DeliveryWorker
+
+        metrics = self.metrics
+        observe = None
+        if metrics is not None:
+            metrics.count_pending = services.webhooks.count_pending
+            observe = lambda d, outcome: metrics.delivered(d.event, outcome.status, outcome.latency_ms)  # noqa: E731
+        lease_ms = (2 * self.settings.webhook_timeout + 30) * 1000  # longer than one attempt can take
+        return DeliveryWorker(services.webhooks, self.settings.webhook_poll_ms / 1000, lease_ms, observe)
 
     async def __call__(self, scope, receive, send) -> None:
         kind = scope["type"]
@@ -143,6 +160,8 @@ class PodiumApp:
             if message["type"] == "lifespan.startup":
                 if self.metrics is not None:
                     self.metrics.start()
+                if self.delivery is not None:
+                    self.delivery.start()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 self.close()
@@ -150,6 +169,8 @@ class PodiumApp:
                 return
 
     def close(self) -> None:
+        if self.delivery is not None:
+            self.delivery.stop()
         if self.metrics is not None:
             self.metrics.close()
         self.executor.shutdown(wait=True, cancel_futures=True)

@@ -17,6 +17,12 @@ metric                                       type       labels / meaning
 ``podium_db_pool_overflow``                  gauge      open connections beyond the pool size
 ``process_start_time_seconds``               gauge      when the (most recently started) worker
                                                         started, in Unix seconds
+``podium_webhook_deliveries_total``          counter    ``event``, ``result``: webhook delivery
+                                                        attempts (``succeeded``, ``retrying``,
+                                                        ``failed``: given up, refused or 410)
+``podium_webhook_delivery_duration_seconds`` histogram  time a receiver took to answer
+``podium_webhook_deliveries_pending``        gauge      deliveries waiting to be sent (database-wide,
+                                                        read at scrape time)
 ===========================================  =========  ============================================
 
 Labels never carry a raw path, so the number of series is bounded by the route table (unknown
@@ -141,6 +147,14 @@ class ServerMetrics:
                                 "Start time of the process (the most recently started live worker), Unix seconds.",
                                 registry=r, multiprocess_mode="livemax")
         self.start_time.set(time.time())
+        self.webhook_deliveries = Counter("podium_webhook_deliveries", "Webhook delivery attempts, by event and result "
+                                          "(succeeded, retrying, failed).", ("event", "result"), registry=r)
+        self.webhook_duration = Histogram("podium_webhook_delivery_duration_seconds",
+                                          "Time a webhook receiver took to answer.", buckets=BUCKETS, registry=r)
+        self.webhook_pending = Gauge("podium_webhook_deliveries_pending", "Webhook deliveries waiting to be sent "
+                                     "(database-wide).", registry=r, multiprocess_mode="livemostrecent")
+        #: () -> pending deliveries; set by the app when it has a webhook service
+        self.count_pending = None
         if self.multiprocess:
             from prometheus_client.multiprocess import MultiProcessCollector
 
@@ -182,6 +196,12 @@ class ServerMetrics:
                 template = "/ajax-api" + template[len("/api"):]
         return (self.requests.labels(template, method, str(status)), self.duration.labels(template, method))
 
+    def delivered(self, event: str, status: str, latency_ms: int | None) -> None:
+        """Count one webhook delivery attempt (called by the delivery worker's thread)."""
+        self.webhook_deliveries.labels(event, "retrying" if status == "pending" else status).inc()
+        if latency_ms is not None:
+            self.webhook_duration.observe(latency_ms / 1000)
+
     # -- scrapes ----------------------------------------------------------------------------------
     def sample(self, scraping: bool = False) -> None:
         """Copy the in-flight count (less the scrape asking, if ``scraping``) and the database
@@ -200,6 +220,11 @@ class ServerMetrics:
         from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
 
         self.sample(scraping=True)
+        if self.count_pending is not None:
+            try:
+                self.webhook_pending.set(self.count_pending())
+            except Exception:  # noqa: BLE001 - the database may be away; the rest still answers
+                logger.debug("counting pending webhook deliveries failed", exc_info=True)
         if self.multiprocess:
             self._forget_dead_workers()
         return generate_latest(self._exposed), CONTENT_TYPE_PLAIN_0_0_4

@@ -31,6 +31,8 @@ artifact proxy                         reads: registry-wide ``read``, or ``read`
 approval requests                      create: ``edit`` on the model; list: ``read``; get, approve,
                                        reject: authenticated, then the approval service decides
                                        (read on the model; the policy's approvers; never the requester)
+webhooks (MLflow's API and Podium's    admin only: a webhook sends registry events anywhere, and its
+delivery log)                          test and redelivery make the server send requests
 server-info, openapi.json, whoami      any authenticated user
 health, version, metrics               public
 =====================================  ================================================================
@@ -126,6 +128,9 @@ _TRACKING_WRITES = ("create_experiment", "delete_experiment", "restore_experimen
 _ARTIFACT_WRITES = ("upload_artifact", "delete_artifact", "multipart_upload_create", "multipart_upload_complete",
                     "multipart_upload_abort")
 
+_WEBHOOK_OPERATIONS = ("create_webhook", "list_webhooks", "get_webhook", "update_webhook", "delete_webhook",
+                       "test_webhook", "list_webhook_deliveries", "get_webhook_delivery", "redeliver_webhook_delivery")
+
 RULES = {
     # registered models
     "create_registered_model": lambda p, registry: Need("create_model", EDIT, "creating a registered model",
@@ -185,6 +190,8 @@ RULES = {
     "get_model_version_request": lambda p, registry: Need("authenticated"),
     "approve_model_version_request": lambda p, registry: Need("authenticated"),
     "reject_model_version_request": lambda p, registry: Need("authenticated"),
+    # webhooks (podium.server.api.webhooks): admins only
+    **{op: lambda p, registry: Need("admin_only", MANAGE, "managing webhooks") for op in _WEBHOOK_OPERATIONS},
 }
 
 

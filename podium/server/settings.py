@@ -130,7 +130,42 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("session_hours", "--session-hours", "PODIUM_SESSION_HOURS", 12,
             "With --auth: hours a web UI sign-in lasts (the session cookie's expiry); then the user signs in again.",
             int, minimum=1, maximum=24 * 90),
+    Setting("webhook_delivery", "--webhook-delivery/--no-webhook-delivery", "PODIUM_WEBHOOK_DELIVERY", True,
+            "Run the webhook delivery worker in this server's processes (any number of servers on one database "
+            "share the work; each delivery is sent by one of them).", bool),
+    Setting("webhook_allowed_schemes", "--webhook-allowed-scheme", "PODIUM_WEBHOOK_ALLOWED_SCHEMES", (),
+            "URL schemes a webhook may use (repeat the flag; comma-separated in the variable). Unset, MLflow's "
+            "MLFLOW_WEBHOOK_ALLOWED_SCHEMES, else https.", tuple),
+    Setting("webhook_allow_private_ips", "--webhook-allow-private-ips/--no-webhook-allow-private-ips",
+            "PODIUM_WEBHOOK_ALLOW_PRIVATE_IPS", False,
+            "Let webhooks reach private, loopback and link-local addresses (checked when connecting). Unset, "
+            "MLflow's MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS, else false.", bool),
+    Setting("webhook_allowed_networks", "--webhook-allowed-network", "PODIUM_WEBHOOK_ALLOWED_NETWORKS", (),
+            "Networks (CIDR, e.g. 10.1.0.0/16) webhooks may reach although they are not public (repeat the flag; "
+            "comma-separated in the variable).", tuple),
+    Setting("webhook_secret_key_file", "--webhook-secret-key-file", "PODIUM_WEBHOOK_SECRET_KEY_FILE", "",
+            "File holding the key that encrypts webhook secrets at rest (created, mode 0600, when missing). "
+            "Default: webhook-secret.key beside the SQLite database, else in ./podium-data. Every server on one "
+            "database needs the same file."),
+    Setting("webhook_timeout", "--webhook-timeout", "PODIUM_WEBHOOK_TIMEOUT", 10,
+            "Seconds a webhook receiver may take to connect, and then to answer, before the attempt fails.",
+            int, minimum=1, maximum=300),
+    Setting("webhook_retry_initial_ms", "--webhook-retry-initial-ms", "PODIUM_WEBHOOK_RETRY_INITIAL_MS", 5000,
+            "Delay before the first retry of a failed delivery, in ms; each retry doubles it (with jitter).",
+            int, minimum=1),
+    Setting("webhook_retry_max_ms", "--webhook-retry-max-ms", "PODIUM_WEBHOOK_RETRY_MAX_MS", 3600000,
+            "Longest delay between two attempts of a delivery, in ms.", int, minimum=1),
+    Setting("webhook_retry_hours", "--webhook-retry-hours", "PODIUM_WEBHOOK_RETRY_HOURS", 24,
+            "Hours after the event during which a failing delivery is retried; then it is marked failed.",
+            int, minimum=1),
+    Setting("webhook_poll_ms", "--webhook-poll-ms", "PODIUM_WEBHOOK_POLL_MS", 500,
+            "How often the delivery worker looks for due deliveries when idle, in ms.", int, minimum=10,
+            maximum=10000),
 )
+
+#: MLflow's variables, read when Podium's own is not set
+_MLFLOW_FALLBACKS = {"webhook_allowed_schemes": "MLFLOW_WEBHOOK_ALLOWED_SCHEMES",
+                     "webhook_allow_private_ips": "MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS"}
 
 _BY_FIELD = {s.field: s for s in SETTINGS}
 _TRUE = ("1", "true", "yes", "on")
@@ -258,6 +293,16 @@ class ServerSettings:
     login_attempts_per_minute: int = 10
     session_secret: str = ""
     session_hours: int = 12
+    webhook_delivery: bool = True
+    webhook_allowed_schemes: tuple[str, ...] = ()
+    webhook_allow_private_ips: bool = False
+    webhook_allowed_networks: tuple[str, ...] = ()
+    webhook_secret_key_file: str = ""
+    webhook_timeout: int = 10
+    webhook_retry_initial_ms: int = 5000
+    webhook_retry_max_ms: int = 3600000
+    webhook_retry_hours: int = 24
+    webhook_poll_ms: int = 500
 
     @classmethod
     def from_env(cls, environ: dict | None = None, *, tracking_uri: str | None = None,
@@ -276,6 +321,8 @@ class ServerSettings:
                 values[s.field] = _checked(s, overrides[s.field], s.flag)
             elif env.get(s.env) not in (None, ""):
                 values[s.field] = _from_text(s, env[s.env], s.env)
+            elif env.get(_MLFLOW_FALLBACKS.get(s.field, "")) not in (None, ""):
+                values[s.field] = _from_text(s, env[_MLFLOW_FALLBACKS[s.field]], _MLFLOW_FALLBACKS[s.field])
             elif s.field in from_file:
                 values[s.field] = from_file[s.field]
             elif s.field == "backend_store_uri" and tracking_uri:
@@ -307,8 +354,13 @@ class ServerSettings:
         config = str(Path(self.config).expanduser().resolve()) if self.config else ""
         allowed = tuple(p if "://" in p else str(Path(p.removeprefix("file:")).expanduser().resolve())
                         for p in self.allowed_source_prefixes)
+        key_file = self.webhook_secret_key_file
+        if not key_file:
+            beside = _artifacts_beside(uri)
+            key_file = str(Path(beside).parent / "webhook-secret.key") if beside else "./podium-data/webhook-secret.key"
+        key_file = str(Path(key_file).expanduser().resolve())
         return replace(self, backend_store_uri=uri, artifacts_destination=dest, config=config,
-                       allowed_source_prefixes=allowed)
+                       allowed_source_prefixes=allowed, webhook_secret_key_file=key_file)
 
     def with_session_secret(self) -> "ServerSettings":
         """These settings with a session key: the configured one, else a new random one (made once in

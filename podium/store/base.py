@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from podium.domain.history import ModelState
     from podium.domain.approvals import ApprovalRequest
     from podium.domain.manifests import Manifest
+    from podium.domain.webhooks import DeliveryOutcome, PendingDelivery, Webhook, WebhookDelivery
 
 __all__ = [
     "ApprovalStore",
@@ -41,6 +42,7 @@ __all__ = [
     "ManifestStore",
     "RegistryStore",
     "TrackingStore",
+    "WebhookStore",
 ]
 
 
@@ -280,3 +282,34 @@ class ApprovalStore(Protocol):
     def decide_request(self, request_id: int, status: str, actor: str | None, comment: str | None,
                        check) -> "ApprovalRequest":
         """Close a pending request as ``rejected`` or ``cancelled``."""
+
+
+class WebhookStore(Protocol):
+    """Webhooks and their delivery outbox (entities of :mod:`podium.domain.webhooks`).
+
+    Delivery rows are written by the registry stores in the transaction of each change (the outbox);
+    this Protocol manages subscriptions and lets delivery workers lease due rows. A missing webhook
+    is ``RESOURCE_DOES_NOT_EXIST`` "Webhook with ID … not found."; ``secret`` is stored as given (the
+    service encrypts it). Disabling a webhook cancels its pending deliveries; deleting it deletes them.
+    """
+
+    def create_webhook(self, name: str, url: str, events: Sequence[str], description: str | None = None,
+                       secret: str | None = None, status: str = "ACTIVE", standard_webhooks: bool = False,
+                       created_by: str | None = None) -> "Webhook": ...
+    def get_webhook(self, webhook_id: str) -> "Webhook": ...
+    def list_webhooks(self, max_results: int = 100, page_token: str | None = None) -> PagedList:
+        """Newest first."""
+    def update_webhook(self, webhook_id: str, changes: dict) -> "Webhook": ...
+    def delete_webhook(self, webhook_id: str) -> None: ...
+    def list_deliveries(self, webhook_id: str, status: str | None = None, max_results: int = 100,
+                        page_token: str | None = None) -> PagedList:
+        """A webhook's deliveries, newest first."""
+    def get_delivery(self, delivery_id: str) -> "WebhookDelivery": ...
+    def redeliver(self, delivery_id: str) -> "WebhookDelivery":
+        """Make a delivery due now (same id and body)."""
+    def count_pending(self) -> int: ...
+    def claim_due(self, now: int, lease_ms: int, limit: int) -> list["PendingDelivery"]:
+        """Lease due deliveries of active webhooks; no two callers get the same row while its lease holds."""
+    def record_outcome(self, delivery: "PendingDelivery", outcome: "DeliveryOutcome") -> None: ...
+    def wait_for_deliveries(self, timeout: float) -> bool:
+        """Block until this process commits new deliveries (True), or ``timeout`` seconds pass."""

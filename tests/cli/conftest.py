@@ -31,8 +31,8 @@ def seed(db_uri) -> PodiumClient:
 def podium_cli(db_uri):
     runner = CliRunner()
 
-    def invoke(*args: str, env: dict[str, str] | None = None):
-        return runner.invoke(main, ["--tracking-uri", db_uri, *args], env=env, catch_exceptions=False)
+    def invoke(*args: str, env: dict[str, str] | None = None, input: str | None = None):
+        return runner.invoke(main, ["--tracking-uri", db_uri, *args], env=env, input=input, catch_exceptions=False)
 
     return invoke
 

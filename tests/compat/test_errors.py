@@ -389,8 +389,18 @@ CASES = [
          raw=lambda api, x: api.post(f"{A2}/does-not-exist", json={})),
     Case("E33_wrong_method", 405, None,
          raw=lambda api, x: api.get(f"{A2}/registered-models/create", params={"name": "x"})),
-    Case("unimplemented_webhooks_endpoint", 404, None,
-         client=lambda c, x: c.list_webhooks(), client_code="ENDPOINT_NOT_FOUND"),
+    # ---------------------------------------------------------------- webhooks (trace: webhooks_api.jsonl)
+    Case("W7_get_missing_webhook", 404, "RESOURCE_DOES_NOT_EXIST", "Webhook with ID nonexistent-id not found.",
+         client=lambda c, x: c.get_webhook("nonexistent-id"),
+         raw=lambda api, x: api.get(f"{A2}/webhooks/nonexistent-id")),
+    Case("W7_webhook_url_scheme_not_allowed", 400, "INVALID_PARAMETER_VALUE",
+         "Invalid webhook URL scheme: 'ftp'. Allowed schemes are: https.",
+         client=lambda c, x: c.create_webhook(name="bad", url="ftp://x", events=["model_version.created"]),
+         raw=lambda api, x: api.post(f"{A2}/webhooks", json={"name": "bad", "url": "ftp://x", "events": [
+             {"entity": "MODEL_VERSION", "action": "CREATED"}]})),
+    Case("W7_webhook_empty_name", 400, "INVALID_PARAMETER_VALUE", f"Missing value for required parameter 'name'. {API_DOCS}",
+         raw=lambda api, x: api.post(f"{A2}/webhooks", json={"name": "", "url": "https://x.example/hook", "events": [
+             {"entity": "MODEL_VERSION", "action": "CREATED"}]})),
     # ---------------------------------------------------------------- tracking
     Case("E30_get_missing_run", 404, "RESOURCE_DOES_NOT_EXIST", f"Run with id={ZERO_RUN} not found",
          client=lambda c, x: c.get_run(ZERO_RUN),

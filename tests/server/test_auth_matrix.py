@@ -300,3 +300,25 @@ def test_a_grant_below_the_default_role_lowers_it_for_that_model(auth_server):
         assert outsider.patch(f"{A2}/registered-models/update", json={"name": name, "description": "x"}).status_code == 200
         ok(auth_server.admin.request("DELETE", f"{PODIUM}/registered-models/grants", json={"name": name, "user": "outsider"}))
         assert outsider.patch(f"{A2}/registered-models/update", json={"name": name, "description": "y"}).status_code == 403
+
+
+# ------------------------------------------------------------------ webhooks: admins only
+@pytest.mark.parametrize("role", ["anonymous", "reader", "editor", "manager", "admin"])
+def test_webhooks_are_for_admins_only(auth_server, clients, role):
+    _, _, have = _roles(auth_server)[role]
+    client = clients[role]
+    created = client.post(f"{A2}/webhooks", json={"name": "w", "url": "https://example.com/hook",
+                                                  "events": [{"entity": "MODEL_VERSION", "action": "CREATED"}]})
+    listed = client.get(f"{A2}/webhooks")
+    if role == "admin":
+        webhook_id = ok(created)["webhook"]["webhook_id"]
+        assert webhook_id in [w["webhook_id"] for w in ok(listed)["webhooks"]]
+        ok(client.delete(f"{A2}/webhooks/{webhook_id}"))
+        return
+    for response in (created, listed):
+        if have == UNAUTH:
+            assert response.status_code == 401
+        else:
+            body = response.json()
+            assert (response.status_code, body["error_code"]) == (403, "PERMISSION_DENIED")
+            assert body["message"] == f"managing webhooks needs admin; you ({_ROLE_USER[role]}) are not one"

@@ -227,3 +227,22 @@ def test_the_session_secret_is_made_once_for_all_workers(cwd):
     made = ServerSettings.from_env({}).with_session_secret()
     assert len(made.session_secret) >= 32 and made.session_secret != ServerSettings.from_env({}).with_session_secret().session_secret
     assert ServerSettings.from_env(made.to_env()).session_secret == made.session_secret  # what each worker reads
+
+
+def test_mlflow_webhook_variables_apply_when_podiums_are_not_set(cwd):
+    env = {"MLFLOW_WEBHOOK_ALLOWED_SCHEMES": "http,https", "MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS": "true"}
+    s = ServerSettings.from_env(env)
+    assert s.webhook_allowed_schemes == ("http", "https") and s.webhook_allow_private_ips is True
+    own = ServerSettings.from_env({**env, "PODIUM_WEBHOOK_ALLOWED_SCHEMES": "https",
+                                   "PODIUM_WEBHOOK_ALLOW_PRIVATE_IPS": "false"})
+    assert own.webhook_allowed_schemes == ("https",) and own.webhook_allow_private_ips is False
+    assert ServerSettings.from_env({}).webhook_allowed_schemes == ()  # the policy then allows https only
+    with pytest.raises(InvalidParameterValue, match="MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS"):
+        ServerSettings.from_env({"MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS": "maybe"})
+
+
+def test_the_webhook_key_file_defaults_beside_the_sqlite_database(cwd):
+    s = ServerSettings.from_env({}, backend_store_uri="sqlite:///data/p.db")
+    assert s.webhook_secret_key_file == str(cwd / "data" / "webhook-secret.key")
+    pg = ServerSettings.from_env({}, backend_store_uri="postgresql://u@h/db")
+    assert pg.webhook_secret_key_file == str(cwd / "podium-data" / "webhook-secret.key")

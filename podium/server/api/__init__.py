@@ -24,6 +24,7 @@ MODULES = (  # order = the order of the OpenAPI document
     "integrity",
     "history",
     "approvals",
+    "webhooks",
 )
 
 

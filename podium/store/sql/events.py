@@ -4,7 +4,10 @@
 with the connection of that transaction: the event commits or rolls back with the change. The
 actor and the context (comment, cause, request id) are read from the caller's context
 (:func:`podium.auth.actor.current_actor`, :func:`podium.domain.events.event_context`).
-Nothing here updates or deletes an event.
+Nothing here updates or deletes an event. Each event also goes to the webhook outbox
+(:func:`podium.store.sql.webhooks.enqueue`), in the same transaction: a delivery row for every
+active webhook subscribed to the webhook event it causes (``webhook=`` passes data only webhooks
+carry, such as a new version's tags and description).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from podium import clock
 from podium.auth.actor import current_actor
 from podium.domain.events import RegistryEvent, current_event_context
 from podium.store.sql.event_tables import registry_events as ev
+from podium.store.sql.webhooks import enqueue
 
 __all__ = ["event_entity", "events_of_model", "incarnation_start", "record_event", "record_events"]
 
@@ -51,14 +55,23 @@ def _row(action: str, model_key: int | None, model_name: str, *, version: int | 
 
 def record_event(conn, action: str, model_key: int | None, model_name: str, **fields) -> None:
     """Append one event in ``conn``'s transaction (fields: version, target, before, after, cause,
-    comment, request_id, timestamp; unset context fields come from :func:`event_context`)."""
-    conn.execute(insert(ev), [_row(action, model_key, model_name, **fields)])
+    comment, request_id, timestamp, webhook; unset context fields come from :func:`event_context`)."""
+    record_events(conn, [(action, model_key, model_name, fields)])
 
 
 def record_events(conn, rows: Sequence[tuple[str, int | None, str, dict]]) -> None:
     """Append several events ``(action, model_key, model_name, fields)`` in one statement."""
-    if rows:
-        conn.execute(insert(ev), [_row(a, k, n, **f) for a, k, n, f in rows])
+    if not rows:
+        return
+    built, outbox = [], []
+    for action, key, name, fields in rows:
+        extra = fields.get("webhook")
+        row = _row(action, key, name, **{k: v for k, v in fields.items() if k != "webhook"})
+        built.append(row)
+        outbox.append((action, name, row["timestamp"], {**fields, "webhook": extra, "comment": row["comment"],
+                                                        "cause": row["cause"], "request_id": row["request_id"]}))
+    conn.execute(insert(ev), built)
+    enqueue(conn, outbox)
 
 
 def event_entity(row) -> RegistryEvent:

@@ -324,7 +324,7 @@ class SqlRegistryStore:
             insert_manifest(conn, model_pk, version, storage_location or source, manifest, now)
             record_event(conn, "version_created", model_pk, name, version=version, timestamp=now,
                          after=_present(stage="None", source=source, run_id=run_id, model_id=model_id,
-                                        user_id=user_id))
+                                        user_id=user_id), webhook={"tags": tags, "description": description})
         return ModelVersion(
             name=name,
             version=version,
