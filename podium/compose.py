@@ -65,6 +65,7 @@ if TYPE_CHECKING:
     from podium.client.rest_integrity import RestIntegrity
     from podium.server.settings import ServerSettings
     from podium.services.approvals import ApprovalService
+    from podium.services.gc import GcService
     from podium.services.history import HistoryService
     from podium.services.integrity import IntegrityService
     from podium.services.model_files import Locate
@@ -75,6 +76,7 @@ if TYPE_CHECKING:
     from podium.store.base import (
         ApprovalStore,
         AuthStore,
+        GcStore,
         HistoryStore,
         ManifestStore,
         RegistryStore,
@@ -92,6 +94,7 @@ __all__ = [
     "build",
     "open_auth_store",
     "open_database",
+    "open_gc",
     "prepare_upload_staging",
     "reset_backends",
     "schema_revision",
@@ -115,6 +118,7 @@ class Stores:
     manifests: "ManifestStore"
     history: "HistoryStore"
     approvals: "ApprovalStore"
+    gc: "GcStore"
 
 
 @dataclass
@@ -139,6 +143,8 @@ class Backend:
     artifacts: "ArtifactStore | None" = None
     #: the server's authorizer with ``--auth``; None: nobody's permissions are checked
     authorizer: "Authorizer | None" = None
+    #: garbage collection (``podium gc``, the server's scheduled collection); embedded backends only
+    gc: "GcService | None" = None
 
     @property
     def is_sqlite(self) -> bool:
@@ -259,6 +265,7 @@ def _database(uri: str, *, upgrade: bool = True) -> "Database":
 def _sql_stores(db: "Database", artifact_root: str) -> Stores:
     from podium.store.sql.approvals import SqlApprovalStore
     from podium.store.sql.auth import SqlAuthStore
+    from podium.store.sql.gc import SqlGcStore
     from podium.store.sql.history import SqlHistoryStore
     from podium.store.sql.manifests import SqlManifestStore
     from podium.store.sql.registry import SqlRegistryStore
@@ -272,6 +279,7 @@ def _sql_stores(db: "Database", artifact_root: str) -> Stores:
         manifests=SqlManifestStore(db),
         history=SqlHistoryStore(registry),
         approvals=SqlApprovalStore(db, registry),
+        gc=SqlGcStore(db),
     )
 
 
@@ -288,6 +296,7 @@ def _embedded_backend(uri: str, db: "Database", artifact_root: str, *, serving: 
     """
     from podium.auth.access import AccessService
     from podium.services.approvals import ApprovalService
+    from podium.services.gc import GcService
     from podium.services.history import HistoryService
     from podium.services.integrity import IntegrityService
     from podium.services.registry import RegistryService
@@ -315,6 +324,9 @@ def _embedded_backend(uri: str, db: "Database", artifact_root: str, *, serving: 
         stores=stores,
         database=db,
         authorizer=authorizer,
+        # unguarded: gc checks what still refers to a location itself (podium.services.gc)
+        gc=GcService(stores.gc, artifact_locator(artifacts_destination),
+                     artifacts_destination.root_uri if artifacts_destination is not None else None),
     )
 
 
@@ -343,6 +355,19 @@ def open_auth_store(uri: str) -> tuple["AuthStore", "Database"]:
 
     db = _database(uri)
     return SqlAuthStore(db), db
+
+
+def open_gc(uri: str, artifacts_destination: str | None = None) -> tuple["GcService", "Database"]:
+    """Garbage collection on the database at ``uri`` (``podium gc``), the schema upgraded, and the
+    database to dispose of. ``artifacts_destination`` (a directory or ``s3://``): where the server
+    keeps ``mlflow-artifacts:/`` files; without it those locations cannot be collected from here."""
+    from podium.services.gc import GcService
+    from podium.store.sql.gc import SqlGcStore
+
+    db = _database(uri)
+    destination = artifact_store_for(artifacts_destination) if artifacts_destination else None
+    return GcService(SqlGcStore(db), artifact_locator(destination),
+                     destination.root_uri if destination is not None else None), db
 
 
 def open_database(uri: str, *, upgrade: bool = False) -> "Database":

@@ -271,3 +271,5 @@ from podium.store.sql import manifest_tables as _manifest_tables  # noqa: E402,F
 from podium.store.sql import event_tables as _event_tables  # noqa: E402,F401
 # approval requests and their approvals live in their own module
 from podium.store.sql import approval_tables as _approval_tables  # noqa: E402,F401
+# garbage collection: pending artifact deletions, the purge history, the collector's lease
+from podium.store.sql import gc_tables as _gc_tables  # noqa: E402,F401
