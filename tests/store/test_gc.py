@@ -314,6 +314,28 @@ def test_one_collector_claims_the_job_per_interval(backend, clock):
     assert not store.renew_collection("gc", "b", ttl_ms=60_000)
 
 
+def test_of_many_simultaneous_claimers_exactly_one_collects(backend, db_url):
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Barrier
+
+    from podium.compose import open_gc
+
+    opened = [open_gc(db_url) for _ in range(6)]  # a connection pool per claimer, as separate processes have
+    barrier = Barrier(len(opened))
+
+    def claim(i: int) -> bool:
+        barrier.wait()
+        return opened[i][0].store.claim_collection("gc", f"p{i}", interval_ms=DAY, ttl_ms=60_000)
+
+    try:
+        with ThreadPoolExecutor(len(opened)) as pool:
+            won = list(pool.map(claim, range(len(opened))))
+    finally:
+        for _service, database in opened:
+            database.dispose()
+    assert won.count(True) == 1, won
+
+
 def test_files_reached_through_a_store_are_deleted(backend, gc, artifact_root):
     # the same as the local case, through the artifact store API (what S3 uses)
     run = backend.tracking.create_run("0")

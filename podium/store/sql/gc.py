@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sqlalchemy import delete, func, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from podium import clock
 from podium.auth.actor import current_actor
@@ -358,6 +358,10 @@ class SqlGcStore:
                 return True
         except IntegrityError:  # another process inserted the first row at the same moment
             return False
+        except OperationalError as exc:  # MySQL may pick this claimer as a deadlock's victim instead
+            if "deadlock" in str(exc).lower():
+                return False
+            raise
 
     def renew_collection(self, name: str, holder: str, ttl_ms: int) -> bool:
         """Extend ``holder``'s lease by ``ttl_ms`` from now; False if it is no longer theirs."""
