@@ -33,11 +33,12 @@ def _size(n: int) -> str:
 
 @click.command()
 @click.option("--older-than", default="30d", show_default=True, metavar="DURATION",
-              help="Only what was deleted at least this long ago: 30d, 12h, 15m, 90s; 0 for everything deleted.")
+              help="Only what was deleted at least this long ago: 30d, 12h, 2d8h5m20s, 90s; 0 for everything deleted.")
 @click.option("--dry-run", is_flag=True, help="Report the rows and bytes that would go; change nothing.")
 @click.option("--run-ids", metavar="ID,ID", help="Only these deleted runs (comma-separated).")
 @click.option("--experiment-ids", metavar="ID,ID",
               help="Only these deleted experiments, with all their runs and logged models (comma-separated).")
+@click.option("--logged-model-ids", metavar="ID,ID", help="Only these deleted logged models (comma-separated).")
 @click.option("--artifacts-destination", envvar="PODIUM_ARTIFACTS_DESTINATION", metavar="DIR|s3://…",
               help="Where the server keeps mlflow-artifacts:/ files (its --artifacts-destination). "
                    "Default: artifacts/ beside a SQLite database.")
@@ -49,7 +50,7 @@ def _size(n: int) -> str:
 @json_option
 @pass_state
 def gc(state: CliState, older_than: str, dry_run: bool, run_ids: str | None, experiment_ids: str | None,
-       artifacts_destination: str | None, show_history: bool, max_results: int, backend_store_uri: str | None,
+       logged_model_ids: str | None, artifacts_destination: str | None, show_history: bool, max_results: int, backend_store_uri: str | None,
        as_json: bool) -> None:
     """Permanently remove what was deleted: experiments, runs, logged models, their rows and artifacts,
     and the files of deleted model versions. Nothing a remaining run, logged model or version uses is
@@ -89,7 +90,7 @@ def gc(state: CliState, older_than: str, dry_run: bool, run_ids: str | None, exp
             _print_history(service.history(max_results), as_json)
             return
         report = service.collect(older_than_ms, run_ids=_ids(run_ids), experiment_ids=_ids(experiment_ids),
-                                 dry_run=dry_run)
+                                 logged_model_ids=_ids(logged_model_ids), dry_run=dry_run)
     except PodiumError:
         raise
     except Exception as exc:  # noqa: BLE001 - driver errors vary by backend

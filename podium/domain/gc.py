@@ -22,21 +22,25 @@ __all__ = ["KINDS", "GcCandidate", "PendingArtifacts", "PurgeRecord", "format_du
 KINDS = ("experiment", "run", "logged_model", "model_version")
 
 _UNITS = {"s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 7 * 86_400_000}
-_DURATION = re.compile(r"^\s*(\d+)\s*([smhdw]?)\s*$", re.IGNORECASE)
+_PART = r"(?:(\d+(?:\.\d+)?){})?"
+_DURATION = re.compile("^" + "".join(_PART.format(u) for u in "wdhms") + "$", re.IGNORECASE)
 
 
 def parse_duration(text: str | int) -> int:
-    """Milliseconds in ``text``: a whole number with a unit, ``s``, ``m``, ``h``, ``d`` or ``w``
-    (``30d``, ``12h``); a bare number is seconds, ``0`` is zero. ``ValueError`` with a hint otherwise."""
+    """Milliseconds in ``text``: numbers with units ``w``, ``d``, ``h``, ``m``, ``s`` in that order
+    (``30d``, ``12h``, ``2d8h5m20s``, ``1.5h``: MLflow's ``--older-than`` spellings, plus weeks); a bare
+    number is seconds, ``0`` is zero. ``ValueError`` with a hint otherwise."""
     if isinstance(text, int) and not isinstance(text, bool):
         if text < 0:
             raise ValueError(f"{text} is negative")
         return text * 1000
-    match = _DURATION.match(str(text))
-    if not match:
-        raise ValueError(f"'{text}' is not a duration; use a whole number and a unit: 30d, 12h, 15m, 90s, 0")
-    number, unit = int(match.group(1)), (match.group(2) or "s").lower()
-    return number * _UNITS[unit]
+    raw = str(text).strip().replace(" ", "")
+    if re.fullmatch(r"\d+(?:\.\d+)?", raw):
+        return int(float(raw) * 1000)
+    match = _DURATION.match(raw)
+    if not raw or not match:
+        raise ValueError(f"'{text}' is not a duration; use numbers with units: 30d, 12h, 2d8h5m20s, 90s, 0")
+    return int(sum(float(n) * _UNITS[u] for n, u in zip(match.groups(), "wdhms") if n))
 
 
 def format_duration(ms: int) -> str:

@@ -5,7 +5,7 @@
 1. **What goes.** Deleted experiments (with every run and logged model in them), deleted runs and
    deleted logged models, deleted longer than ``older_than`` ago; or exactly the ``run_ids`` /
    ``experiment_ids`` asked for (each must exist, be deleted, and be old enough). The Default
-   experiment is never purged.
+   experiment is never purged. ``logged_model_ids`` likewise (MLflow 3's ``--logged-model-ids``).
 2. **Rows.** Each object is purged in its own transaction (:class:`~podium.store.base.GcStore`), which
    leaves a tombstone for its files. Model versions are deleted for good when a user deletes them;
    their tombstones were written then.
@@ -96,17 +96,19 @@ class GcService:
 
     # ------------------------------------------------------------------ the collection
     def collect(self, older_than_ms: int, *, run_ids: Sequence[str] | None = None,
-                experiment_ids: Sequence[str] | None = None, dry_run: bool = False,
+                experiment_ids: Sequence[str] | None = None, logged_model_ids: Sequence[str] | None = None,
+                dry_run: bool = False,
                 on_progress: Callable[[str], None] | None = None) -> GcReport:
         """Purge what was deleted more than ``older_than_ms`` ago (see the module docstring)."""
         if older_than_ms < 0:
             raise InvalidParameterValue("--older-than must not be negative.")
         report = GcReport(dry_run, older_than_ms)
         cutoff = clock.now_ms() - older_than_ms + 1  # deleted at or before now - older_than
-        targeted = bool(run_ids or experiment_ids)
+        targeted = bool(run_ids or experiment_ids or logged_model_ids)
         if targeted:
             experiments = self._named("experiment", experiment_ids or (), cutoff)
-            runs, models = self._named("run", run_ids or (), cutoff), []
+            runs = self._named("run", run_ids or (), cutoff)
+            models = self._named("logged_model", logged_model_ids or (), cutoff)
         else:
             experiments = self.store.candidates("experiment", cutoff)
             gone = {e.id for e in experiments}
@@ -142,14 +144,14 @@ class GcService:
         """The objects asked for by id, each checked: it exists, is deleted, and was deleted before ``cutoff``."""
         ids = list(dict.fromkeys(i.strip() for i in ids if i.strip()))
         found = {c.id: c for c in self.store.candidates(kind, ids=ids)} if ids else {}
-        label = "Experiment" if kind == "experiment" else "Run"
+        label = {"experiment": "Experiment", "run": "Run", "logged_model": "Logged model"}[kind]
         for ident in ids:
             obj = found.get(ident)
             if obj is None:
                 raise InvalidParameterValue(f"{label} {ident} does not exist.")
             if obj.lifecycle != "deleted":
                 raise InvalidParameterValue(f"{label} {ident} is not deleted ({obj.lifecycle}); only deleted "
-                                            f"{kind}s are purged: delete it first.")
+                                            f"{kind.replace('_', ' ')}s are purged: delete it first.")
             if kind == "experiment" and ident == "0":
                 raise InvalidParameterValue("The Default experiment (0) is never purged; its deleted runs are.")
             if obj.deleted_at >= cutoff:

@@ -344,3 +344,17 @@ def test_files_reached_through_a_store_are_deleted(backend, gc, artifact_root):
     backend.tracking.delete_run(run.info.run_id)
     assert gc.collect(0).bytes == 10
     assert not store.exists("model/MLmodel")
+
+
+def test_logged_model_ids_name_deleted_logged_models(backend, gc):
+    _run, model = _full_run(backend)
+    _other_run, other = _full_run(backend)
+    with pytest.raises(InvalidParameterValue, match="Logged model .* is not deleted"):
+        gc.collect(0, logged_model_ids=[model.model_id])
+    backend.tracking.delete_logged_model(model.model_id)
+    backend.tracking.delete_logged_model(other.model_id)
+
+    report = gc.collect(0, logged_model_ids=[model.model_id])
+
+    assert [(p["kind"], p["id"]) for p in report.purged] == [("logged_model", model.model_id)]
+    assert report.purged[0]["rows"]["run_outputs"] == 1
