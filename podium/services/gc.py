@@ -175,10 +175,16 @@ class GcService:
         # what remains (in a dry run: without what would be purged)
         gone_ids = {o.id for o in purging}
         owners: list[tuple[str, str, str]] = []  # (kind, id, key)
+        named: dict[str, list[str]] = {}  # run / logged model id -> versions whose source names it by id
         for kind, ident, experiment_id, location in self.store.referenced_locations():
             if ident in gone_ids or experiment_id in gone_ids and kind != "model_version":
                 continue
-            if location:
+            if not location:
+                continue
+            owner_id = _named_owner(location) if kind == "model_version" else None
+            if owner_id is not None:  # runs:/<id>/... or models:/m-... (no resolved storage location)
+                named.setdefault(owner_id, []).append(ident)
+            else:
                 owners.append((kind, ident, self.key(location)))
         gone_experiments = {o.id for o in purging if o.kind == "experiment"}
         experiments = [self.key(loc) for loc in self.store.experiment_locations() if loc]
@@ -188,17 +194,20 @@ class GcService:
         managed = experiments + [self.key(j.location) for j in jobs if j.kind == "experiment"]
         seen: set[str] = set()
         for job in jobs:
-            self._one(job, owners, experiment_keys, managed, report, step, seen)
+            self._one(job, owners, named, experiment_keys, managed, report, step, seen)
 
-    def _one(self, job: _Job, owners, experiment_keys: set[str], managed: list[str], report: GcReport,
-             step: Callable[[str], None], seen: set[str]) -> None:
+    def _one(self, job: _Job, owners, named: dict[str, list[str]], experiment_keys: set[str], managed: list[str],
+             report: GcReport, step: Callable[[str], None], seen: set[str]) -> None:
         entry: dict[str, Any] = {"kind": job.kind, "object_id": job.object_id, "location": job.location}
         report.artifacts.append(entry)
         target = _target(job)
         key = self.key(target)
         refs = [(k, i) for k, i, ref in owners if ref == key or _inside(ref, key) or _inside(key, ref)]
+        refs += [("model_version", v) for v in named.get(job.object_id, ())] if job.kind != "model_version" else []
         if job.kind == "model_version":
             owner = next(((k, i) for k, i, ref in owners if k != "model_version" and (ref == key or _inside(key, ref))), None)
+            if _named_owner(job.location):  # runs:/<id>/..., models:/m-...: that owner's files
+                owner = ("logged_model" if job.location.startswith("models:/") else "run", _named_owner(job.location))
             if owner is not None:  # the files belong to a run or logged model that remains
                 entry.update(action="kept", reason=f"in {owner[0]} {owner[1]}'s artifacts")
                 if job.pending is not None and not report.dry_run:
@@ -289,6 +298,15 @@ class GcService:
             return self.collect(older_than_ms)
         finally:
             self.store.release_collection(job, holder)
+
+
+def _named_owner(source: str) -> str | None:
+    """The run or logged model a version's source names by id (``runs:/<id>/...``, ``models:/m-...``)."""
+    if source.startswith("runs:/"):
+        return source[len("runs:/"):].strip("/").split("/", 1)[0] or None
+    if source.startswith("models:/m-"):
+        return source[len("models:/"):].strip("/").split("/", 1)[0]
+    return None
 
 
 def _inside(key: str, parent: str) -> bool:

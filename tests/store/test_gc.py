@@ -358,3 +358,20 @@ def test_logged_model_ids_name_deleted_logged_models(backend, gc):
 
     assert [(p["kind"], p["id"]) for p in report.purged] == [("logged_model", model.model_id)]
     assert report.purged[0]["rows"]["run_outputs"] == 1
+
+
+def test_a_version_naming_its_run_by_id_keeps_the_runs_files(backend, gc):
+    # a version without a resolved storage location (imported from an older MLflow, say)
+    run, _ = _full_run(backend)
+    backend.stores.registry.create_registered_model("m")
+    backend.stores.registry.create_model_version("m", f"runs:/{run.info.run_id}/model", run_id=run.info.run_id)
+    backend.tracking.delete_run(run.info.run_id)
+
+    report = gc.collect(0)
+
+    assert [a["action"] for a in report.artifacts] == ["kept"]
+    assert Path(run.info.artifact_uri, "weights.bin").exists()
+    backend.stores.registry.delete_model_version("m", 1)
+    last = gc.collect(0)
+    assert sorted((a["kind"], a["action"]) for a in last.artifacts) == [("model_version", "kept"), ("run", "deleted")]
+    assert not Path(run.info.artifact_uri).exists()
