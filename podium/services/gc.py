@@ -10,7 +10,8 @@
    leaves a tombstone for its files. Model versions are deleted for good when a user deletes them;
    their tombstones were written then.
 3. **Files.** Every tombstone old enough is looked at against what still exists (runs, logged models,
-   versions, experiments' locations, all read *after* the purges committed):
+   versions, experiments' locations, all read *after* the purges committed), deepest location first,
+   and a location kept (or unreachable) protects every location above it:
 
    - a location that a remaining run, logged model or version lies in, at or below is **kept** (the
      tombstone stays; a later collection retries it); a deleted version's location that lies in a
@@ -129,9 +130,11 @@ class GcService:
             report.purged.append({"kind": obj.kind, "id": obj.id, "name": obj.name, "rows": rows})
             step(f"{'would purge' if dry_run else 'purged'} {obj.kind} {obj.id}")
 
-        if targeted:
-            ids = [o.id for o in objects]
-            pending = self.store.pending_artifacts(object_ids=ids) if ids else []
+        if targeted:  # the objects' own tombstones, and those of the runs and models purged with an experiment
+            ids = {o.id for o in objects}
+            inside = [self.key(o.location) for o in experiments if o.location]
+            pending = [p for p in self.store.pending_artifacts() if p.object_id in ids
+                       or any(_inside(self.key(p.location), e) for e in inside)] if ids else []
         else:
             pending = self.store.pending_artifacts(cutoff)
         jobs = [_Job(p.kind, p.object_id, p.location, p) for p in pending]
@@ -193,8 +196,11 @@ class GcService:
             experiment_keys -= {self.key(o.location) for o in purging if o.kind == "experiment" and o.location}
         managed = experiments + [self.key(j.location) for j in jobs if j.kind == "experiment"]
         seen: set[str] = set()
-        for job in jobs:
+        # deepest first: a location kept (still used, or unreachable) protects every location above it
+        for job in sorted(jobs, key=lambda j: -self.key(_target(j)).count("/")):
             self._one(job, owners, named, experiment_keys, managed, report, step, seen)
+            if report.artifacts[-1]["action"] in ("kept", "unreachable"):
+                owners.append(("location", f"{job.kind} {job.object_id}", self.key(_target(job))))
 
     def _one(self, job: _Job, owners, named: dict[str, list[str]], experiment_keys: set[str], managed: list[str],
              report: GcReport, step: Callable[[str], None], seen: set[str]) -> None:
@@ -214,7 +220,8 @@ class GcService:
                     self.store.drop_pending(job.pending.id)
                 return
         if refs:
-            entry.update(action="kept", reason="still used by " + ", ".join(f"{k} {i}" for k, i in refs[:3])
+            entry.update(action="kept", reason="still used by " + ", ".join(
+                         f"{i} (kept)" if k == "location" else f"{k} {i}" for k, i in refs[:3])
                          + (f" and {len(refs) - 3} more" if len(refs) > 3 else ""))
             return
         holding = sorted(e for e in experiment_keys if e == key or _inside(e, key))
@@ -243,7 +250,7 @@ class GcService:
             files, size = _measure(store, path)
             if files == 0 and not _exists(store, path):
                 entry.update(action="missing", files=0, bytes=0)
-                report.warnings.append(f"{job.kind} {job.object_id}: its artifacts at {target} were already gone.")
+                report.warnings.append(f"{job.kind} {job.object_id}: no files at {target} (none were written, or they are gone already).")
                 self._resolve(job, "artifacts_missing", {}, report)
                 return
             if report.dry_run:

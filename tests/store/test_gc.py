@@ -98,8 +98,10 @@ def test_gc_purges_a_deleted_experiment_with_runs_and_logged_models_without_fore
         tracking.get_experiment(experiment_id)
     assert _count(backend, tables.logged_models, experiment_id=int(experiment_id)) == 0
     assert not Path(location).exists()
-    # one tombstone for the experiment's directory (its runs' are inside it), resolved
-    assert [(a["kind"], a["action"]) for a in report.artifacts] == [("experiment", "deleted")]
+    # the runs' and models' directories first (deepest first), then what is left of the experiment's
+    assert sorted((a["kind"], a["action"]) for a in report.artifacts) == [("experiment", "deleted")] + [
+        ("logged_model", "missing")] * 3 + [("run", "deleted")] * 3
+    assert report.artifacts[-1]["kind"] == "experiment"
     assert _count(backend, gc_pending_artifacts) == 0
     assert all(not Path(r.info.artifact_uri).exists() for r in runs)
     assert tracking.get_experiment("0").lifecycle_stage == "active"
@@ -131,6 +133,28 @@ def test_gc_never_deletes_files_a_live_version_uses_and_collects_them_once_it_is
     assert Path(live.info.artifact_uri, "keep").exists()  # the neighbour is untouched
     events = [e.action for e in backend.stores.history.list_events("m")]
     assert events[-2:] == ["version_deleted", "version_purged"]
+    assert _count(backend, gc_pending_artifacts) == 0
+
+
+def test_a_kept_location_protects_the_experiment_around_it(backend, gc):
+    tracking = backend.tracking
+    experiment_id = tracking.create_experiment("e")
+    run, _ = _full_run(backend, experiment_id)
+    other, _ = _full_run(backend, experiment_id)
+    backend.stores.registry.create_registered_model("m")  # names the run by id only
+    backend.stores.registry.create_model_version("m", f"runs:/{run.info.run_id}/model", run_id=run.info.run_id)
+    tracking.delete_experiment(experiment_id)
+
+    report = gc.collect(0, experiment_ids=[experiment_id])
+
+    actions = {(a["kind"], a["object_id"]): a["action"] for a in report.artifacts}
+    assert actions[("run", run.info.run_id)] == "kept" and actions[("experiment", experiment_id)] == "kept"
+    assert actions[("run", other.info.run_id)] == "deleted"
+    assert Path(run.info.artifact_uri, "weights.bin").exists() and not Path(other.info.artifact_uri).exists()
+
+    backend.stores.registry.delete_registered_model("m")
+    gc.collect(0)
+    assert not Path(run.info.artifact_uri).parent.parent.exists()
     assert _count(backend, gc_pending_artifacts) == 0
 
 
@@ -217,7 +241,7 @@ def test_missing_artifacts_are_a_warning_not_an_error(backend, gc):
     report = gc.collect(0)
 
     assert [a["action"] for a in report.artifacts] == ["missing"]
-    assert "already gone" in report.warnings[0]
+    assert "no files at" in report.warnings[0]
     assert gc.history()[0].action == "artifacts_missing"
     assert gc.collect(0).warnings == []
 

@@ -164,8 +164,7 @@ class SqlGcStore:
             if row is None or (deleted_experiment is None and row.lifecycle_stage != "deleted"):
                 return None
             counts = self._delete_run_rows(conn, run_id)
-            if deleted_experiment is None or not self._inside_experiment(conn, deleted_experiment, row.artifact_uri):
-                self._tombstone(conn, "run", run_id, row.run_name, row.artifact_uri, row.deleted_time or now)
+            self._tombstone(conn, "run", run_id, row.run_name, row.artifact_uri, row.deleted_time or now)
             _record(conn, "rows_purged", "run", run_id, {"rows": counts, "location": row.artifact_uri,
                                                           "experiment_id": str(row.experiment_id)}, now)
             return counts
@@ -184,9 +183,8 @@ class SqlGcStore:
             if row is None or (deleted_experiment is None and row.lifecycle_stage != "deleted"):
                 return None
             counts = self._delete_model_rows(conn, model_id)
-            if deleted_experiment is None or not self._inside_experiment(conn, deleted_experiment, row.artifact_location):
-                self._tombstone(conn, "logged_model", model_id, row.name, row.artifact_location,
-                                row.last_updated_timestamp or now)
+            self._tombstone(conn, "logged_model", model_id, row.name, row.artifact_location,
+                            row.last_updated_timestamp or now)
             _record(conn, "rows_purged", "logged_model", model_id,
                     {"rows": counts, "location": row.artifact_location, "name": row.name,
                      "experiment_id": str(row.experiment_id)}, now)
@@ -239,12 +237,6 @@ class SqlGcStore:
         query = select(experiments.c.lifecycle_stage).where(experiments.c.experiment_id == pk)
         stage = conn.execute(query.with_for_update() if lock else query).scalar()
         return stage == "deleted"
-
-    @staticmethod
-    def _inside_experiment(conn, pk: int, location: str | None) -> bool:
-        """Whether ``location`` lies in experiment ``pk``'s artifact location (whose tombstone covers it)."""
-        base = conn.execute(select(experiments.c.artifact_location).where(experiments.c.experiment_id == pk)).scalar()
-        return bool(base and location and location.startswith(base.rstrip("/") + "/"))
 
     @staticmethod
     def _delete_run_rows(conn, run_id: str) -> dict[str, int]:
