@@ -66,6 +66,7 @@ if TYPE_CHECKING:
     from podium.client.rest_webhooks import RestWebhooks
     from podium.server.settings import ServerSettings
     from podium.services.approvals import ApprovalService
+    from podium.services.gc import GcService
     from podium.services.history import HistoryService
     from podium.services.integrity import IntegrityService
     from podium.services.model_files import Locate
@@ -77,6 +78,7 @@ if TYPE_CHECKING:
     from podium.store.base import (
         ApprovalStore,
         AuthStore,
+        GcStore,
         HistoryStore,
         ManifestStore,
         RegistryStore,
@@ -95,6 +97,7 @@ __all__ = [
     "build",
     "open_auth_store",
     "open_database",
+    "open_gc",
     "prepare_upload_staging",
     "reset_backends",
     "schema_revision",
@@ -119,6 +122,7 @@ class Stores:
     history: "HistoryStore"
     approvals: "ApprovalStore"
     webhooks: "WebhookStore"
+    gc: "GcStore"
 
 
 @dataclass
@@ -144,6 +148,8 @@ class Backend:
     artifacts: "ArtifactStore | None" = None
     #: the server's authorizer with ``--auth``; None: nobody's permissions are checked
     authorizer: "Authorizer | None" = None
+    #: garbage collection (``podium gc``, the server's scheduled collection); embedded backends only
+    gc: "GcService | None" = None
 
     @property
     def is_sqlite(self) -> bool:
@@ -266,6 +272,7 @@ def _database(uri: str, *, upgrade: bool = True) -> "Database":
 def _sql_stores(db: "Database", artifact_root: str) -> Stores:
     from podium.store.sql.approvals import SqlApprovalStore
     from podium.store.sql.auth import SqlAuthStore
+    from podium.store.sql.gc import SqlGcStore
     from podium.store.sql.history import SqlHistoryStore
     from podium.store.sql.manifests import SqlManifestStore
     from podium.store.sql.registry import SqlRegistryStore
@@ -281,6 +288,7 @@ def _sql_stores(db: "Database", artifact_root: str) -> Stores:
         history=SqlHistoryStore(registry),
         approvals=SqlApprovalStore(db, registry),
         webhooks=SqlWebhookStore(db),
+        gc=SqlGcStore(db),
     )
 
 
@@ -299,6 +307,7 @@ def _embedded_backend(uri: str, db: "Database", artifact_root: str, *, serving: 
     """
     from podium.auth.access import AccessService
     from podium.services.approvals import ApprovalService
+    from podium.services.gc import GcService
     from podium.services.history import HistoryService
     from podium.services.integrity import IntegrityService
     from podium.services.registry import RegistryService
@@ -328,6 +337,9 @@ def _embedded_backend(uri: str, db: "Database", artifact_root: str, *, serving: 
         stores=stores,
         database=db,
         authorizer=authorizer,
+        # unguarded: gc checks what still refers to a location itself (podium.services.gc)
+        gc=GcService(stores.gc, artifact_locator(artifacts_destination),
+                     artifacts_destination.root_uri if artifacts_destination is not None else None),
     )
 
 
@@ -389,6 +401,19 @@ def open_auth_store(uri: str) -> tuple["AuthStore", "Database"]:
 
     db = _database(uri)
     return SqlAuthStore(db), db
+
+
+def open_gc(uri: str, artifacts_destination: str | None = None) -> tuple["GcService", "Database"]:
+    """Garbage collection on the database at ``uri`` (``podium gc``), the schema upgraded, and the
+    database to dispose of. ``artifacts_destination`` (a directory or ``s3://``): where the server
+    keeps ``mlflow-artifacts:/`` files; without it those locations cannot be collected from here."""
+    from podium.services.gc import GcService
+    from podium.store.sql.gc import SqlGcStore
+
+    db = _database(uri)
+    destination = artifact_store_for(artifacts_destination) if artifacts_destination else None
+    return GcService(SqlGcStore(db), artifact_locator(destination),
+                     destination.root_uri if destination is not None else None), db
 
 
 def open_database(uri: str, *, upgrade: bool = False) -> "Database":

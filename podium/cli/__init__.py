@@ -40,6 +40,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "server": ("podium.cli.server:server", "Run the Podium tracking and registry server."),
     "serve": ("podium.cli.serve:serve", "Serve a model over HTTP (MLflow's scoring protocol); follow its alias or stage."),
     "db": ("podium.cli.db:db", "Upgrade the database schema and show its revision."),
+    "gc": ("podium.cli.gc:gc", "Permanently remove deleted runs, experiments, logged models and their files."),
     "users": ("podium.cli.users:users", "Create, list and delete users (on the database, like `podium db`)."),
     "groups": ("podium.cli.groups:groups", "Create groups of users and change their members (on the database)."),
     "tokens": ("podium.cli.tokens:tokens", "Create, list and revoke API tokens (on the database)."),

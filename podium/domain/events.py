@@ -27,6 +27,7 @@ ACTIONS = (
     # model versions
     "version_created", "version_deleted", "version_description_changed",
     "version_tag_set", "version_tag_deleted", "stage_transitioned",
+    "version_purged",  # podium gc: a deleted version's files are gone (or left in place: not Podium's)
     # aliases
     "alias_set", "alias_deleted",
     # governance

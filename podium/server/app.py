@@ -126,6 +126,9 @@ class PodiumApp:
         self._serialize_writes = self._backend is not None and self._backend.is_sqlite
         self._write_lock: asyncio.Lock | None = None
         self.ui = UI(self)  # the web UI's pages, for the paths the route table does not serve
+        from podium.server.gc_schedule import scheduler_for
+
+        self.gc_scheduler = scheduler_for(self.settings, self._backend)  # --gc-interval
         self.metrics = None
         if self.settings.metrics:
             from podium.server.metrics import create_metrics
@@ -162,6 +165,8 @@ class PodiumApp:
                     self.metrics.start()
                 if self.delivery is not None:
                     self.delivery.start()
+                if self.gc_scheduler is not None:
+                    self.gc_scheduler.start()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 self.close()
@@ -171,6 +176,8 @@ class PodiumApp:
     def close(self) -> None:
         if self.delivery is not None:
             self.delivery.stop()
+        if self.gc_scheduler is not None:
+            self.gc_scheduler.stop()
         if self.metrics is not None:
             self.metrics.close()
         self.executor.shutdown(wait=True, cancel_futures=True)

@@ -30,6 +30,9 @@ import os
 import tomllib
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
+from typing import Callable
+
+from podium.domain.gc import parse_duration
 
 from podium.errors import InvalidParameterValue
 
@@ -65,6 +68,8 @@ class Setting:
     minimum: int | None = None
     maximum: int | None = None
     in_file: bool = True
+    #: a further check of the value (raises ValueError with the reason), e.g. a duration's spelling
+    check: "Callable[[object], object] | None" = None
 
     @property
     def key(self) -> str | None:
@@ -161,6 +166,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("webhook_poll_ms", "--webhook-poll-ms", "PODIUM_WEBHOOK_POLL_MS", 500,
             "How often the delivery worker looks for due deliveries when idle, in ms.", int, minimum=10,
             maximum=10000),
+    Setting("gc_interval", "--gc-interval", "PODIUM_GC_INTERVAL", "0",
+            "Run garbage collection (podium gc) every this long: 1d, 6h, 30m; 0 never. One server process per "
+            "database collects per interval, however many share it (docs/operations.md).", check=parse_duration),
+    Setting("gc_retention", "--gc-retention", "PODIUM_GC_RETENTION", "30d",
+            "With --gc-interval: collect only what was deleted at least this long ago (podium gc --older-than).",
+            check=parse_duration),
 )
 
 #: MLflow's variables, read when Podium's own is not set
@@ -209,6 +220,11 @@ def _checked(setting: Setting, value, source: str):
         raise _invalid(setting, value, source, f"expected at least {setting.minimum}")
     if setting.maximum is not None and value > setting.maximum:
         raise _invalid(setting, value, source, f"expected at most {setting.maximum}")
+    if setting.check is not None:
+        try:
+            setting.check(value)
+        except ValueError as exc:
+            raise _invalid(setting, value, source, str(exc)) from None
     return value
 
 
@@ -303,6 +319,8 @@ class ServerSettings:
     webhook_retry_max_ms: int = 3600000
     webhook_retry_hours: int = 24
     webhook_poll_ms: int = 500
+    gc_interval: str = "0"
+    gc_retention: str = "30d"
 
     @classmethod
     def from_env(cls, environ: dict | None = None, *, tracking_uri: str | None = None,

@@ -28,6 +28,7 @@ from podium.store.artifacts.base import ArtifactStore
 if TYPE_CHECKING:
     from podium.auth.entities import ApiToken, Group, ModelGrant, ModelPolicy, Permission, User
     from podium.domain.events import RegistryEvent
+    from podium.domain.gc import GcCandidate, PendingArtifacts, PurgeRecord
     from podium.domain.history import ModelState
     from podium.domain.approvals import ApprovalRequest
     from podium.domain.manifests import Manifest
@@ -37,6 +38,7 @@ __all__ = [
     "ApprovalStore",
     "ArtifactStore",
     "AuthStore",
+    "GcStore",
     "HistoryStore",
     "LockedModel",
     "ManifestStore",
@@ -313,3 +315,38 @@ class WebhookStore(Protocol):
     def record_outcome(self, delivery: "PendingDelivery", outcome: "DeliveryOutcome") -> None: ...
     def wait_for_deliveries(self, timeout: float) -> bool:
         """Block until this process commits new deliveries (True), or ``timeout`` seconds pass."""
+
+
+class GcStore(Protocol):
+    """Garbage collection (``podium gc``): deleted objects, their purge, the files waiting to be
+    deleted (tombstones), the purge history and the scheduled collector's lease.
+
+    A purge is one transaction that re-checks the object is still deleted (else returns None and
+    changes nothing), removes its rows children first (no foreign key fails on any backend), records
+    it in the purge history and leaves a tombstone for its files; the caller deletes the files after
+    that commit and then resolves the tombstone, so an interrupted collection is finished by the next.
+    """
+
+    def candidates(self, kind: str, deleted_before: int | None = None,
+                   ids: Sequence[str] | None = None) -> "list[GcCandidate]":
+        """Deleted experiments, runs or logged models (``kind``) deleted before ``deleted_before``; or
+        the objects ``ids`` whatever their lifecycle."""
+    def count_rows(self, kind: str, object_id: str) -> dict[str, int]:
+        """Rows purging the object would remove, by table."""
+    def purge_run(self, run_id: str) -> dict[str, int] | None: ...
+    def purge_logged_model(self, model_id: str) -> dict[str, int] | None: ...
+    def purge_experiment(self, experiment_id: str) -> dict[str, int] | None:
+        """The experiment with all its runs and logged models (each in a transaction of its own)."""
+    def pending_artifacts(self, deleted_before: int | None = None,
+                          object_ids: Sequence[str] | None = None) -> "list[PendingArtifacts]": ...
+    def referenced_locations(self) -> list[tuple[str, str, str | None, str]]:
+        """``(kind, id, experiment id, location)`` of every run, logged model and model version."""
+    def experiment_locations(self) -> list[str]: ...
+    def resolve_pending(self, pending_id: int, action: str, detail: dict) -> bool:
+        """Remove a tombstone and record ``action``; False if it was already resolved."""
+    def drop_pending(self, pending_id: int) -> None: ...
+    def purge_history(self, max_results: int = 100, object_id: str | None = None) -> "list[PurgeRecord]": ...
+    def claim_collection(self, name: str, holder: str, interval_ms: int, ttl_ms: int) -> bool:
+        """Take the scheduled job if it is due and free: one claimer wins, across processes."""
+    def renew_collection(self, name: str, holder: str, ttl_ms: int) -> bool: ...
+    def release_collection(self, name: str, holder: str) -> None: ...

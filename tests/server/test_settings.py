@@ -246,3 +246,15 @@ def test_the_webhook_key_file_defaults_beside_the_sqlite_database(cwd):
     assert s.webhook_secret_key_file == str(cwd / "data" / "webhook-secret.key")
     pg = ServerSettings.from_env({}, backend_store_uri="postgresql://u@h/db")
     assert pg.webhook_secret_key_file == str(cwd / "podium-data" / "webhook-secret.key")
+
+
+def test_gc_durations_from_the_flag_the_variable_and_the_file(cwd):
+    config = _config(cwd / "podium.toml", 'gc_interval = "6h"\ngc_retention = "2d8h"\n')
+    s = ServerSettings.from_env({"PODIUM_CONFIG": config})
+    assert (s.gc_interval, s.gc_retention) == ("6h", "2d8h")
+    assert ServerSettings.from_env({"PODIUM_GC_INTERVAL": "1d"}, gc_interval="90s").gc_interval == "90s"
+    for env in ({"PODIUM_GC_INTERVAL": "daily"}, {"PODIUM_GC_RETENTION": "-3d"}):
+        with pytest.raises(InvalidParameterValue, match="is not a duration; use numbers with units"):
+            ServerSettings.from_env(env)
+    with pytest.raises(InvalidParameterValue, match="gc_interval .*config file"):
+        ServerSettings.from_env({"PODIUM_CONFIG": _config(cwd / "bad.toml", "gc_interval = 5\n")})

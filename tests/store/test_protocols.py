@@ -55,7 +55,7 @@ def test_every_store_of_the_backend_implements_its_protocol(backend):
         protocol, store = hints[field.name], getattr(backend.stores, field.name)
         assert _mismatches(protocol, store) == [], f"{type(store).__name__} vs {protocol.__name__}"
         checked.append(protocol.__name__)
-    assert len(checked) == 7
+    assert len(checked) == 8
 
 
 def test_the_locked_model_of_the_history_store_implements_its_protocol(backend):

@@ -37,6 +37,7 @@ from podium.errors import InvalidParameterValue, ResourceAlreadyExists, Resource
 from podium.store.sql.engine import Database
 from podium.store.sql.events import record_event, record_events
 from podium.store.sql.filters import KeyedTable, Target, compile_filter
+from podium.store.sql.gc import remember_version_files
 from podium.store.sql.keyset import KeysetOrder, keyset_page
 from podium.store.sql.manifests import insert_manifest
 from podium.store.sql.tables import (
@@ -226,6 +227,7 @@ class SqlRegistryStore:
         with self.db.write() as conn:
             row = self._rm_row(conn, name, lock=True)
             versions = conn.execute(select(func.count()).select_from(mv).where(mv.c.model == row.id)).scalar()
+            remember_version_files(conn, row.id)  # their files are collected by `podium gc`
             for table in (model_version_tags, registered_model_aliases, registered_model_tags, mv):
                 conn.execute(delete(table).where(table.c.model == row.id))
             conn.execute(delete(rm).where(rm.c.id == row.id))
@@ -471,6 +473,7 @@ class SqlRegistryStore:
             ).scalar()
             if stage is None:
                 raise _version_not_found(name, version)
+            remember_version_files(conn, model_pk, version)  # its files are collected by `podium gc`
             aliases = conn.execute(
                 select(a.c.alias).where(a.c.model == model_pk, a.c.version == version).order_by(a.c.alias)
             ).scalars().all()

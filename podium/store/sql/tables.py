@@ -273,3 +273,5 @@ from podium.store.sql import event_tables as _event_tables  # noqa: E402,F401
 from podium.store.sql import approval_tables as _approval_tables  # noqa: E402,F401
 # webhooks and their delivery outbox live in their own module
 from podium.store.sql import webhook_tables as _webhook_tables  # noqa: E402,F401
+# garbage collection: pending artifact deletions, the purge history, the collector's lease
+from podium.store.sql import gc_tables as _gc_tables  # noqa: E402,F401
