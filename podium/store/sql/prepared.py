@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections import namedtuple
 
-__all__ = ["Prepared"]
+__all__ = ["Prepared", "prepared"]
 
 
 class Prepared:
@@ -30,20 +30,57 @@ class Prepared:
         self._defaults = {k: v for k, v in compiled.params.items() if v is not None}
         # positional paramstyles (qmark, format) list names in order, repeats included
         self._names = tuple(compiled.positiontup) if compiled.positional else None
-        self._row = namedtuple("Row", [c.name for c in stmt.selected_columns], rename=True)._make
+        columns = [c.name for c in stmt.exported_columns]  # a SELECT's columns, or what DML RETURNs
+        self._row = namedtuple("Row", columns, rename=True)._make if columns else None
+
+    def _args(self, params: dict):
+        if self._defaults:
+            params = {**self._defaults, **params}
+        return params if self._names is None else tuple([params[n] for n in self._names])
+
+    def _execute(self, conn, args, many: bool = False):
+        cursor = conn.connection.cursor()
+        listeners = conn.engine.dispatch.before_cursor_execute
+        if listeners:  # statement counters and tracers still see every statement
+            listeners(conn, cursor, self.sql, args, None, many)
+        if many:
+            cursor.executemany(self.sql, args)
+        else:
+            cursor.execute(self.sql, args)
+        return cursor
 
     def rows(self, conn, **params) -> list:
         """The statement's rows with ``params``, on ``conn``'s (an SQLAlchemy ``Connection``) cursor."""
-        if self._defaults:
-            params = {**self._defaults, **params}
-        args = params if self._names is None else tuple([params[n] for n in self._names])
-        cursor = conn.connection.cursor()
+        cursor = self._execute(conn, self._args(params))
         try:
-            listeners = conn.engine.dispatch.before_cursor_execute
-            if listeners:  # statement counters and tracers still see every statement
-                listeners(conn, cursor, self.sql, args, None, False)
-            cursor.execute(self.sql, args)
             make = self._row
             return [make(r) for r in cursor.fetchall()]
         finally:
             cursor.close()
+
+    def run(self, conn, **params) -> int:
+        """Run a statement that returns no rows (INSERT, UPDATE, DELETE); the number of rows it touched."""
+        cursor = self._execute(conn, self._args(params))
+        try:
+            return cursor.rowcount
+        finally:
+            cursor.close()
+
+    def run_many(self, conn, rows: list[dict]) -> None:
+        """Run the statement once per parameter set (the driver's ``executemany``)."""
+        if rows:
+            self._execute(conn, [self._args(r) for r in rows], many=True).close()
+
+
+_SHARED: dict[tuple, Prepared] = {}
+
+
+def prepared(conn, key: str, build) -> Prepared:
+    """The :class:`Prepared` ``build()`` for ``conn``'s dialect, compiled on first use and then shared
+    (for module-level writers such as the event log, which have no store instance to keep it on)."""
+    dialect = conn.dialect
+    cache_key = (dialect.name, dialect.driver, key)
+    found = _SHARED.get(cache_key)
+    if found is None:
+        found = _SHARED[cache_key] = Prepared(build(), dialect)
+    return found

@@ -143,6 +143,7 @@ class SqlRegistryStore:
         owner_name = select(rm.c.name).where(rm.c.id == mv.c.model).scalar_subquery().label("name")
         self._versions_by_key = select(mv, owner_name).where(mv.c.model.in_(literal_models), mv.c.version.in_(versions))
         self._prepare_hot_reads(db.engine.dialect)
+        self._prepare_hot_writes(db.engine.dialect)
 
     def _prepare_hot_reads(self, dialect) -> None:
         """The single-entity reads (get model, get version, by alias, latest versions), compiled once and
@@ -183,6 +184,36 @@ class SqlRegistryStore:
             .where(rt.c.model == b("model")),
             select(literal_column("'a'"), a.c.alias, null(), a.c.version).where(a.c.model == b("model")),
         ), dialect)
+
+    def _prepare_hot_writes(self, dialect) -> None:
+        """The statements of the frequent writes (new version, transition, alias), compiled once."""
+        b, a = bindparam, registered_model_aliases
+        by_name = rm.c.name == b("name")
+        self._q_bump = self._q_touch = None
+        if self._returning:  # one statement takes the next number (or locks the model) and returns the key
+            self._q_bump = Prepared(update(rm).where(by_name).values(
+                last_version=rm.c.last_version + 1, last_updated_timestamp=b("now"))
+                .returning(rm.c.id, rm.c.last_version), dialect)
+            self._q_touch = Prepared(update(rm).where(by_name).values(last_updated_timestamp=b("now"))
+                                     .returning(rm.c.id), dialect)
+        self._q_insert_version = Prepared(insert(mv).inline().values({name: b(name) for name in (
+            "model", "version", "current_stage", "description", "user_id", "source", "run_id", "model_id",
+            "run_link", "status", "status_message", "storage_location", "creation_timestamp",
+            "last_updated_timestamp")}), dialect)
+        one = (mv.c.model == b("model")) & (mv.c.version == b("version"))
+        self._q_version_exists = Prepared(select(mv.c.version).where(one), dialect)
+        self._q_stages = Prepared(select(mv.c.version, mv.c.current_stage).where(
+            mv.c.model == b("model"), or_(mv.c.version == b("version"), mv.c.current_stage == b("stage"))), dialect)
+        self._q_move = Prepared(update(mv).where(one).values(
+            current_stage=b("stage"), last_updated_timestamp=b("now")), dialect)
+        self._q_archive = Prepared(update(mv).where(
+            mv.c.model == b("model"), mv.c.current_stage == b("stage"), mv.c.version != b("version"))
+            .values(current_stage="Archived", last_updated_timestamp=b("now")), dialect)
+        alias = (a.c.model == b("model")) & (a.c.alias == b("alias"))
+        self._q_alias = Prepared(select(a.c.version).where(alias), dialect)
+        self._q_alias_delete = Prepared(delete(a).where(alias), dialect)
+        self._q_alias_insert = Prepared(insert(a).inline().values(model=b("model"), alias=b("alias"),
+                                                                  version=b("version")), dialect)
 
     # ------------------------------------------------------------------ registered models
     def create_registered_model(
@@ -327,22 +358,11 @@ class SqlRegistryStore:
         tags = dict(tags or {})
         with self.db.write() as conn:
             model_pk, version = self._next_version(conn, name, now)
-            conn.execute(
-                insert(mv).values(
-                    model=model_pk,
-                    version=version,
-                    current_stage="None",
-                    description=description,
-                    user_id=user_id,
-                    source=source,
-                    run_id=run_id,
-                    model_id=model_id,
-                    run_link=run_link,
-                    status="READY",
-                    storage_location=storage_location,
-                    creation_timestamp=now,
-                    last_updated_timestamp=now,
-                )
+            self._q_insert_version.run(
+                conn, model=model_pk, version=version, current_stage="None", description=description,
+                user_id=user_id, source=source, run_id=run_id, model_id=model_id, run_link=run_link,
+                status="READY", status_message=None, storage_location=storage_location,
+                creation_timestamp=now, last_updated_timestamp=now,
             )
             if tags:
                 conn.execute(
@@ -371,16 +391,16 @@ class SqlRegistryStore:
 
     def _next_version(self, conn, name: str, now: int) -> tuple[int, int]:
         """Take the model's next version number inside this transaction (and lock the model row)."""
+        if self._q_bump is not None:
+            rows = self._q_bump.rows(conn, name=name, now=now)
+            if not rows:
+                raise _model_not_found(name)
+            return rows[0].id, rows[0].last_version
         bump = (
             update(rm)
             .where(rm.c.name == name)
             .values(last_version=rm.c.last_version + 1, last_updated_timestamp=now)
         )
-        if self._returning:
-            row = conn.execute(bump.returning(rm.c.id, rm.c.last_version)).first()
-            if row is None:
-                raise _model_not_found(name)
-            return row.id, row.last_version
         model_pk = self.lock_model(conn, name, now)
         conn.execute(bump)
         return model_pk, conn.execute(select(rm.c.last_version).where(rm.c.id == model_pk)).scalar_one()
@@ -391,20 +411,19 @@ class SqlRegistryStore:
         Every write to a model's versions, tags or aliases goes through here first, so writers to one
         model queue up (a row lock on PostgreSQL/MySQL, the write lock on SQLite).
         """
-        touch = update(rm).where(rm.c.name == name).values(last_updated_timestamp=now)
-        if self._returning:
-            row = conn.execute(touch.returning(rm.c.id)).first()
-        else:
-            row = conn.execute(select(rm.c.id).where(rm.c.name == name).with_for_update()).first()
-            if row is not None:
-                conn.execute(touch)
+        if self._q_touch is not None:
+            rows = self._q_touch.rows(conn, name=name, now=now)
+            if not rows:
+                raise missing or _model_not_found(name)
+            return rows[0].id
+        row = conn.execute(select(rm.c.id).where(rm.c.name == name).with_for_update()).first()
         if row is None:
             raise missing or _model_not_found(name)
+        conn.execute(update(rm).where(rm.c.id == row.id).values(last_updated_timestamp=now))
         return row.id
 
     def _require_version(self, conn, model_pk: int, name: str, version: int) -> None:
-        found = conn.execute(select(mv.c.version).where(mv.c.model == model_pk, mv.c.version == version)).first()
-        if found is None:
+        if not self._q_version_exists.rows(conn, model=model_pk, version=version):
             raise _version_not_found(name, version)
 
     def _version(self, conn, model_pk: int, version: int) -> ModelVersion:
@@ -455,26 +474,14 @@ class SqlRegistryStore:
         """Move ``version`` into ``stage`` (archiving the stage's other versions if asked) and record it,
         inside the caller's transaction, which has locked the model (:meth:`lock_model`)."""
         now = now if now is not None else now_ms()
-        touched = mv.c.version == version
-        if archive_existing_versions:
-            touched = or_(touched, mv.c.current_stage == stage)
-        before = dict(conn.execute(
-            select(mv.c.version, mv.c.current_stage).where(mv.c.model == model_pk, touched)
-        ).all())
+        # the version, and the stage's current holders (read always: one statement either way)
+        before = dict(self._q_stages.rows(conn, model=model_pk, version=version, stage=stage))
         if version not in before:
             raise _version_not_found(name, version)  # rolls back: nothing changed
-        conn.execute(
-            update(mv)
-            .where(mv.c.model == model_pk, mv.c.version == version)
-            .values(current_stage=stage, last_updated_timestamp=now)
-        )
+        self._q_move.run(conn, model=model_pk, version=version, stage=stage, now=now)
         archived = sorted(v for v, s in before.items() if v != version and s == stage) if archive_existing_versions else []
         if archived:
-            conn.execute(
-                update(mv)
-                .where(mv.c.model == model_pk, mv.c.current_stage == stage, mv.c.version != version)
-                .values(current_stage="Archived", last_updated_timestamp=now)
-            )
+            self._q_archive.run(conn, model=model_pk, version=version, stage=stage, now=now)
         events = []
         if before[version] != stage:
             events.append(("stage_transitioned", model_pk, name, {
@@ -577,17 +584,17 @@ class SqlRegistryStore:
     def apply_alias(self, conn, model_pk: int, name: str, alias: str, version: int | None) -> None:
         """Point ``alias`` at ``version`` (``None``: delete it) and record it, inside the caller's
         transaction, which has locked the model (:meth:`lock_model`)."""
-        a = registered_model_aliases
         if version is not None:
             self._require_version(conn, model_pk, name, version)
-        old = conn.execute(select(a.c.version).where(a.c.model == model_pk, a.c.alias == alias)).scalar()
+        held = self._q_alias.rows(conn, model=model_pk, alias=alias)
+        old = held[0].version if held else None
         if old == version:
             return
-        conn.execute(delete(a).where(a.c.model == model_pk, a.c.alias == alias))
+        self._q_alias_delete.run(conn, model=model_pk, alias=alias)
         if version is None:
             record_event(conn, "alias_deleted", model_pk, name, version=old, target=alias, before={"version": old})
             return
-        conn.execute(insert(a).values(model=model_pk, alias=alias, version=version))
+        self._q_alias_insert.run(conn, model=model_pk, alias=alias, version=version)
         record_event(conn, "alias_set", model_pk, name, version=version, target=alias,
                      before=None if old is None else {"version": old}, after={"version": version})
 
