@@ -98,7 +98,8 @@ SETTINGS: tuple[Setting, ...] = (
             "Interface to listen on (0.0.0.0 for every interface)."),
     Setting("port", "--port", "PODIUM_PORT", 5000, "TCP port to listen on.", int, minimum=0, maximum=65535),
     Setting("workers", "--workers", "PODIUM_WORKERS", 1,
-            "Server processes. One is fastest on SQLite (decision 0002); more help on PostgreSQL/MySQL.",
+            "Server processes. On a 2-core machine 2 served more reads and transitions than 1 on SQLite and "
+            "PostgreSQL alike (decision 0022).",
             int, minimum=1),
     Setting("log_level", "--log-level", "PODIUM_LOG_LEVEL", "info", "Log level.", str,
             ("critical", "error", "warning", "info", "debug")),

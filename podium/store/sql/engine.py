@@ -183,10 +183,13 @@ def _sqlite_on_connect(dbapi_connection, _record) -> None:
 
 
 def _sqlite_on_begin(conn: Connection) -> None:
-    if conn.get_execution_options().get("podium_write"):
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
-    else:
-        conn.exec_driver_sql("BEGIN")
+    # on the driver's connection (through exec_driver_sql this cost ~20 us of every transaction),
+    # raising what SQLAlchemy would (Database.write retries a busy "BEGIN IMMEDIATE")
+    statement = "BEGIN IMMEDIATE" if conn.get_execution_options().get("podium_write") else "BEGIN"
+    try:
+        conn.connection.driver_connection.execute(statement)
+    except conn.dialect.loaded_dbapi.OperationalError as exc:
+        raise OperationalError(statement, (), exc) from exc
 
 
 def _make_sqlite_directory(path: Path) -> None:

@@ -19,6 +19,7 @@ from podium.domain.search import parse_filter
 from podium.domain.search_ast import OrderKey
 from podium.errors import InvalidParameterValue, ResourceDoesNotExist
 from podium.store.sql.filters import KeyedTable, Target, compile_filter, compile_order_by
+from podium.store.sql.prepared import Prepared
 from podium.store.sql.tables import experiments, logged_model_metrics, logged_model_params, logged_model_tags, logged_models
 from podium.store.sql.tracking_common import (
     experiment_not_found,
@@ -49,6 +50,8 @@ class LoggedModelsMixin:
             .order_by(lm.c.creation_timestamp.desc())
             .limit(1)
         )
+        # looked up for every version registered from runs:/<run>/<name>: compiled once, on the driver
+        self._q_find_logged_model = Prepared(self._find_logged_model, self.db.engine.dialect)
         self._logged_model_target = Target(
             attributes={
                 "name": lm.c.name,
@@ -186,8 +189,8 @@ class LoggedModelsMixin:
     def find_logged_model(self, run_id: str, name: str) -> LoggedModel | None:
         """The newest logged model called ``name`` that ``run_id`` produced (``runs:/<run>/<name>``)."""
         with self.db.read() as conn:
-            row = conn.execute(self._find_logged_model, {"run_id": run_id, "name": name}).first()
-            return self._logged_models(conn, [row])[0] if row else None
+            rows = self._q_find_logged_model.rows(conn, run_id=run_id, name=name)
+            return self._logged_models(conn, rows[:1])[0] if rows else None
 
     def _logged_model_row(self, conn, model_id: str):
         row = conn.execute(select(logged_models).where(logged_models.c.model_id == model_id)).first()

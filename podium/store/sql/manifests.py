@@ -11,11 +11,12 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
-from sqlalchemy import insert, or_, select
+from sqlalchemy import bindparam, insert, or_, select
 
 from podium.domain.manifests import Manifest, ManifestFile, location_hash, location_key
 from podium.store.sql.engine import Database
 from podium.store.sql.manifest_tables import model_version_files, model_version_manifests
+from podium.store.sql.prepared import prepared
 from podium.store.sql.tables import registered_models
 
 __all__ = ["SqlManifestStore", "insert_manifest"]
@@ -30,18 +31,27 @@ def insert_manifest(conn, model_pk: int, version: int, location: str | None, man
         return
     key = manifest.location if manifest is not None and manifest.location else location_key(location)
     now = now if now is not None else int(time.time() * 1000)
-    conn.execute(insert(mf).values(
-        model=model_pk, version=version, location=key, location_hash=location_hash(key),
+    prepared(conn, "model_version_manifests.insert", _insert_manifest).run(
+        conn, model=model_pk, version=version, location=key, location_hash=location_hash(key),
         digest=manifest.digest if manifest is not None else None,
         file_count=manifest.file_count if manifest is not None else None,
         total_bytes=manifest.total_bytes if manifest is not None else None,
         created_at=now,
-    ))
+    )
     if manifest is not None and manifest.files:
         rows = [{"model": model_pk, "version": version, "ordinal": i, "path": f.path, "size": f.size,
                  "sha256": f.sha256} for i, f in enumerate(manifest.files)]
+        insert_file = prepared(conn, "model_version_files.insert", _insert_file)
         for start in range(0, len(rows), 1000):
-            conn.execute(insert(files), rows[start:start + 1000])
+            insert_file.run_many(conn, rows[start:start + 1000])
+
+
+def _insert_manifest():
+    return insert(mf).inline().values({c.name: bindparam(c.name) for c in mf.c})
+
+
+def _insert_file():
+    return insert(files).inline().values({c.name: bindparam(c.name) for c in files.c})
 
 
 def _like_prefix(key: str) -> str:

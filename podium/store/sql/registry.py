@@ -20,6 +20,7 @@ from sqlalchemy import (
     insert,
     literal,
     literal_column,
+    null,
     or_,
     select,
     true,
@@ -40,6 +41,7 @@ from podium.store.sql.filters import KeyedTable, Target, compile_filter
 from podium.store.sql.gc import remember_version_files
 from podium.store.sql.keyset import KeysetOrder, keyset_page
 from podium.store.sql.manifests import insert_manifest
+from podium.store.sql.prepared import Prepared
 from podium.store.sql.tables import (
     STAGE,
     model_version_tags,
@@ -141,24 +143,78 @@ class SqlRegistryStore:
         self._latest_version_keys = select(latest.c.model, latest.c.version).where(latest.c.version.is_not(None))
         owner_name = select(rm.c.name).where(rm.c.id == mv.c.model).scalar_subquery().label("name")
         self._versions_by_key = select(mv, owner_name).where(mv.c.model.in_(literal_models), mv.c.version.in_(versions))
+        self._prepare_hot_reads(db.engine.dialect)
+        self._prepare_hot_writes(db.engine.dialect)
 
-    @staticmethod
-    def _latest_versions_by_name(name: str, stages: Sequence[str]):
-        """The newest version of model ``name`` in each of ``stages``: one statement, a handful of index
-        probes (the model's key and each stage's maximum are constants computed once)."""
-        owner, newest = rm.alias("owner"), mv.alias("newest")
-        model_pk = select(owner.c.id).where(owner.c.name == name).scalar_subquery()
-        tops = [
-            select(func.max(newest.c.version))
-            .where(newest.c.model == model_pk, newest.c.current_stage == stage)
-            .scalar_subquery()
-            for stage in stages
-        ]
-        return (
-            select(mv, rm.c.name)
-            .join(rm, rm.c.id == mv.c.model)
-            .where(mv.c.model == model_pk, mv.c.version.in_(tops))
-        )
+    def _prepare_hot_reads(self, dialect) -> None:
+        """The single-entity reads (get model, get version, by alias, latest versions), compiled once and
+        run on the driver's cursor (:mod:`podium.store.sql.prepared`): two to four statements a read."""
+        b, a, t, rt = bindparam, registered_model_aliases, model_version_tags, registered_model_tags
+        versions = select(mv, rm.c.name).join(rm, rm.c.id == mv.c.model)
+        self._q_model = Prepared(select(rm).where(rm.c.name == b("name")), dialect)
+        self._q_model_by_key = Prepared(select(rm).where(rm.c.id == b("model")), dialect)
+        self._q_version = Prepared(versions.where(rm.c.name == b("name"), mv.c.version == b("version")), dialect)
+        self._q_version_by_key = Prepared(versions.where(mv.c.model == b("model"), mv.c.version == b("version")),
+                                          dialect)
+        self._q_version_by_alias = Prepared(
+            versions.join(a, (a.c.model == mv.c.model) & (a.c.version == mv.c.version))
+            .where(rm.c.name == b("name"), a.c.alias == b("alias")), dialect)
+        # the newest version in each stage (one probe of (model, current_stage, version) per stage)
+        newest, owner = mv.alias("newest"), rm.alias("owner")
+
+        def latest(model_key):
+            tops = [select(func.max(newest.c.version))
+                    .where(newest.c.model == model_key, newest.c.current_stage == literal_column(f"'{stage}'"))
+                    .scalar_subquery() for stage in STAGES]
+            return versions.where(mv.c.model == model_key, mv.c.version.in_(tops))
+
+        self._q_latest = Prepared(latest(select(owner.c.id).where(owner.c.name == b("name")).scalar_subquery()),
+                                  dialect)
+        self._q_latest_by_key = Prepared(latest(b("model")), dialect)
+        # tags and aliases of up to len(STAGES) versions of one model (fewer: repeat one), in one statement
+        few = [b(f"v{i}") for i in range(len(STAGES))]
+        self._q_version_extras = Prepared(union_all(
+            select(literal_column("'t'").label("kind"), t.c.version, t.c.key, t.c.value)
+            .where(t.c.model == b("model"), t.c.version.in_(few)),
+            select(literal_column("'a'"), a.c.version, a.c.alias, null()).where(a.c.model == b("model"),
+                                                                                 a.c.version.in_(few)),
+        ), dialect)
+        # a model's tags and aliases, in one statement
+        self._q_model_extras = Prepared(union_all(
+            select(literal_column("'t'").label("kind"), rt.c.key, rt.c.value, null().label("version"))
+            .where(rt.c.model == b("model")),
+            select(literal_column("'a'"), a.c.alias, null(), a.c.version).where(a.c.model == b("model")),
+        ), dialect)
+
+    def _prepare_hot_writes(self, dialect) -> None:
+        """The statements of the frequent writes (new version, transition, alias), compiled once."""
+        b, a = bindparam, registered_model_aliases
+        by_name = rm.c.name == b("name")
+        self._q_bump = self._q_touch = None
+        if self._returning:  # one statement takes the next number (or locks the model) and returns the key
+            self._q_bump = Prepared(update(rm).where(by_name).values(
+                last_version=rm.c.last_version + 1, last_updated_timestamp=b("now"))
+                .returning(rm.c.id, rm.c.last_version), dialect)
+            self._q_touch = Prepared(update(rm).where(by_name).values(last_updated_timestamp=b("now"))
+                                     .returning(rm.c.id), dialect)
+        self._q_insert_version = Prepared(insert(mv).inline().values({name: b(name) for name in (
+            "model", "version", "current_stage", "description", "user_id", "source", "run_id", "model_id",
+            "run_link", "status", "status_message", "storage_location", "creation_timestamp",
+            "last_updated_timestamp")}), dialect)
+        one = (mv.c.model == b("model")) & (mv.c.version == b("version"))
+        self._q_version_exists = Prepared(select(mv.c.version).where(one), dialect)
+        self._q_stages = Prepared(select(mv.c.version, mv.c.current_stage).where(
+            mv.c.model == b("model"), or_(mv.c.version == b("version"), mv.c.current_stage == b("stage"))), dialect)
+        self._q_move = Prepared(update(mv).where(one).values(
+            current_stage=b("stage"), last_updated_timestamp=b("now")), dialect)
+        self._q_archive = Prepared(update(mv).where(
+            mv.c.model == b("model"), mv.c.current_stage == b("stage"), mv.c.version != b("version"))
+            .values(current_stage="Archived", last_updated_timestamp=b("now")), dialect)
+        alias = (a.c.model == b("model")) & (a.c.alias == b("alias"))
+        self._q_alias = Prepared(select(a.c.version).where(alias), dialect)
+        self._q_alias_delete = Prepared(delete(a).where(alias), dialect)
+        self._q_alias_insert = Prepared(insert(a).inline().values(model=b("model"), alias=b("alias"),
+                                                                  version=b("version")), dialect)
 
     # ------------------------------------------------------------------ registered models
     def create_registered_model(
@@ -190,13 +246,16 @@ class SqlRegistryStore:
                     )
                 record_event(conn, "model_created", model_pk, name, timestamp=now,
                              after=_present(description=description, tags=tags or None))
-                return self._registered_models(conn, [self._rm_row_by_id(conn, model_pk)])[0]
+                return self._registered_model(conn, self._q_model_by_key.rows(conn, model=model_pk)[0])
         except IntegrityError:  # a concurrent writer on a non-SQLite backend got there first
             raise ResourceAlreadyExists(f"Registered Model (name={name}) already exists.") from None
 
     def get_registered_model(self, name: str) -> RegisteredModel:
         with self.db.read() as conn:
-            return self._registered_models(conn, [self._rm_row(conn, name)])[0]
+            rows = self._q_model.rows(conn, name=name)
+            if not rows:
+                raise _model_not_found(name)
+            return self._registered_model(conn, rows[0])
 
     def rename_registered_model(self, name: str, new_name: str) -> RegisteredModel:
         with self.db.write() as conn:
@@ -208,7 +267,7 @@ class SqlRegistryStore:
             )
             if new_name != name:
                 record_event(conn, "model_renamed", row.id, new_name, before={"name": name}, after={"name": new_name})
-            return self._registered_models(conn, [self._rm_row_by_id(conn, row.id)])[0]
+            return self._registered_model(conn, self._q_model_by_key.rows(conn, model=row.id)[0])
 
     def update_registered_model(self, name: str, description: str | None) -> RegisteredModel:
         with self.db.write() as conn:
@@ -221,7 +280,7 @@ class SqlRegistryStore:
             if (row.description or None) != (description or None):
                 record_event(conn, "model_description_changed", row.id, name,
                              before=_present(description=row.description), after=_present(description=description))
-            return self._registered_models(conn, [self._rm_row_by_id(conn, row.id)])[0]
+            return self._registered_model(conn, self._q_model_by_key.rows(conn, model=row.id)[0])
 
     def delete_registered_model(self, name: str) -> None:
         with self.db.write() as conn:
@@ -255,11 +314,12 @@ class SqlRegistryStore:
     def get_latest_versions(self, name: str, stages: Sequence[str] | None = None) -> list[ModelVersion]:
         wanted = list(stages) if stages else list(STAGES)
         with self.db.read() as conn:
-            rows = conn.execute(self._latest_versions_by_name(name, wanted)).all()
+            rows = [r for r in self._q_latest.rows(conn, name=name) if r.current_stage in wanted]
             if not rows:
-                self._rm_row(conn, name)  # a missing model is an error; a model without versions is not
+                if not self._q_model.rows(conn, name=name):
+                    raise _model_not_found(name)  # a model without versions is not an error
                 return []
-            by_stage = {v.current_stage: v for v in self._model_versions(conn, rows)}
+            by_stage = {v.current_stage: v for v in self._few_versions(conn, rows)}
             return [by_stage[s] for s in wanted if s in by_stage]
 
     def set_registered_model_tag(self, name: str, key: str, value: str) -> None:
@@ -300,22 +360,11 @@ class SqlRegistryStore:
         tags = dict(tags or {})
         with self.db.write() as conn:
             model_pk, version = self._next_version(conn, name, now)
-            conn.execute(
-                insert(mv).values(
-                    model=model_pk,
-                    version=version,
-                    current_stage="None",
-                    description=description,
-                    user_id=user_id,
-                    source=source,
-                    run_id=run_id,
-                    model_id=model_id,
-                    run_link=run_link,
-                    status="READY",
-                    storage_location=storage_location,
-                    creation_timestamp=now,
-                    last_updated_timestamp=now,
-                )
+            self._q_insert_version.run(
+                conn, model=model_pk, version=version, current_stage="None", description=description,
+                user_id=user_id, source=source, run_id=run_id, model_id=model_id, run_link=run_link,
+                status="READY", status_message=None, storage_location=storage_location,
+                creation_timestamp=now, last_updated_timestamp=now,
             )
             if tags:
                 conn.execute(
@@ -344,16 +393,16 @@ class SqlRegistryStore:
 
     def _next_version(self, conn, name: str, now: int) -> tuple[int, int]:
         """Take the model's next version number inside this transaction (and lock the model row)."""
+        if self._q_bump is not None:
+            rows = self._q_bump.rows(conn, name=name, now=now)
+            if not rows:
+                raise _model_not_found(name)
+            return rows[0].id, rows[0].last_version
         bump = (
             update(rm)
             .where(rm.c.name == name)
             .values(last_version=rm.c.last_version + 1, last_updated_timestamp=now)
         )
-        if self._returning:
-            row = conn.execute(bump.returning(rm.c.id, rm.c.last_version)).first()
-            if row is None:
-                raise _model_not_found(name)
-            return row.id, row.last_version
         model_pk = self.lock_model(conn, name, now)
         conn.execute(bump)
         return model_pk, conn.execute(select(rm.c.last_version).where(rm.c.id == model_pk)).scalar_one()
@@ -364,36 +413,30 @@ class SqlRegistryStore:
         Every write to a model's versions, tags or aliases goes through here first, so writers to one
         model queue up (a row lock on PostgreSQL/MySQL, the write lock on SQLite).
         """
-        touch = update(rm).where(rm.c.name == name).values(last_updated_timestamp=now)
-        if self._returning:
-            row = conn.execute(touch.returning(rm.c.id)).first()
-        else:
-            row = conn.execute(select(rm.c.id).where(rm.c.name == name).with_for_update()).first()
-            if row is not None:
-                conn.execute(touch)
+        if self._q_touch is not None:
+            rows = self._q_touch.rows(conn, name=name, now=now)
+            if not rows:
+                raise missing or _model_not_found(name)
+            return rows[0].id
+        row = conn.execute(select(rm.c.id).where(rm.c.name == name).with_for_update()).first()
         if row is None:
             raise missing or _model_not_found(name)
+        conn.execute(update(rm).where(rm.c.id == row.id).values(last_updated_timestamp=now))
         return row.id
 
     def _require_version(self, conn, model_pk: int, name: str, version: int) -> None:
-        found = conn.execute(select(mv.c.version).where(mv.c.model == model_pk, mv.c.version == version)).first()
-        if found is None:
+        if not self._q_version_exists.rows(conn, model=model_pk, version=version):
             raise _version_not_found(name, version)
 
     def _version(self, conn, model_pk: int, version: int) -> ModelVersion:
-        row = conn.execute(
-            select(mv, rm.c.name).join(rm, rm.c.id == mv.c.model).where(mv.c.model == model_pk, mv.c.version == version)
-        ).one()
-        return self._model_versions(conn, [row])[0]
+        return self._few_versions(conn, self._q_version_by_key.rows(conn, model=model_pk, version=version))[0]
 
     def get_model_version(self, name: str, version: int) -> ModelVersion:
         with self.db.read() as conn:
-            row = conn.execute(
-                select(mv, rm.c.name).join(rm, rm.c.id == mv.c.model).where(rm.c.name == name, mv.c.version == version)
-            ).first()
-            if row is None:
+            rows = self._q_version.rows(conn, name=name, version=version)
+            if not rows:
                 raise _version_not_found(name, version)
-            return self._model_versions(conn, [row])[0]
+            return self._few_versions(conn, rows)[0]
 
     def update_model_version(self, name: str, version: int, description: str | None) -> ModelVersion:
         now = now_ms()
@@ -433,26 +476,14 @@ class SqlRegistryStore:
         """Move ``version`` into ``stage`` (archiving the stage's other versions if asked) and record it,
         inside the caller's transaction, which has locked the model (:meth:`lock_model`)."""
         now = now if now is not None else now_ms()
-        touched = mv.c.version == version
-        if archive_existing_versions:
-            touched = or_(touched, mv.c.current_stage == stage)
-        before = dict(conn.execute(
-            select(mv.c.version, mv.c.current_stage).where(mv.c.model == model_pk, touched)
-        ).all())
+        # the version, and the stage's current holders (read always: one statement either way)
+        before = dict(self._q_stages.rows(conn, model=model_pk, version=version, stage=stage))
         if version not in before:
             raise _version_not_found(name, version)  # rolls back: nothing changed
-        conn.execute(
-            update(mv)
-            .where(mv.c.model == model_pk, mv.c.version == version)
-            .values(current_stage=stage, last_updated_timestamp=now)
-        )
+        self._q_move.run(conn, model=model_pk, version=version, stage=stage, now=now)
         archived = sorted(v for v, s in before.items() if v != version and s == stage) if archive_existing_versions else []
         if archived:
-            conn.execute(
-                update(mv)
-                .where(mv.c.model == model_pk, mv.c.current_stage == stage, mv.c.version != version)
-                .values(current_stage="Archived", last_updated_timestamp=now)
-            )
+            self._q_archive.run(conn, model=model_pk, version=version, stage=stage, now=now)
         events = []
         if before[version] != stage:
             events.append(("stage_transitioned", model_pk, name, {
@@ -556,17 +587,17 @@ class SqlRegistryStore:
     def apply_alias(self, conn, model_pk: int, name: str, alias: str, version: int | None) -> None:
         """Point ``alias`` at ``version`` (``None``: delete it) and record it, inside the caller's
         transaction, which has locked the model (:meth:`lock_model`)."""
-        a = registered_model_aliases
         if version is not None:
             self._require_version(conn, model_pk, name, version)
-        old = conn.execute(select(a.c.version).where(a.c.model == model_pk, a.c.alias == alias)).scalar()
+        held = self._q_alias.rows(conn, model=model_pk, alias=alias)
+        old = held[0].version if held else None
         if old == version:
             return
-        conn.execute(delete(a).where(a.c.model == model_pk, a.c.alias == alias))
+        self._q_alias_delete.run(conn, model=model_pk, alias=alias)
         if version is None:
             record_event(conn, "alias_deleted", model_pk, name, version=old, target=alias, before={"version": old})
             return
-        conn.execute(insert(a).values(model=model_pk, alias=alias, version=version))
+        self._q_alias_insert.run(conn, model=model_pk, alias=alias, version=version)
         record_event(conn, "alias_set", model_pk, name, version=version, target=alias,
                      before=None if old is None else {"version": old}, after={"version": version})
 
@@ -576,19 +607,13 @@ class SqlRegistryStore:
             self.apply_alias(conn, model_pk, name, alias, None)
 
     def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion:
-        a = registered_model_aliases
         with self.db.read() as conn:
-            rows = conn.execute(
-                select(mv, rm.c.name)
-                .join(rm, rm.c.id == mv.c.model)
-                .join(a, (a.c.model == mv.c.model) & (a.c.version == mv.c.version))
-                .where(rm.c.name == name, a.c.alias == alias)
-            ).all()
+            rows = self._q_version_by_alias.rows(conn, name=name, alias=alias)
             if not rows:
-                if not conn.execute(select(rm.c.id).where(rm.c.name == name)).first():
+                if not self._q_model.rows(conn, name=name):
                     raise _model_not_found(name)
                 raise InvalidParameterValue(f"Registered model alias {alias} not found.")
-            return self._model_versions(conn, rows)[0]
+            return self._few_versions(conn, rows)[0]
 
     # ------------------------------------------------------------------ row loading
     def _rm_row(self, conn, name: str, *, lock: bool = False, missing: Exception | None = None):
@@ -600,9 +625,33 @@ class SqlRegistryStore:
             raise missing or _model_not_found(name)
         return row
 
-    @staticmethod
-    def _rm_row_by_id(conn, model_pk: int):
-        return conn.execute(select(rm).where(rm.c.id == model_pk)).one()
+    def _few_versions(self, conn, rows: Sequence) -> list[ModelVersion]:
+        """Entities for up to ``len(STAGES)`` version rows of one model: tags and aliases in one statement."""
+        if not rows:
+            return []
+        keys = [r.version for r in rows]
+        keys += keys[-1:] * (len(STAGES) - len(keys))
+        tags: dict[int, dict[str, str]] = defaultdict(dict)
+        aliases: dict[int, list[str]] = defaultdict(list)
+        params = {f"v{i}": v for i, v in enumerate(keys)}
+        for kind, version, key, value in self._q_version_extras.rows(conn, model=rows[0].model, **params):
+            if kind == "t":
+                tags[version][key] = value
+            else:
+                aliases[version].append(key)
+        return [_version_entity(r, tags.get(r.version, {}), sorted(aliases.get(r.version, ()))) for r in rows]
+
+    def _registered_model(self, conn, row) -> RegisteredModel:
+        """The entity of one model row: its tags and aliases, latest versions and their tags (3 statements)."""
+        tags: dict[str, str] = {}
+        aliases: list[tuple[str, int]] = []
+        for kind, key, value, version in self._q_model_extras.rows(conn, model=row.id):
+            if kind == "t":
+                tags[key] = value
+            else:
+                aliases.append((key, version))
+        latest = self._few_versions(conn, self._q_latest_by_key.rows(conn, model=row.id))
+        return _model_entity(row, latest, tags, dict(sorted(aliases)))
 
     def _model_versions(self, conn, rows: Sequence, aliases: dict | None = None) -> list[ModelVersion]:
         """Entities for version rows (with ``name``): tags and aliases in two queries per 500 rows.
@@ -644,19 +693,7 @@ class SqlRegistryStore:
             ] if keys else []
             for vrow, version in zip(version_rows, self._model_versions(conn, version_rows, version_aliases)):
                 latest_by_model[vrow.model].append(version)
-        return [
-            RegisteredModel(
-                name=r.name,
-                creation_timestamp=r.creation_timestamp,
-                last_updated_timestamp=r.last_updated_timestamp,
-                description=r.description,
-                user_id=r.user_id,
-                latest_versions=sorted(latest_by_model[r.id], key=lambda v: STAGES.index(v.current_stage)),
-                tags=tags[r.id],
-                aliases=aliases[r.id],
-            )
-            for r in rows
-        ]
+        return [_model_entity(r, latest_by_model[r.id], tags[r.id], aliases[r.id]) for r in rows]
 
 
 def _present(**fields) -> dict | None:
@@ -674,6 +711,19 @@ def _chunks(rows: Sequence, size: int = 500):
     """Slices of at most ``size``: keeps every IN (...) list far below any backend's parameter limit."""
     for start in range(0, len(rows), size):
         yield rows[start : start + size]
+
+
+def _model_entity(row, latest: list[ModelVersion], tags: dict[str, str], aliases: dict[str, int]) -> RegisteredModel:
+    return RegisteredModel(
+        name=row.name,
+        creation_timestamp=row.creation_timestamp,
+        last_updated_timestamp=row.last_updated_timestamp,
+        description=row.description,
+        user_id=row.user_id,
+        latest_versions=sorted(latest, key=lambda v: STAGES.index(v.current_stage)),
+        tags=tags,
+        aliases=aliases,
+    )
 
 
 def _version_entity(row, tags: dict[str, str], aliases: list[str]) -> ModelVersion:

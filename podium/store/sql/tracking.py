@@ -37,6 +37,7 @@ from podium.store.sql.engine import Database
 from podium.store.sql.filters import KeyedTable, Target, compile_filter, compile_order_by
 from podium.store.sql.keyset import KeysetOrder, keyset_page
 from podium.store.sql.logged_models import LoggedModelsMixin
+from podium.store.sql.prepared import Prepared
 from podium.store.sql.tables import (
     experiment_tags,
     experiments,
@@ -77,6 +78,8 @@ class SqlTrackingStore(LoggedModelsMixin):
         self.db = db
         self.default_artifact_root = default_artifact_root
         self._ensure_default_experiment()
+        # a run's row: read by every run write and by each model version registered from a run
+        self._q_run = Prepared(select(runs).where(runs.c.run_id == bindparam("run_id")), db.engine.dialect)
         dialect = db.dialect
         self._run_target = Target(
             attributes={
@@ -593,10 +596,10 @@ class SqlTrackingStore(LoggedModelsMixin):
                 conn.execute(insert(run_inputs), rows)
 
     def _run_row(self, conn, run_id: str):
-        row = conn.execute(select(runs).where(runs.c.run_id == run_id)).first()
-        if row is None:
+        rows = self._q_run.rows(conn, run_id=run_id)
+        if not rows:
             raise run_not_found(run_id)
-        return row
+        return rows[0]
 
     def _active_run_row(self, conn, run_id: str):
         row = self._run_row(conn, run_id)
