@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import socket
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 
@@ -145,7 +146,9 @@ def _require_named_columns(model, data) -> None:
 
 # ------------------------------------------------------------------------------ running
 def _start(settings: ServeSettings) -> ScoringApp:
-    follower = ModelFollower(settings.model_uri, settings.tracking_uri, settings.poll_interval)
+    host = socket.gethostname() if settings.host in ("0.0.0.0", "::", "") else settings.host
+    follower = ModelFollower(settings.model_uri, settings.tracking_uri, settings.poll_interval,
+                             scorer=f"{host}:{settings.port}")
     follower.start()
     return ScoringApp(follower, settings.threads)
 
