@@ -27,6 +27,8 @@ variable (first one set wins)                       meaning
 ``COLUMNS``                                         table width when stdout is not a terminal
 ``PODIUM_SERVE_CONFIG``                             ``podium serve``'s options, handed to its
                                                     worker processes (set by ``podium serve``)
+``PODIUM_SERVE_WEBHOOK_SECRET``                     ``podium serve``'s webhook secret (when
+                                                    ``--webhook-secret`` is not given)
 ==================================================  ==========================================
 """
 
@@ -52,6 +54,7 @@ __all__ = [
     "registry_uri",
     "s3_settings",
     "serve_config",
+    "serve_webhook_secret",
     "tracking_credentials",
     "tracking_uri",
 ]
@@ -161,3 +164,8 @@ def export_serve_config(config: dict) -> None:
 def serve_config() -> dict:
     """The options :func:`export_serve_config` handed over (empty when not in a worker)."""
     return json.loads(os.environ.get("PODIUM_SERVE_CONFIG") or "{}")
+
+
+def serve_webhook_secret() -> str | None:
+    """The secret ``podium serve`` verifies webhook deliveries with (``PODIUM_SERVE_WEBHOOK_SECRET``)."""
+    return os.environ.get("PODIUM_SERVE_WEBHOOK_SECRET") or None

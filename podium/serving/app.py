@@ -3,6 +3,8 @@
 Routes, as ``mlflow models serve`` has them: ``GET /ping`` (200 once a model is loaded), ``GET
 /health`` (the same, with the model's name, version and the last failed swap as JSON), ``GET
 /version`` (Podium's version and the model's), ``POST /invocations`` (:mod:`podium.serving.protocol`).
+With a webhook secret, ``POST /podium/webhook`` takes the registry's signed deliveries and makes the
+follower resolve at once (:mod:`podium.serving.webhook`).
 Every response carries ``X-Podium-Model-Version`` when a registered version serves. Parsing and
 prediction run on a thread pool, never on the event loop; a request takes ``follower.current``
 once, so it finishes on the model it started with whatever swap happens meanwhile.
@@ -21,6 +23,7 @@ from podium.errors import PodiumError
 from podium.server.http import JSONResponse, Request, Response
 from podium.serving.follower import ModelFollower, ServedModel
 from podium.serving.protocol import ScoringError, parse_request, to_predictions
+from podium.serving.webhook import MAX_DELIVERY_BYTES, WEBHOOK_PATH, WebhookRefused, verify_delivery
 from podium.version import __version__
 
 __all__ = ["ScoringApp", "ServeSettings", "create_app_from_env", "run"]
@@ -46,13 +49,16 @@ class ServeSettings:
     log_level: str = "info"
     log_format: str = "text"
     access_log: bool = False
+    #: verifies deliveries to ``POST /podium/webhook`` (None: no webhook route)
+    webhook_secret: str | None = None
 
 
 class ScoringApp:
     """ASGI app over a :class:`ModelFollower` (module docstring)."""
 
-    def __init__(self, follower: ModelFollower, threads: int = 8) -> None:
+    def __init__(self, follower: ModelFollower, threads: int = 8, webhook_secret: str | None = None) -> None:
         self.follower = follower
+        self.webhook_secret = webhook_secret
         self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="podium-predict")
 
     async def __call__(self, scope, receive, send) -> None:
@@ -85,6 +91,10 @@ class ScoringApp:
 
     async def _respond(self, scope, receive, served: ServedModel | None) -> Response:
         path, method = scope["path"], scope["method"]
+        if path == WEBHOOK_PATH and self.webhook_secret:
+            if method != "POST":
+                return JSONResponse({"detail": "Method Not Allowed"}, 405, [(b"allow", b"POST")])
+            return await self._webhook(Request(scope, receive, max_body=MAX_DELIVERY_BYTES))
         if path not in _ROUTES:
             return JSONResponse({"error_code": "ENDPOINT_NOT_FOUND", "message": f"No route {path}."}, 404)
         if method != _ROUTES[path] and not (method == "HEAD" and _ROUTES[path] == "GET"):
@@ -111,6 +121,24 @@ class ScoringApp:
                 return Response(error.message.encode(), 415)
             return JSONResponse(error.body(), error.status)
         return JSONResponse(result)
+
+    async def _webhook(self, request: Request) -> Response:
+        """A registry delivery: verified, then (about the served model) an immediate re-resolve."""
+        try:
+            body = await request.body()
+            envelope = verify_delivery(self.webhook_secret, request.header, body)
+        except PodiumError as error:  # too large, or the client went away
+            return JSONResponse({"error_code": error.error_code, "message": error.message}, error.http_status)
+        except WebhookRefused as refused:
+            logger.warning("Refused a webhook delivery: %s", refused.message)
+            return JSONResponse(refused.body(), refused.status)
+        concerns = self.follower.follows and envelope["data"].get("name") == self.follower.name
+        if concerns:
+            self.follower.poke()
+        logger.info("Webhook delivery %s (%s.%s for %r): %s.", request.header("x-mlflow-delivery-id"),
+                    envelope["entity"], envelope["action"], envelope["data"].get("name"),
+                    "resolving now" if concerns else "not about the served model")
+        return JSONResponse({"accepted": True, "resolving": concerns})
 
     def _describe(self, served: ServedModel) -> dict:
         return {"model_uri": served.uri, "name": served.name, "version": served.version,
@@ -150,7 +178,7 @@ def _start(settings: ServeSettings) -> ScoringApp:
     follower = ModelFollower(settings.model_uri, settings.tracking_uri, settings.poll_interval,
                              scorer=f"{host}:{settings.port}")
     follower.start()
-    return ScoringApp(follower, settings.threads)
+    return ScoringApp(follower, settings.threads, settings.webhook_secret)
 
 
 def create_app_from_env() -> ScoringApp:

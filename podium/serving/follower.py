@@ -85,6 +85,11 @@ class ModelFollower:
         self._downloads: str | None = None  # where registered versions are downloaded (made by start())
 
     @property
+    def name(self) -> str | None:
+        """The registered model the URI names (None for ``runs:/``, a directory, a logged model id)."""
+        return self._target.name if self._target is not None else None
+
+    @property
     def follows(self) -> bool:
         """Does the URI name an alias, a stage or ``latest`` (something that can move)?"""
         t = self._target
