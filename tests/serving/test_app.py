@@ -45,3 +45,40 @@ def test_a_prediction_json_cannot_hold_is_a_500_and_a_body_too_large_a_413(tmp_p
     finally:
         follower.stop()
         app.executor.shutdown()
+
+
+def test_health_and_ping_are_503_until_a_model_is_loaded(tmp_path):
+    """What a Kubernetes readiness probe sees (the Helm chart's scorers probe /health): not ready
+    before the first model is loaded, ready after."""
+    import asyncio
+
+    import podium.pyfunc
+    from podium.serving.app import ScoringApp
+    from podium.serving.follower import ModelFollower
+
+    class One(podium.pyfunc.PythonModel):
+        def predict(self, context, model_input, params=None):
+            return [1]
+
+    podium.pyfunc.save_model(str(tmp_path / "m"), python_model=One())
+    follower = ModelFollower(str(tmp_path / "m"))
+    app = ScoringApp(follower, threads=1)
+
+    async def get(path: str) -> int:
+        sent = []
+
+        async def receive():
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message):
+            sent.append(message)
+
+        await app({"type": "http", "method": "GET", "path": path, "query_string": b"", "headers": []}, receive, send)
+        return sent[0]["status"]
+
+    assert [asyncio.run(get(p)) for p in ("/health", "/ping", "/version")] == [503, 503, 503]
+    follower.start()
+    try:
+        assert [asyncio.run(get(p)) for p in ("/health", "/ping", "/version")] == [200, 200, 200]
+    finally:
+        follower.stop()
