@@ -193,6 +193,8 @@ def _short_text(value: Any, param: str, limit: int) -> str:
         raise InvalidParameterValue(f"Parameter '{param}' must be a non-empty string.")
     if len(value) > limit:
         raise InvalidParameterValue(f"Parameter '{param}' may be at most {limit} characters long.")
+    if "\x00" in value:  # no database stores it the same way (PostgreSQL refuses it)
+        raise InvalidParameterValue(f"Parameter '{param}' must not contain a NUL character.")
     return value.strip()
 
 

@@ -345,6 +345,7 @@ def test_serving_events_are_recorded_on_the_version_and_change_nothing(r, h):
     (("m", "1", "serving.swapped", "s" * 501), "at most 500"),
     (("m", "1", "serving.swap_failed", "s"), "reason"),
     (("m", "x", "serving.swapped", "s"), "version"),
+    (("m", "1", "serving.swapped", "s\x00"), "NUL"),
 ])
 def test_serving_events_refuse_bad_input(r, h, args, message):
     model(r, versions=1)
