@@ -10,8 +10,9 @@ server at a time (the other is stopped):
 
 Each is driven by an asyncio + aiohttp client on keep-alive connections, at concurrency 1 and 16,
 for ``--duration`` seconds after a warm-up: one ``POST /invocations`` of 5 rows as
-``dataframe_split``. Reported: requests/s, p50 and p99 latency, failed requests, and the ratio
-Podium/MLflow. Finally Podium at c=16 again while ``@champion`` moves between versions 1 and 2
+``dataframe_split``. Reported: requests/s, p50 and p99 latency, failed requests, the CPU time the
+server's process tree spent per request (user + system, from psutil: the figure least moved by
+other load on the machine), and the ratio Podium/MLflow. Finally Podium at c=16 again while ``@champion`` moves between versions 1 and 2
 every ``--swap-every`` seconds (the p99 during swaps, failed requests, versions seen), and the
 swap time: from an alias move to the first answer from the new version (``--poll-interval 0.5``).
 
@@ -98,7 +99,8 @@ def stop(proc: subprocess.Popen) -> None:
         os.killpg(proc.pid, 9)
 
 
-async def load(url: str, body: dict, concurrency: int, duration: float, warmup: float = 2.0) -> dict:
+async def load(url: str, body: dict, concurrency: int, duration: float, counted: list | None = None,
+               warmup: float = 2.0) -> dict:
     import aiohttp
 
     data = json.dumps(body).encode()
@@ -109,9 +111,12 @@ async def load(url: str, body: dict, concurrency: int, duration: float, warmup: 
     t_warm = time.monotonic() + warmup
     t_end = t_warm + duration
 
+    sent = 0
+
     async def worker(session) -> None:
-        nonlocal failed
+        nonlocal failed, sent
         while (now := time.monotonic()) < t_end:
+            sent += 1
             try:
                 async with session.post(f"{url}/invocations", data=data, headers=headers) as r:
                     await r.read()
@@ -130,10 +135,38 @@ async def load(url: str, body: dict, concurrency: int, duration: float, warmup: 
     connector = aiohttp.TCPConnector(limit=concurrency)
     async with aiohttp.ClientSession(connector=connector) as session:
         await asyncio.gather(*(worker(session) for _ in range(concurrency)))
+    if counted is not None:
+        counted.append(sent)  # every request, warm-up included (what the CPU time was spent on)
     latencies.sort()
     q = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [0.0] * 99
     return {"concurrency": concurrency, "requests": len(latencies), "failed": failed,
             "rps": len(latencies) / duration, "p50_ms": q[49] * 1000, "p99_ms": q[98] * 1000, "versions": versions}
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process and its children (the server's workers)."""
+    import psutil
+
+    try:
+        root = psutil.Process(pid)
+        total = 0.0
+        for proc in [root, *root.children(recursive=True)]:
+            try:
+                times = proc.cpu_times()
+                total += times.user + times.system
+            except psutil.NoSuchProcess:
+                pass
+        return total
+    except psutil.NoSuchProcess:
+        return 0.0
+
+
+def measured(pid: int, url: str, body: dict, concurrency: int, duration: float) -> dict:
+    """:func:`load`, with the server's CPU milliseconds per request (warm-up included in both counts)."""
+    before = cpu_seconds(pid)
+    result = asyncio.run(load(url, body, concurrency, duration, counted := []))
+    result["cpu_ms_per_request"] = (cpu_seconds(pid) - before) * 1000 / max(1, counted[0])
+    return result
 
 
 def mover(uri: str, every: float, stop_event: threading.Event, moves: list) -> None:
@@ -192,7 +225,7 @@ def main() -> None:
         proc = start(command(port), {**env, "MLFLOW_ALLOW_PICKLE_DESERIALIZATION": "true"}, root / f"{name}.log", port)
         try:
             for c in (1, 16):
-                results[f"{name} c={c}"] = asyncio.run(load(f"http://127.0.0.1:{port}", body, c, args.duration))
+                results[f"{name} c={c}"] = measured(proc.pid, f"http://127.0.0.1:{port}", body, c, args.duration)
                 print(name, results[f"{name} c={c}"], flush=True)
             if name == "podium":
                 stop_event, moves = threading.Event(), []
@@ -214,18 +247,19 @@ def main() -> None:
 
 
 def print_table(r: dict) -> None:
-    print("\n| concurrency | server | req/s | p50 ms | p99 ms | failed |")
-    print("|---|---|---|---|---|---|")
+    print("\n| concurrency | server | req/s | p50 ms | p99 ms | server CPU ms/request | failed |")
+    print("|---|---|---|---|---|---|---|")
     for c in (1, 16):
         for name in ("podium", "mlflow"):
             x = r[f"{name} c={c}"]
-            print(f"| {c} | {name} | {x['rps']:.0f} | {x['p50_ms']:.2f} | {x['p99_ms']:.2f} | {x['failed']} |")
+            print(f"| {c} | {name} | {x['rps']:.0f} | {x['p50_ms']:.2f} | {x['p99_ms']:.2f} | "
+                  f"{x['cpu_ms_per_request']:.2f} | {x['failed']} |")
         p, m = r[f"podium c={c}"], r[f"mlflow c={c}"]
         print(f"| {c} | **podium/mlflow** | **{p['rps'] / m['rps']:.2f}x** | **{p['p50_ms'] / m['p50_ms']:.2f}x** | "
-              f"**{p['p99_ms'] / m['p99_ms']:.2f}x** | |")
+              f"**{p['p99_ms'] / m['p99_ms']:.2f}x** | **{p['cpu_ms_per_request'] / m['cpu_ms_per_request']:.2f}x** | |")
     s = r["podium c=16 swapping"]
     print(f"| 16, swapping | podium ({s['alias_moves']} alias moves, versions {s['versions']}) | {s['rps']:.0f} | "
-          f"{s['p50_ms']:.2f} | {s['p99_ms']:.2f} | {s['failed']} |")
+          f"{s['p50_ms']:.2f} | {s['p99_ms']:.2f} | | {s['failed']} |")
     t = sorted(r["swap_seconds"])
     print(f"\nalias move -> first answer from the new version (--poll-interval 0.5, {len(t)} moves): "
           f"median {statistics.median(t):.2f} s, max {t[-1]:.2f} s")

@@ -32,6 +32,8 @@ variable (first one set wins)                       meaning
 ``MLFLOW_WEBHOOK_ALLOWED_SCHEMES``                  (default ``https``)
 ``PODIUM_WEBHOOK_ALLOW_PRIVATE_IPS``,               embedded mode's ``webhooks test`` may reach
 ``MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS``                private addresses
+``PODIUM_SERVE_WEBHOOK_SECRET``                     ``podium serve``'s webhook secret (when
+                                                    ``--webhook-secret`` is not given)
 ==================================================  ==========================================
 """
 
@@ -57,6 +59,7 @@ __all__ = [
     "registry_uri",
     "s3_settings",
     "serve_config",
+    "serve_webhook_secret",
     "tracking_credentials",
     "tracking_uri",
     "webhook_policy",
@@ -181,3 +184,9 @@ def webhook_policy() -> tuple[tuple[str, ...], bool]:
     schemes = _first("PODIUM_WEBHOOK_ALLOWED_SCHEMES", "MLFLOW_WEBHOOK_ALLOWED_SCHEMES") or "https"
     return (tuple(p.strip() for p in schemes.split(",") if p.strip()),
             _flag("PODIUM_WEBHOOK_ALLOW_PRIVATE_IPS", "MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS"))
+
+
+# ------------------------------------------------------------------------------ podium serve
+def serve_webhook_secret() -> str | None:
+    """The secret ``podium serve`` verifies webhook deliveries with (``PODIUM_SERVE_WEBHOOK_SECRET``)."""
+    return _first("PODIUM_SERVE_WEBHOOK_SECRET")

@@ -55,6 +55,8 @@ SKIP: dict[tuple[str, str], str] = {
     **{("docs/deploy.md", start): "Docker, Kubernetes and Helm against a registry and a cluster (the chart is "
                                   "checked offline by tests/deploy)"
        for start in ("docker ", "kubectl ", "helm ", "# demo: embedded SQLite")},
+    ("docs/deploy.md", "# pipeline"): "the CI pipeline's jobs: run in order, against a registry with --auth and "
+                                      "two scorers, by tests/e2e/test_pipeline.py",
     ("docs/benchmarks.md", ""): "benchmarks: minutes each, some against PostgreSQL; never timed in tests",
 }
 

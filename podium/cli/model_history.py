@@ -59,7 +59,8 @@ def history(state: CliState, name: str, version: int | None, max_results: int, s
     """Show the audit history of model NAME: every change, who made it and when.
 
     Model and version creation, renames, deletions, descriptions, tags, stage transitions, aliases,
-    rollbacks and approval requests, newest first. The history follows renames; a deleted model is
+    rollbacks, approval requests and what scorers did (`podium serve`: serving.swapped,
+    serving.swap_failed), newest first. The history follows renames; a deleted model is
     found by the name it had when it was deleted.
 
     \b

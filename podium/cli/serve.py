@@ -29,11 +29,14 @@ __all__ = ["serve"]
               help="Prediction threads per worker.")
 @click.option("--tracking-uri", metavar="URI", default=None,
               help="The registry (overrides `podium --tracking-uri` and PODIUM_TRACKING_URI).")
+@click.option("--webhook-secret", metavar="SECRET", default=None,
+              help="Accept the registry's signed webhook deliveries at POST /podium/webhook and re-resolve at once "
+                   "(default: PODIUM_SERVE_WEBHOOK_SECRET; unset: no webhook route, polling only).")
 @click.option("--log-level", default="info", show_default=True,
               type=click.Choice(["debug", "info", "warning", "error"], case_sensitive=False))
 @pass_state
 def serve(state: CliState, model_uri: str, host: str, port: int, workers: int, poll_interval: float, threads: int,
-          tracking_uri: str | None, log_level: str) -> None:
+          tracking_uri: str | None, webhook_secret: str | None, log_level: str) -> None:
     """Serve MODEL_URI with MLflow's scoring protocol; hot-swap when its alias or stage moves.
 
     \b
@@ -41,15 +44,17 @@ def serve(state: CliState, model_uri: str, host: str, port: int, workers: int, p
       podium serve models:/wine-quality@champion
       podium serve models:/wine-quality/Production --port 8080 --workers 2
       podium --tracking-uri http://registry:5000 serve models:/wine-quality@champion
+      podium serve models:/wine-quality@champion --webhook-secret "$WEBHOOK_SECRET"
       curl -H 'Content-Type: application/json' -d '{"inputs": [[7.4, 0.7]]}' localhost:5000/invocations
     """
     from podium.cli.server import _check_can_listen
     from podium.serving.app import ServeSettings, run
+    from podium.settings import serve_webhook_secret
     from podium.settings import tracking_uri as resolve_tracking_uri
 
     settings = ServeSettings(model_uri=model_uri, tracking_uri=resolve_tracking_uri(tracking_uri or state.tracking_uri),
                              host=host, port=port, workers=workers, poll_interval=poll_interval, threads=threads,
-                             log_level=log_level.lower())
+                             log_level=log_level.lower(), webhook_secret=webhook_secret or serve_webhook_secret())
     _check_can_listen(host, port)
     click.echo(f"Podium scoring server for {model_uri} on http://{host}:{port}", err=True)
     try:

@@ -34,6 +34,7 @@ from podium.domain.entities import (
 )
 from podium.auth.entities import ModelGrant, ModelPolicy
 from podium.errors import ArchivedAliasWarning, InvalidParameterValue, ResourceDoesNotExist
+from podium.domain.events import RegistryEvent
 
 __all__ = ["MlflowClient", "PodiumClient"]
 
@@ -369,6 +370,14 @@ class PodiumClient:
         in one step recorded with ``reason``; the current holder of a stage goes to Archived.
         Returns ``{name, stage|alias, from_version, to_version, event_id, timestamp}``."""
         return self._history.rollback_model(name, stage, alias, reason)
+
+    def record_serving_event(self, name: str, version: str | int, action: str, scorer: str, *,
+                             model_uri: str | None = None, serving_version: str | int | None = None,
+                             reason: str | None = None) -> RegistryEvent:
+        """Record in the history of version ``version`` of ``name`` what a scorer did with it:
+        ``serving.swapped`` (now serving it instead of ``serving_version``) or ``serving.swap_failed``
+        (refused it for ``reason``; ``serving_version`` keeps serving). ``podium serve`` calls this."""
+        return self._history.record_serving_event(name, version, action, scorer, model_uri, serving_version, reason)
 
     # ================================================================== experiments
     def create_experiment(self, name: str, artifact_location: str | None = None,

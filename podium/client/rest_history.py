@@ -51,3 +51,12 @@ class RestHistory:
             payload["alias"] = alias
         body = self.http.call("POST", "registered-models/rollback", payload, prefix=PODIUM_API)
         return body["rollback"]
+
+    def record_serving_event(self, name, version, action, scorer, model_uri=None, serving_version=None,
+                             reason=None) -> RegistryEvent:
+        payload = {"name": name, "version": str(version), "action": action, "scorer": scorer}
+        for key, value in (("model_uri", model_uri), ("serving_version", serving_version), ("reason", reason)):
+            if value is not None:
+                payload[key] = str(value)
+        body = self.http.call("POST", "model-versions/serving-events", payload, prefix=PODIUM_API)
+        return event_from_dict(body["event"])

@@ -17,7 +17,7 @@ import contextvars
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["ACTIONS", "EventContext", "RegistryEvent", "current_event_context", "event_context"]
+__all__ = ["ACTIONS", "SERVING_ACTIONS", "EventContext", "RegistryEvent", "current_event_context", "event_context"]
 
 #: every action recorded, by the entity it changes
 ACTIONS = (
@@ -33,7 +33,12 @@ ACTIONS = (
     # governance
     "request_created", "request_approved", "request_rejected", "request_applied", "request_cancelled",
     "rollback",
+    # scorers (``podium serve``): recorded by the scorer, they change no registry state
+    "serving.swapped", "serving.swap_failed",
 )
+
+#: the events a scorer records (:meth:`podium.services.history.HistoryService.record_serving_event`)
+SERVING_ACTIONS = ("serving.swapped", "serving.swap_failed")
 
 
 @dataclass(frozen=True)

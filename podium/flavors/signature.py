@@ -396,7 +396,9 @@ def _apply_columns(data: Any, schema: Schema) -> Any:
         raise InvalidParameterValue(
             f"Model is missing inputs {missing}. The signature expects columns {schema.input_names()}."
         )
-    data = data[[n for n in schema.input_names() if n in data.columns]]
+    names = [n for n in schema.input_names() if n in data.columns]
+    if list(data.columns) != names:  # reorder and drop extras (a copy), only when needed
+        data = data[names]
     dtypes = data.dtypes  # once: a column lookup per spec costs more than the model on small batches
     casts = {spec.name: "float64" if spec.type == "double" else "float32" for spec in schema.inputs
              if spec.name in dtypes.index and spec.type in ("double", "float")

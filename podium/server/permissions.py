@@ -14,7 +14,8 @@ alias get, download URI; Podium API:
 policy get, manifest, verify, compare,
 history, state at a time
 create version, update descriptions,   ``edit`` on the model; moving a *protected* stage or alias also
-tags, stage transitions, aliases       needs the policy's ``require_role`` (or an approved request)
+tags, stage transitions, aliases;      needs the policy's ``require_role`` (or an approved request)
+a scorer's serving events
 rename, delete model or version,       ``manage`` on the model (deleting what holds a protected target
 grants (list/set/delete), policy set   counts as moving it; changing a policy that requires admin or
                                        approval needs admin; renaming, for a caller who cannot read
@@ -183,6 +184,7 @@ RULES = {
     "get_model_history": _model(READ, "reading the history of"),
     "get_model_state_at": _model(READ, "reading the history of"),
     "rollback_model": _rollback,
+    "record_serving_event": _model(EDIT, "recording serving events of"),
     # Podium's own API: approval requests (podium.server.api.approvals). Approving, rejecting and
     # reading one request depend on its model, policy and requester: ApprovalService decides (403)
     "create_model_version_request": _model(EDIT, "requesting changes of"),

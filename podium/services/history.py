@@ -12,6 +12,9 @@ change (:mod:`podium.store.sql.events`); this service only reads them, and rolls
   holder, in one transaction under the model's lock (:meth:`HistoryStore.locked_model
   <podium.store.base.HistoryStore.locked_model>`), recorded as a ``rollback`` event whose comment is
   the reason; the stage transitions and alias moves it makes carry ``cause="rollback"``.
+* :meth:`record_serving_event`: a scorer (``podium serve``) says it swapped to a version
+  (``serving.swapped``) or refused one that failed to load, verify or warm up (``serving.swap_failed``);
+  recorded on the version, changing no registry state.
 
 Who may roll back is decided like moving the stage or alias (:mod:`podium.server.permissions`);
 under a policy that requires approval only an admin may, and the event says ``break_glass``.
@@ -26,15 +29,18 @@ from typing import Any
 
 from podium.domain import rules
 from podium.domain.entities import PagedList
-from podium.domain.events import ACTIONS, event_context
+from podium.domain.events import ACTIONS, SERVING_ACTIONS, RegistryEvent, event_context
 from podium.domain.history import STAGE_KINDS, holder_of, holders, previous_holder, state_at
 from podium.domain.paging import validate_max_results
-from podium.errors import InvalidParameterValue, ResourceDoesNotExist
+from podium.errors import InvalidParameterValue, PodiumError, ResourceDoesNotExist
 from podium.store.base import HistoryStore
+from podium.uris import parse_models_uri
 
-__all__ = ["HistoryService", "MAX_REASON_LENGTH", "parse_time"]
+__all__ = ["HistoryService", "MAX_REASON_LENGTH", "MAX_SCORER_LENGTH", "parse_time"]
 
 MAX_REASON_LENGTH = 5000
+#: a scorer's identity (host, port, process) and the model URI it serves, at most this long
+MAX_SCORER_LENGTH = 500
 
 
 #: the epoch milliseconds of 0001-01-01 and 9999-12-31T23:59:59.999Z: the times ISO 8601 can write
@@ -144,6 +150,32 @@ class HistoryService:
         with event_context(comment=reason.strip(), cause="rollback"):
             return self._rollback(name, kind, target, self._break_glass(name, kind, target))
 
+    def record_serving_event(self, name, version, action, scorer, model_uri=None, serving_version=None,
+                             reason=None) -> RegistryEvent:
+        """Record what a scorer did with ``version`` of model ``name``: ``serving.swapped`` (it now
+        serves it, instead of ``serving_version``) or ``serving.swap_failed`` (it refused it for
+        ``reason``; ``serving_version`` keeps serving). ``scorer`` says which scorer (e.g.
+        ``host:port pid 12``), ``model_uri`` what it follows; ``target`` is the alias or stage in it."""
+        name = rules.validate_model_name(name)
+        number = rules.validate_version(rules.require(version, "version"))
+        if action not in SERVING_ACTIONS:
+            raise InvalidParameterValue(f"Parameter 'action' must be one of {', '.join(SERVING_ACTIONS)}, "
+                                        f"got '{action}'.")
+        scorer = _short_text(rules.require(scorer, "scorer"), "scorer", MAX_SCORER_LENGTH)
+        model_uri = _short_text(model_uri, "model_uri", MAX_SCORER_LENGTH) if model_uri not in (None, "") else None
+        previous = rules.validate_version(serving_version) if serving_version not in (None, "") else None
+        if reason not in (None, ""):
+            reason = _short_text(reason, "reason", MAX_REASON_LENGTH)
+        elif action == "serving.swap_failed":
+            raise InvalidParameterValue("Parameter 'reason' is required for serving.swap_failed: say why the "
+                                        "version was refused.")
+        else:
+            reason = None
+        after = {"scorer": scorer, **({"model_uri": model_uri} if model_uri else {})}
+        after["serving"] = number if action == "serving.swapped" else previous
+        before = {"serving": previous} if previous is not None else None
+        return self.store.append_event(name, action, number, _followed(model_uri), before, after, reason)
+
     def _rollback(self, name: str, kind: str, target: str, break_glass: bool) -> dict[str, Any]:
         """Under the model's lock: read its history, find the previous holder of the target
         (:mod:`podium.domain.history`), record the ``rollback`` event, then move the stage (the current
@@ -177,3 +209,25 @@ class HistoryService:
             return False
         policy = self._policy_of(name)
         return bool(policy is not None and policy.requires_approval and policy.protects(kind, target))
+
+
+def _short_text(value: Any, param: str, limit: int) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidParameterValue(f"Parameter '{param}' must be a non-empty string.")
+    if len(value) > limit:
+        raise InvalidParameterValue(f"Parameter '{param}' may be at most {limit} characters long.")
+    if "\x00" in value:  # no database stores it the same way (PostgreSQL refuses it)
+        raise InvalidParameterValue(f"Parameter '{param}' must not contain a NUL character.")
+    return value.strip()
+
+
+def _followed(model_uri: str | None) -> str | None:
+    """The alias or stage a scorer's ``models:/`` URI follows (None for a fixed version or another URI)."""
+    if not model_uri or not model_uri.startswith("models:/"):
+        return None
+    try:
+        parsed = parse_models_uri(model_uri)
+    except PodiumError:  # a URI the scorer follows but this service cannot parse: no target
+        return None
+    target = parsed.alias or parsed.stage or ("latest" if parsed.latest else None)
+    return target if target is None or len(target) <= 250 else None

@@ -13,16 +13,25 @@ example (if any) is run through it, and only then does it replace the served one
 fails any of these steps is never served: the old one keeps serving, the failure is kept in
 :attr:`ModelFollower.last_swap_error` (``/health`` shows it; a later successful swap clears it) and
 logged; the same version is tried again after :data:`RETRY_FAILED_AFTER` seconds if the target still
-names it (a registry that was briefly unreachable), at once if the target moves. There is no
-service API to record an arbitrary event in the registry's history, so the failure is not recorded
-there. A fixed URI (``models:/name/3``, ``runs:/...``, a directory)
-is loaded once.
+names it (a registry that was briefly unreachable), at once if the target moves. A fixed URI
+(``models:/name/3``, ``runs:/...``, a directory) is loaded once.
+
+Each swap, and each refusal (once per refused version), is recorded in the registry's history of
+that version (``serving.swapped``, ``serving.swap_failed``: :meth:`PodiumClient.record_serving_event
+<podium.client.PodiumClient.record_serving_event>`) with the scorer's identity (:attr:`ModelFollower.scorer`).
+Recording is best effort: a registry that refuses it (no ``edit`` permission under ``--auth``) or
+cannot be reached is logged once, and serving goes on.
+
+:meth:`ModelFollower.poke` makes the poller resolve at once (``podium serve``'s webhook receiver
+calls it), instead of at the next ``poll_interval``.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import shutil
+import socket
 import tempfile
 import threading
 import time
@@ -55,10 +64,13 @@ class ServedModel:
 class ModelFollower:
     """The served model for ``model_uri``, kept in step with the registry (module docstring)."""
 
-    def __init__(self, model_uri: str, tracking_uri: str | None = None, poll_interval: float = 2.0) -> None:
+    def __init__(self, model_uri: str, tracking_uri: str | None = None, poll_interval: float = 2.0,
+                 scorer: str | None = None) -> None:
         self.model_uri = model_uri
         self.tracking_uri = tracking_uri
         self.poll_interval = poll_interval
+        #: who this scorer is, in the registry's history: ``host:port pid N`` (the port it listens on)
+        self.scorer = f"{scorer or socket.gethostname()} pid {os.getpid()}"
         self.current: ServedModel | None = None
         self.last_swap_error: dict | None = None
         self._target = parse_models_uri(model_uri) if model_uri.startswith("models:/") else None
@@ -66,8 +78,16 @@ class ModelFollower:
         self._unresolved = False
         self._retired: ServedModel | None = None
         self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._reported_failure: int | None = None  # the refused version already recorded in the history
+        self._recording_failed = False
         self._thread: threading.Thread | None = None
         self._downloads: str | None = None  # where registered versions are downloaded (made by start())
+
+    @property
+    def name(self) -> str | None:
+        """The registered model the URI names (None for ``runs:/``, a directory, a logged model id)."""
+        return self._target.name if self._target is not None else None
 
     @property
     def follows(self) -> bool:
@@ -85,15 +105,24 @@ class ModelFollower:
             self._thread = threading.Thread(target=self._poll_loop, name="podium-serve-poller", daemon=True)
             self._thread.start()
 
+    def poke(self) -> None:
+        """Resolve the target now instead of at the next poll (a webhook said the model changed)."""
+        self._wake.set()
+
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
         if self._downloads:
             shutil.rmtree(self._downloads, ignore_errors=True)
 
     def _poll_loop(self) -> None:
-        while not self._stop.wait(self.poll_interval):
+        while True:
+            self._wake.wait(self.poll_interval)
+            self._wake.clear()
+            if self._stop.is_set():
+                return
             self.check()
 
     def check(self) -> bool:
@@ -119,17 +148,37 @@ class ModelFollower:
         except Exception as exc:
             self._failed = (version, time.monotonic())
             self.last_swap_error = {"version": version, "error": _one_line(exc), "timestamp": int(time.time() * 1000)}
-            logger.error("Not serving %s version %s: %s (version %s keeps serving; the failure is logged, not "
-                         "recorded in the registry's history).", self._target.name, version, _one_line(exc),
-                         current.version if current else None)
+            logger.error("Not serving %s version %s: %s (version %s keeps serving).", self._target.name, version,
+                         _one_line(exc), current.version if current else None)
+            if self._reported_failure != version:
+                self._reported_failure = version
+                self._record("serving.swap_failed", version, current, _one_line(exc))
             return False
         self.current = loaded  # the swap: one reference assignment
         self._failed = None
+        self._reported_failure = None
         self.last_swap_error = None
         self._retire(current)
         logger.info("Swapped %s from version %s to %s.", self.model_uri, current.version if current else None,
                     version)
+        self._record("serving.swapped", version, current)
         return True
+
+    def _record(self, action: str, version: int | None, serving: ServedModel | None, reason: str | None = None) -> None:
+        """Record the swap or refusal in the registry's history (best effort: module docstring)."""
+        if version is None or self._target is None or not self._target.name:
+            return
+        try:
+            self._client().record_serving_event(
+                self._target.name, version, action, self.scorer, model_uri=self.model_uri,
+                serving_version=serving.version if serving is not None else None,
+                reason=reason[:5000] if reason else None)
+            self._recording_failed = False
+        except Exception as exc:  # the registry refused or is away: serving is what matters
+            if not self._recording_failed:
+                logger.warning("Could not record %s of %s version %s in the registry's history: %s", action,
+                               self._target.name, version, _one_line(exc))
+            self._recording_failed = True
 
     def _retire(self, old: ServedModel | None) -> None:
         """Keep the files of the version just swapped out (requests may still be using it) and remove

@@ -13,6 +13,12 @@ import io
 import json
 from typing import Any
 
+try:  # a declared dependency; the standard library's parser is the fallback
+    from orjson import JSONDecodeError as _JSONDecodeError
+    from orjson import loads as _loads
+except ImportError:  # pragma: no cover
+    _loads, _JSONDecodeError = json.loads, ValueError
+
 __all__ = ["INPUT_FIELDS", "ScoringError", "parse_request", "to_predictions"]
 
 INPUT_FIELDS = ("dataframe_split", "dataframe_records", "instances", "inputs")
@@ -52,7 +58,10 @@ def parse_request(content_type: str | None, body: bytes) -> tuple[Any, dict | No
     if _media_type(content_type) == "text/csv":
         return _parse_csv(body), None
     try:
-        payload = json.loads(body)
+        try:
+            payload = _loads(body)
+        except _JSONDecodeError:  # NaN, Infinity: the standard library reads them, as MLflow's server does
+            payload = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ScoringError(f"Invalid input. Ensure that input is a valid JSON formatted string. Error: {exc}") from None
     if not isinstance(payload, dict):
@@ -76,7 +85,12 @@ def _model_input(field: str, value: Any) -> Any:
         if field == "dataframe_split":
             if not isinstance(value, dict):
                 raise ValueError("'dataframe_split' must be a dictionary with 'columns' and 'data'")
-            return pd.DataFrame(value.get("data", []), columns=value.get("columns"), index=value.get("index"))
+            data, columns, index = value.get("data", []), value.get("columns"), value.get("index")
+            if _all_floats(data, columns):  # one float64 block: what pandas infers column by column, 10x faster;
+                # names as plain objects, which scikit-learn's feature-name check reads faster than Arrow strings
+                return pd.DataFrame(np.array(data, dtype=np.float64), columns=pd.Index(columns, dtype=object),
+                                    index=index)
+            return pd.DataFrame(data, columns=columns, index=index)
         if field == "dataframe_records":
             if not isinstance(value, list):
                 raise ValueError("'dataframe_records' must be a list of records")
@@ -89,6 +103,20 @@ def _model_input(field: str, value: Any) -> Any:
         return np.asarray(value)
     except (ValueError, TypeError) as exc:
         raise ScoringError(f"Invalid input. Could not read '{field}' as model input: {exc}") from None
+
+
+def _all_floats(data: Any, columns: Any) -> bool:
+    """Is ``data`` a non-empty list of rows of JSON floats, as many as ``columns`` names?"""
+    if not isinstance(data, list) or not data or not isinstance(columns, list) or not columns:
+        return False
+    width = len(columns)
+    for row in data:
+        if type(row) is not list or len(row) != width:
+            return False
+        for v in row:
+            if type(v) is not float:
+                return False
+    return True
 
 
 def _parse_csv(body: bytes):

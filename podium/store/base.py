@@ -238,6 +238,12 @@ class HistoryStore(Protocol):
         """The model's events that change its existence, name, stages or aliases
         (:data:`podium.domain.history.STATE_ACTIONS`), oldest first, and its live state (None once
         deleted), read in one snapshot."""
+    def append_event(self, name: str, action: str, version: int | None = None, target: str | None = None,
+                     before: dict | None = None, after: dict | None = None,
+                     comment: str | None = None) -> "RegistryEvent":
+        """Record an event about model ``name`` (and ``version``, which must exist) that changes no
+        registry state (a scorer's swap): the model is neither locked nor marked updated. The event
+        takes the actor from the caller's context; returns it as stored."""
     def locked_model(self, name: str) -> "AbstractContextManager[LockedModel]":
         """``with store.locked_model(name) as model:`` one write transaction holding the model's lock
         (writers to the model wait; ``RESOURCE_DOES_NOT_EXIST`` if there is no such model). What is

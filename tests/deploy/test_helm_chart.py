@@ -219,6 +219,98 @@ def test_schema_validation_is_strict():
         render({"extraEnv": [{"name": "X", "valu": "typo"}]})
 
 
+# -- scorers: `podium serve` Deployments -----------------------------------------------------------
+
+SCORERS = [{"name": "production", "modelUri": "models:/wine-quality@champion",
+            "tokenSecret": {"name": "scorer-token"}, "webhookSecret": {"name": "podium-webhooks"}},
+           {"name": "staging", "modelUri": "models:/wine-quality/Staging", "replicaCount": 1, "workers": 2,
+            "image": {"repository": "registry.example.com/ml/podium-sklearn", "tag": "1.4"},
+            "resources": {"requests": {"cpu": "250m"}}}]
+
+
+@pytest.fixture(scope="module")
+def scoring() -> dict:
+    return render({**_values("ci-values.yaml"), "scorers": SCORERS})
+
+
+def test_chart_with_scorers_lints_clean_in_strict_mode():
+    report = helm.lint(str(CHART), {**_values("ci-values.yaml"), "scorers": SCORERS}, strict=True, namespace="ml",
+                       kube_version=KUBERNETES)
+    assert report["errors"] == [] and [m for m in report["messages"] if m["severity"] >= 2] == []
+
+
+def test_each_scorer_is_a_deployment_and_a_service_next_to_the_registry(scoring, team):
+    assert set(scoring) - set(team) == {("Deployment", "podium-scorer-production"), ("Service", "podium-scorer-production"),
+                                        ("Deployment", "podium-scorer-staging"), ("Service", "podium-scorer-staging")}
+    production, staging = (scoring[("Deployment", f"podium-scorer-{n}")] for n in ("production", "staging"))
+    assert (production["spec"]["replicas"], staging["spec"]["replicas"]) == (2, 1)
+    for name, deployment in (("production", production), ("staging", staging)):
+        service = scoring[("Service", f"podium-scorer-{name}")]["spec"]
+        pod_labels = deployment["spec"]["template"]["metadata"]["labels"]
+        assert service["selector"].items() <= pod_labels.items() and service["ports"][0]["targetPort"] == "http"
+        assert deployment["spec"]["selector"]["matchLabels"] == service["selector"]
+        # the registry's Service, autoscaler and disruption budget never select a scorer pod
+        registry_selector = team[("Service", "podium")]["spec"]["selector"]
+        assert not registry_selector.items() <= pod_labels.items()
+        other = "staging" if name == "production" else "production"
+        assert not service["selector"].items() <= scoring[("Deployment", f"podium-scorer-{other}")]["spec"][
+            "template"]["metadata"]["labels"].items()
+
+
+def test_a_scorer_runs_podium_serve_on_the_registry_service(scoring, monkeypatch):
+    """The rendered command is parsed by the real CLI, and means what the values say."""
+    from click.testing import CliRunner
+
+    from podium.cli import main
+
+    container = _container({k: d for k, d in scoring.items() if k[1] == "podium-scorer-production"})
+    env = _env(container)
+    assert env["PODIUM_TRACKING_URI"]["value"] == "http://podium:80"  # the registry's Service
+    assert env["PODIUM_TRACKING_TOKEN"]["valueFrom"]["secretKeyRef"] == {"name": "scorer-token", "key": "token"}
+    assert env["PODIUM_SERVE_WEBHOOK_SECRET"]["valueFrom"]["secretKeyRef"] == {"name": "podium-webhooks",
+                                                                                "key": "webhook-secret"}
+    assert all("value" not in env[n] for n in ("PODIUM_TRACKING_TOKEN", "PODIUM_SERVE_WEBHOOK_SECRET"))
+    seen = []
+    monkeypatch.setattr("podium.serving.app.run", seen.append)
+    monkeypatch.setattr("podium.cli.server._check_can_listen", lambda host, port: None)
+    command = container["command"]
+    assert command[:2] == ["podium", "serve"]
+    result = CliRunner().invoke(main, command[1:], env={"PODIUM_TRACKING_URI": env["PODIUM_TRACKING_URI"]["value"]})
+    assert result.exit_code == 0, result.output
+    (settings,) = seen
+    assert (settings.model_uri, settings.host, settings.port, settings.workers, settings.tracking_uri) == (
+        "models:/wine-quality@champion", "0.0.0.0", 8080, 1, "http://podium:80")
+    assert container["ports"] == [{"name": "http", "containerPort": 8080, "protocol": "TCP"}]
+    staging = _container({k: d for k, d in scoring.items() if k[1] == "podium-scorer-staging"})
+    assert staging["image"] == "registry.example.com/ml/podium-sklearn:1.4" and "--workers" in staging["command"]
+    assert staging["command"][staging["command"].index("--workers") + 1] == "2"
+    assert staging["resources"] == {"requests": {"cpu": "250m", "memory": "512Mi"}, "limits": {"memory": "2Gi"}}
+    assert "PODIUM_SERVE_WEBHOOK_SECRET" not in _env(staging) and "PODIUM_TRACKING_TOKEN" not in _env(staging)
+
+
+def test_a_scorer_is_ready_only_once_a_model_is_loaded(scoring):
+    """Readiness is /health, which answers 503 until a model is loaded (tests/serving/test_app.py);
+    a startup probe gives the first download time; the pod is hardened like the registry's."""
+    container = _container({k: d for k, d in scoring.items() if k[1] == "podium-scorer-production"})
+    assert container["readinessProbe"]["httpGet"] == {"path": "/health", "port": "http"}
+    assert container["startupProbe"]["httpGet"] == {"path": "/health", "port": "http"}
+    assert container["startupProbe"]["periodSeconds"] * container["startupProbe"]["failureThreshold"] >= 300
+    assert container["livenessProbe"]["httpGet"]["path"] == "/ping"
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert {m["mountPath"] for m in container["volumeMounts"]} == {"/tmp", "/var/lib/podium"}
+    assert container["resources"]["requests"] == {"cpu": "500m", "memory": "512Mi"}
+
+
+@pytest.mark.parametrize("scorer, message", [
+    ({"name": "production"}, "scorers: production needs a modelUri"),
+    ({"modelUri": "models:/m@champion"}, "Every entry of scorers needs a name"),
+    ({"name": "Prod_1", "modelUri": "models:/m@champion"}, "must be lowercase letters"),
+])
+def test_chart_refuses_a_scorer_without_a_name_or_model(scorer, message):
+    with pytest.raises(helm.HelmRenderError, match=re.escape(message)):
+        render({"scorers": [scorer]})
+
+
 # -- the Dockerfile ------------------------------------------------------------------------------
 
 def _dockerfile_stages() -> list[tuple[str, list[tuple[str, str]]]]:

@@ -172,14 +172,14 @@ def test_python_client_against_the_server(live):
 
 
 def test_no_route_changes_or_deletes_an_event(live):
-    """The only routes of the history API are two reads and the rollback, which appends; any other
-    method on them is refused, and no route anywhere names events or history for writing."""
+    """The only routes of the history API are two reads, the rollback and a scorer's serving event,
+    which append; any other method on them is refused, and no route changes or deletes an event."""
     _, api = live
     routes = [r for r in all_routes() if "/api/podium/" in r.path and any(
         word in r.path for word in ("history", "event", "/at", "rollback"))]
     assert sorted((r.method, r.path) for r in routes) == [
-        ("GET", f"{PODIUM}/at"), ("GET", f"{PODIUM}/history"), ("POST", f"{PODIUM}/rollback")]
-    assert not [r for r in all_routes() if "event" in r.path.lower()]
+        ("GET", f"{PODIUM}/at"), ("GET", f"{PODIUM}/history"), ("POST", SERVING), ("POST", f"{PODIUM}/rollback")]
+    assert [r.path for r in all_routes() if "event" in r.path.lower()] == [SERVING]
     name = f"ro-{uuid.uuid4().hex[:8]}"
     make_model(api, name, 1)
     count = len(history(api, name))
@@ -303,3 +303,27 @@ def test_python_client_rollback_refused(auth, monkeypatch):
     with pytest.raises(PermissionDenied, match="needs admin"):
         client.rollback_model(name, stage="Production", reason="r")
     assert [e.actor for e in client.get_model_history(name, max_results=1)] == ["admin"]
+
+
+SERVING = "/api/podium/v1/model-versions/serving-events"
+
+
+def test_a_serving_event_needs_edit_on_the_model_and_shows_in_history(auth, monkeypatch):
+    server, clients = auth
+    name = governed(clients)
+    event = {"name": name, "version": "3", "action": "serving.swap_failed", "scorer": "scorer-0:5000 pid 7",
+             "model_uri": f"models:/{name}@champion", "serving_version": "2", "reason": "manifest mismatch"}
+    assert clients["anonymous"].post(SERVING, json=event).status_code == 401
+    assert "needs edit" in error(clients["reader"].post(SERVING, json=event), 403, "PERMISSION_DENIED")["message"]
+    recorded = ok(clients["editor"].post(SERVING, json=event))["event"]
+    assert (recorded["action"], recorded["version"], recorded["target"], recorded["actor"]) == (
+        "serving.swap_failed", 3, "champion", "editor")
+    error(clients["editor"].post(SERVING, json={**event, "action": "model_deleted"}), 400, "INVALID_PARAMETER_VALUE")
+    error(clients["editor"].post(SERVING, json={**event, "version": "99"}), 404, "RESOURCE_DOES_NOT_EXIST")
+    assert history(clients["reader"], name, newest_first="true")[0] == recorded
+    assert ok(clients["reader"].get("/openapi.json"))["paths"][SERVING]["post"]["operationId"] == "record_serving_event"
+    monkeypatch.setenv("PODIUM_TRACKING_TOKEN", server.tokens["manager-token"])  # what `podium serve` does
+    swapped = PodiumClient(server.url).record_serving_event(name, 2, "serving.swapped", "scorer-1:5000 pid 8",
+                                                            model_uri=f"models:/{name}/Production", serving_version=3)
+    assert (swapped.actor, swapped.target, swapped.before, swapped.after["serving"]) == ("manager", "Production",
+                                                                                         {"serving": 3}, 2)

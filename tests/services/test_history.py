@@ -316,3 +316,39 @@ def test_previous_holder():
     assert previous_holder([1, 2, 3], None) == 3
     assert previous_holder([3], 3) is None
     assert previous_holder([], None) is None
+
+
+# ------------------------------------------------------------------------------ serving events
+def test_serving_events_are_recorded_on_the_version_and_change_nothing(r, h):
+    model(r, versions=2)
+    r.set_registered_model_alias("m", "champion", 1)
+    before = r.get_registered_model("m").last_updated_timestamp
+    swapped = h.record_serving_event("m", "2", "serving.swapped", "host:5000", "models:/m@champion", 1)
+    failed = h.record_serving_event("m", 2, "serving.swap_failed", "host:5000", "models:/m@champion", "1",
+                                    "its files do not match the manifest")
+    assert (swapped.action, swapped.version, swapped.target) == ("serving.swapped", 2, "champion")
+    assert swapped.before == {"serving": 1} and swapped.after == {
+        "scorer": "host:5000", "model_uri": "models:/m@champion", "serving": 2}
+    assert failed.after["serving"] == 1 and failed.comment == "its files do not match the manifest"
+    assert [e.action for e in h.get_model_history("m", version=2, newest_first=True)][:2] == [
+        "serving.swap_failed", "serving.swapped"]
+    assert r.get_registered_model("m").last_updated_timestamp == before  # not a change of the model
+    assert r.get_registered_model("m").aliases == {"champion": 1}
+    assert h.get_model_state_at("m", "now")["aliases"] == {"champion": 1}  # replay ignores them
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("m", "9", "serving.swapped", "s"), "version=9"),
+    (("nope", "1", "serving.swapped", "s"), "nope"),
+    (("m", "1", "stage_transitioned", "s"), "must be one of"),
+    (("m", "1", "serving.swapped", ""), "scorer"),
+    (("m", "1", "serving.swapped", "s" * 501), "at most 500"),
+    (("m", "1", "serving.swap_failed", "s"), "reason"),
+    (("m", "x", "serving.swapped", "s"), "version"),
+    (("m", "1", "serving.swapped", "s\x00"), "NUL"),
+])
+def test_serving_events_refuse_bad_input(r, h, args, message):
+    model(r, versions=1)
+    with pytest.raises((InvalidParameterValue, ResourceDoesNotExist), match=message):
+        h.record_serving_event(*args)
+    assert "serving" not in str([e.action for e in h.get_model_history("m")])

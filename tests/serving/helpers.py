@@ -65,11 +65,13 @@ def _start(cmd: list[str], root: Path, name: str, port: int, env: dict[str, str]
     raise RuntimeError(f"{name} did not answer /ping in {timeout}s:\n{scorer.log()}")
 
 
-def start_podium_scorer(root: Path, model_uri: str, tracking_uri: str, *extra: str, timeout: float = 60) -> Scorer:
-    """``podium serve MODEL_URI`` on a free port, reading the registry at ``tracking_uri``."""
+def start_podium_scorer(root: Path, model_uri: str, tracking_uri: str, *extra: str, timeout: float = 60,
+                        env: dict[str, str] | None = None) -> Scorer:
+    """``podium serve MODEL_URI`` on a free port, reading the registry at ``tracking_uri`` (``env``:
+    variables added to a clean environment)."""
     port = free_port()
     cmd = [str(BIN / "podium"), "--tracking-uri", tracking_uri, "serve", model_uri, "--port", str(port), *extra]
-    return _start(cmd, root, "podium-serve", port, _clean_env(), timeout)
+    return _start(cmd, root, "podium-serve", port, _clean_env(**(env or {})), timeout)
 
 
 def start_mlflow_scorer(root: Path, model_dir: Path, timeout: float = 180) -> Scorer:

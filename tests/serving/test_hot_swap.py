@@ -121,6 +121,10 @@ def test_promotion_and_rollback_reach_traffic_without_a_failed_request(registry,
     assert set(seen[:first_2]) == {"1"} and set(seen[last_2 + 1:]) == {"1"}
     health = httpx.get(f"{scorer.url}/health").json()
     assert (health["version"], health["follows"], health["last_swap_error"]) == (1, True, None)
+    swaps = [e for e in client.get_model_history(NAME, newest_first=True) if e.action == "serving.swapped"][:2]
+    assert [(e.version, e.before, e.after["serving"], e.target) for e in swaps] == [
+        (1, {"serving": 2}, 1, "champion"), (2, {"serving": 1}, 2, "champion")]
+    assert swaps[0].after["scorer"].startswith(f"127.0.0.1:{scorer.url.rsplit(':', 1)[1]} pid ")
 
 
 def test_a_tampered_version_is_never_served(registry, scorer):
@@ -141,6 +145,9 @@ def test_a_tampered_version_is_never_served(registry, scorer):
     error = health.json()["last_swap_error"]
     assert "requirements.txt" in error["error"] and "manifest" in error["error"], error
     assert "Not serving constant version 3" in scorer.log()
+    refusals = [e for e in client.get_model_history(NAME, version="3") if e.action == "serving.swap_failed"]
+    assert len(refusals) == 1, refusals  # once, however often it is retried
+    assert refusals[0].after["serving"] == 1 and "manifest" in refusals[0].comment
     client.set_registered_model_alias(NAME, "champion", "1")  # leave the registry as the next test expects
 
 
@@ -237,3 +244,18 @@ def test_every_worker_follows_the_alias(registry, tmp_path):
             time.sleep(0.05)
     finally:
         running.stop()
+
+
+def test_an_embedded_registry_records_the_swap_in_its_history(tmp_path):
+    """``podium serve`` on a SQLite tracking URI (no server): the swap is recorded through the service."""
+    uri = f"sqlite:///{tmp_path / 'registry.db'}"
+    assert [_log_constant(uri, 1.0), _log_constant(uri, 2.0)] == ["1", "2"]
+    client = PodiumClient(uri)
+    client.set_registered_model_alias(NAME, "champion", "1")
+    with following(f"models:/{NAME}@champion", uri) as follower:
+        client.set_registered_model_alias(NAME, "champion", "2")
+        assert follower.check() is True
+    event = client.get_model_history(NAME, newest_first=True)[0]
+    assert (event.action, event.version, event.before, event.target) == ("serving.swapped", 2, {"serving": 1},
+                                                                           "champion")
+    assert event.after["scorer"] == follower.scorer and event.after["model_uri"] == f"models:/{NAME}@champion"

@@ -7,9 +7,13 @@
                                                                        at ``time`` (ISO 8601 or epoch ms)
 ``POST /api/podium/v1/registered-models/rollback``                     give a stage or alias back to its
        ``{name, stage | alias, reason}``                               previous holder, in one step
+``POST /api/podium/v1/model-versions/serving-events``                  a scorer swapped to a version, or
+       ``{name, version, action, scorer, model_uri?, serving_version?,  refused it (``podium serve``)
+       reason?}``
 =====================================================================  =================================
 
 History and ``at`` need ``read`` on the model; rollback needs what moving the stage or alias needs,
+a serving event what changing the model does (``edit``),
 and only an admin may roll back a target whose policy requires approval
 (:mod:`podium.server.permissions`). There is no route that changes or deletes an event. See
 docs/governance.md, "Audit history" and "Rollback".
@@ -80,3 +84,18 @@ def get_model_state_at(s, p):
 def rollback_model(s, p):
     """Give a stage or alias back to the version that held it before, atomically, recorded with a reason."""
     return {"rollback": s.history.rollback_model(p["name"], p.get("stage"), p.get("alias"), p.get("reason"))}
+
+
+@routes.post(f"{PODIUM_API}/model-versions/serving-events", NAME,
+             Param("version", required=True, description="the version swapped to, or refused"),
+             Param("action", required=True, description="serving.swapped: now serving it; serving.swap_failed: refused it"),
+             Param("scorer", required=True, description="which scorer (host:port and process)"),
+             Param("model_uri", description="the models:/ URI the scorer follows"),
+             Param("serving_version", description="the version served before the swap (or still, after a refusal)"),
+             Param("reason", description="why the version was refused (required for serving.swap_failed)"),
+             response={"type": "object", "properties": {"event": _EVENT}})
+def record_serving_event(s, p):
+    """Record in a model's history that a scorer swapped to a version, or refused one that failed to load."""
+    event = s.history.record_serving_event(p["name"], p["version"], p["action"], p["scorer"], p.get("model_uri"),
+                                           p.get("serving_version"), p.get("reason"))
+    return {"event": event.to_dict()}

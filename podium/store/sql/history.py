@@ -146,6 +146,24 @@ class SqlHistoryStore:
             live = self._live(conn, scope.model_key, name) if scope.live else None
             return self._events(conn, scope), live
 
+    # ------------------------------------------------------------------ events that change no state
+    def append_event(self, name: str, action: str, version: int | None = None, target: str | None = None,
+                     before: dict | None = None, after: dict | None = None,
+                     comment: str | None = None) -> RegistryEvent:
+        """Append an event about live model ``name`` (a scorer's swap) without locking the model or
+        marking it updated: such an event moves nothing, so it never waits behind a writer."""
+        with self.db.write() as conn:
+            key = conn.execute(select(rm.c.id).where(rm.c.name == name)).scalar()
+            if key is None:
+                raise ResourceDoesNotExist(f"Registered Model with name={name} not found")
+            if version is not None and conn.execute(
+                    select(mv.c.version).where(mv.c.model == key, mv.c.version == version)).first() is None:
+                raise ResourceDoesNotExist(f"Model Version (name={name}, version={version}) not found")
+            record_event(conn, action, key, name, version=version, target=target, before=before, after=after,
+                         comment=comment)
+            row = conn.execute(select(ev).where(ev.c.model_key == key).order_by(ev.c.id.desc()).limit(1)).first()
+        return event_entity(row)
+
     # ------------------------------------------------------------------ changes under the model's lock
     @contextmanager
     def locked_model(self, name: str) -> Iterator["_LockedModel"]:
