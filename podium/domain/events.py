@@ -32,6 +32,8 @@ ACTIONS = (
     # governance
     "request_created", "request_approved", "request_rejected", "request_applied", "request_cancelled",
     "rollback",
+    # moving in (podium import-mlflow, podium import): the source's values, where its history starts
+    "imported",
 )
 
 

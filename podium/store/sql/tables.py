@@ -271,3 +271,5 @@ from podium.store.sql import manifest_tables as _manifest_tables  # noqa: E402,F
 from podium.store.sql import event_tables as _event_tables  # noqa: E402,F401
 # approval requests and their approvals live in their own module
 from podium.store.sql import approval_tables as _approval_tables  # noqa: E402,F401
+# what imports have loaded (podium import-mlflow, podium import) lives in its own module
+from podium.store.sql import import_tables as _import_tables  # noqa: E402,F401
