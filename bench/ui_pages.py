@@ -55,13 +55,7 @@ def _insert(conn, table, rows) -> None:
 
 
 # ------------------------------------------------------------------------------------------ seeding
-#: the indexes a model's history reads need on a model with many events (``--history-indexes``):
-#: its incarnation's first event (``model_created``/``model_deleted`` of a key) and one version's events
-HISTORY_INDEXES = ("CREATE INDEX ix_registry_events_key_action_id ON registry_events (model_key, action, id)",
-                   "CREATE INDEX ix_registry_events_key_version_id ON registry_events (model_key, version, id)")
-
-
-def seed_podium(db_url: str, root: Path, models: int, versions: int, runs: int, indexes: bool = False) -> dict:
+def seed_podium(db_url: str, root: Path, models: int, versions: int, runs: int) -> dict:
     """The registry rows in Podium's tables, the runs through the tracking service."""
     from podium.compose import build
     from podium.domain.entities import Metric, Param
@@ -122,10 +116,6 @@ def seed_podium(db_url: str, root: Path, models: int, versions: int, runs: int, 
                 _insert(conn, table, rows)
         from sqlalchemy import text
 
-        if indexes:
-            with backend.database.write() as conn:
-                for statement in HISTORY_INDEXES:
-                    conn.execute(text(statement))
         if backend.database.engine.dialect.name == "postgresql":  # the serial after explicit ids, and fresh stats
             with backend.database.write() as conn:
                 conn.execute(text("SELECT setval(pg_get_serial_sequence('registered_models', 'id'), "
@@ -269,7 +259,7 @@ def mlflow_calls(seeded: dict, versions: int) -> dict[str, list[tuple]]:
 
 def measure_podium(args, db_url: str, root: Path) -> list[dict]:
     t0 = time.monotonic()
-    seeded = seed_podium(db_url, root, args.models, args.versions, args.runs, args.history_indexes)
+    seeded = seed_podium(db_url, root, args.models, args.versions, args.runs)
     print(f"seeded Podium in {time.monotonic() - t0:.0f} s", flush=True)
     server = ServerProcess(root, backend_store_uri=db_url).start(120)
     try:
@@ -368,8 +358,6 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--warmup", type=int, default=10)
     parser.add_argument("--budget", type=float, default=30.0, help="seconds per page at most")
-    parser.add_argument("--history-indexes", action="store_true",
-                        help="add the two registry_events indexes a model with many events needs (HISTORY_INDEXES)")
     parser.add_argument("--mlflow", action="store_true", help="also time MLflow's UI calls on the same data")
     parser.add_argument("--mlflow-versions", type=int, default=None)
     args = parser.parse_args()
@@ -388,7 +376,7 @@ def main() -> None:
         with open("/proc/loadavg") as f:
             print(f"load average at start: {' '.join(f.read().split()[:3])}", flush=True)
         results, seeded = measure_podium(args, db_url, root)
-        print(f"\nPodium ({'PostgreSQL' if args.db else 'SQLite'}{', history indexes' if args.history_indexes else ''}; {args.models:,} models + big with "
+        print(f"\nPodium ({'PostgreSQL' if args.db else 'SQLite'}; {args.models:,} models + big with "
               f"{args.versions:,} versions; {args.requests} requests/page at most {args.budget:.0f} s)")
         print(f"{'page':40s} {'srv p50':>8s} {'srv p99':>8s} {'cpu/req':>8s} {'cli p50':>8s} {'cli p99':>8s} {'bytes':>8s}")
         for r in results:

@@ -70,6 +70,7 @@ if TYPE_CHECKING:
     from podium.services.history import HistoryService
     from podium.services.integrity import IntegrityService
     from podium.services.model_files import Locate
+    from podium.services.moving import ImportService
     from podium.services.registry import RegistryService
     from podium.services.sources import SourceRules
     from podium.services.tracking import TrackingService
@@ -95,6 +96,12 @@ __all__ = [
     "artifact_store_for",
     "backend_for",
     "build",
+    "archive_source",
+    "archive_writer",
+    "importer_for",
+    "mlflow_database_source",
+    "mlflow_server_source",
+    "store_source",
     "open_auth_store",
     "open_database",
     "open_gc",
@@ -390,6 +397,97 @@ def _authorizer(stores: Stores, default_role: str) -> "Authorizer":
 
     return Authorizer(stores.auth, Permission.parse(default_role, allowed=("none", "read", "edit")),
                       model_exists=model_exists)
+
+
+# ---------------------------------------------------------------------------------- moving in (decision 0019)
+def importer_for(backend: Backend, artifacts_destination: str | None = None) -> "ImportService":
+    """The import service writing into ``backend``'s store (embedded only: the loader writes rows).
+
+    Files go below the store's artifact root, and locations are recorded there (paths or ``s3://``);
+    with ``artifacts_destination`` (the ``podium server`` that will serve the store: its
+    ``--artifacts-destination``), files go there and locations are ``mlflow-artifacts:/...``, as the
+    server records its own, so every client reads them through the server."""
+    from podium.errors import InvalidParameterValue
+    from podium.services.moving import ImportService
+    from podium.store.sql.loader import SqlImportStore
+
+    if backend.database is None or backend.stores is None:
+        raise InvalidParameterValue(
+            f"Cannot import into '{backend.tracking_uri}': imports write to a database. Give the server's "
+            "database as --tracking-uri (sqlite:///..., postgresql://..., mysql://...).")
+    if artifacts_destination:
+        if is_local_path(artifacts_destination):
+            Path(local_path_of(artifacts_destination)).mkdir(parents=True, exist_ok=True)
+        locate = artifact_locator(artifact_store_for(artifacts_destination))
+        return ImportService(SqlImportStore(backend.database), MLFLOW_ARTIFACTS_ROOT.rstrip("/"), locate)
+    return ImportService(SqlImportStore(backend.database), backend.stores.tracking.default_artifact_root,
+                         artifact_locator())
+
+
+def mlflow_database_source(uri: str, source_artifacts: str | None = None):
+    """``(source, locate)``: an MLflow database read-only, and how its artifact locations are read
+    (``mlflow-artifacts:/`` below ``source_artifacts``, the MLflow server's ``--artifacts-destination``)."""
+    from podium.store.sql.mlflow_source import MlflowDatabaseSource
+
+    check_store_uri(uri)
+    destination = artifact_store_for(source_artifacts) if source_artifacts else None
+    return MlflowDatabaseSource(uri), artifact_locator(destination)
+
+
+def mlflow_server_source(url: str):
+    """``(source, locate)``: an MLflow server over its REST API (its ``mlflow-artifacts:/`` files
+    through its artifact proxy), for teams without access to its database."""
+    from podium.services.mlflow_server_source import MlflowServerSource
+
+    remote = _remote_backend(url)
+    local = artifact_locator()
+
+    def locate(uri: str):
+        if uri.startswith("mlflow-artifacts:"):
+            return artifact_store_for(uri, url), ""
+        return local(uri)
+
+    return MlflowServerSource(remote.tracking, remote.registry, url), locate
+
+
+def store_source(backend: Backend, artifacts_destination: str | None = None):
+    """``(source, locate)``: ``backend``'s own store as records (``podium export``), and how its
+    artifact locations are read (``mlflow-artifacts:/`` below ``artifacts_destination``, the
+    server's; default: ``artifacts`` beside a SQLite file, as ``podium server`` keeps them)."""
+    from podium.errors import InvalidParameterValue
+    from podium.store.sql.dump import SqlRecordSource
+
+    if backend.database is None:
+        raise InvalidParameterValue(
+            f"Cannot export from '{backend.tracking_uri}': exports read the database. Give the server's "
+            "database as --tracking-uri (sqlite:///..., postgresql://..., mysql://...).")
+    destination = artifacts_destination
+    if destination is None and backend.tracking_uri.startswith("sqlite:///"):
+        destination = _default_artifact_root(backend.tracking_uri)
+    store = artifact_store_for(destination) if destination else None
+    return SqlRecordSource(backend.database, backend.tracking_uri), artifact_locator(store)
+
+
+def archive_writer(directory: str, backend: Backend):
+    """``(writer, export service)``: an export of ``backend``'s store into a new archive directory."""
+    from podium.services.moving import ImportService
+    from podium.store.archive import ArchiveWriter
+
+    writer = ArchiveWriter(directory)
+    return writer, ImportService(writer, writer.artifact_root, artifact_locator())
+
+
+def archive_source(directory: str):
+    """``(source, locate)``: a Podium archive's records, and its files (locations relative to it)."""
+    from podium.store.archive import ARTIFACTS, ArchiveSource
+
+    source = ArchiveSource(directory)
+    root = artifact_store_for(str(source.directory))
+
+    def locate(uri: str):
+        return (root, uri) if uri == ARTIFACTS or uri.startswith(ARTIFACTS + "/") else None
+
+    return source, locate
 
 
 # ---------------------------------------------------------------------------------- the schema

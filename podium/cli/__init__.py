@@ -46,6 +46,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "tokens": ("podium.cli.tokens:tokens", "Create, list and revoke API tokens (on the database)."),
     "whoami": ("podium.cli.whoami:whoami", "Show who the tracking URI's credentials say you are."),
     "webhooks": ("podium.cli.webhooks:webhooks", "Manage webhooks and read their delivery log (resend, test)."),
+    "import-mlflow": ("podium.cli.moving:import_mlflow", "Import an MLflow store (its database or server) into this Podium store."),
+    "export": ("podium.cli.moving:export", "Export models, runs and their files into a portable archive directory."),
+    "import": ("podium.cli.moving:import_archive", "Import a Podium archive (podium export) into this store."),
 }
 
 #: the type of every VERSION argument: a version number (1 or more); 0 or abc is a usage error (exit 2)

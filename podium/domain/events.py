@@ -35,6 +35,8 @@ ACTIONS = (
     "rollback",
     # scorers (``podium serve``): recorded by the scorer, they change no registry state
     "serving.swapped", "serving.swap_failed",
+    # moving in (podium import-mlflow, podium import): the source's values, where its history starts
+    "imported",
 )
 
 #: the events a scorer records (:meth:`podium.services.history.HistoryService.record_serving_event`)

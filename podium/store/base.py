@@ -33,6 +33,13 @@ if TYPE_CHECKING:
     from podium.domain.approvals import ApprovalRequest
     from podium.domain.manifests import Manifest
     from podium.domain.webhooks import DeliveryOutcome, PendingDelivery, Webhook, WebhookDelivery
+    from podium.domain.portable import (
+        ExperimentRecord,
+        LoggedModelRecord,
+        ModelVersionRecord,
+        RegisteredModelRecord,
+        RunRecord,
+    )
 
 __all__ = [
     "ApprovalStore",
@@ -40,6 +47,7 @@ __all__ = [
     "AuthStore",
     "GcStore",
     "HistoryStore",
+    "ImportStore",
     "LockedModel",
     "ManifestStore",
     "RegistryStore",
@@ -356,3 +364,26 @@ class GcStore(Protocol):
         """Take the scheduled job if it is due and free: one claimer wins, across processes."""
     def renew_collection(self, name: str, holder: str, ttl_ms: int) -> bool: ...
     def release_collection(self, name: str, holder: str) -> None: ...
+
+
+class ImportStore(Protocol):
+    """The loader (decision 0019): portable records (:mod:`podium.domain.portable`) written as they
+    are, ids, version numbers, timestamps and user ids kept. One object per transaction, with a
+    row saying it was imported and the digest of its record; each ``load_*`` answers ``created``,
+    ``updated`` (imported before, the source changed since) or ``unchanged`` (same digest: nothing
+    written). An object already there but not imported is ``RESOURCE_CONFLICT`` and left alone
+    (except an experiment with the same id and name, which is adopted). No webhook fires."""
+
+    def imported_digests(self, kind: str) -> dict[str, str]:
+        """``{key: digest}`` of what imports loaded (kind: experiment, run, logged_model,
+        registered_model, model_version; a version's key is ``name/version``)."""
+    def load_experiment(self, record: "ExperimentRecord", digest: str) -> str: ...
+    def load_run(self, record: "RunRecord", digest: str) -> str:
+        """The run with its params, tags, whole metric history, inputs and outputs."""
+    def load_logged_model(self, record: "LoggedModelRecord", digest: str) -> str: ...
+    def load_registered_model(self, record: "RegisteredModelRecord", digest: str,
+                              versions: "Sequence[tuple[ModelVersionRecord, str, Manifest | None]]" = (),
+                              events: Sequence[dict] | None = None) -> dict[str, int]:
+        """The model and the given versions (with their manifests) in one transaction, aliases last;
+        one ``imported`` event per version loaded unless ``events`` (an archive's) are given, which are
+        appended. Returns ``{"model": outcome, "created": n, "updated": n, "unchanged": n}``."""

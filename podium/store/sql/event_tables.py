@@ -36,6 +36,8 @@ registry_events = Table(
     Column("cause", String(40)),
     Column("request_id", Integer),
     Index("ix_registry_events_model_key_id", "model_key", "id"),
+    Index("ix_registry_events_model_key_action_id", "model_key", "action", "id"),  # 0010: by action
+    Index("ix_registry_events_model_key_version_id", "model_key", "version", "id"),  # 0010: by version
     Index("ix_registry_events_model_name_id", "model_name", "id"),
     mysql_charset="utf8mb4",
     mysql_collate="utf8mb4_bin",

@@ -275,3 +275,5 @@ from podium.store.sql import approval_tables as _approval_tables  # noqa: E402,F
 from podium.store.sql import webhook_tables as _webhook_tables  # noqa: E402,F401
 # garbage collection: pending artifact deletions, the purge history, the collector's lease
 from podium.store.sql import gc_tables as _gc_tables  # noqa: E402,F401
+# what imports have loaded (podium import-mlflow, podium import) lives in its own module
+from podium.store.sql import import_tables as _import_tables  # noqa: E402,F401

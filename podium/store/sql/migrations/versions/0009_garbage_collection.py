@@ -1,7 +1,7 @@
 """garbage collection: pending artifact deletions, the purge history, the collector's lease
 
 Revision ID: 0009
-Revises: 0006
+Revises: 0008
 Create Date: 2026-12-07
 
 New tables only (see ``podium/store/sql/gc_tables.py`` and docs/operations.md):
@@ -16,7 +16,7 @@ from sqlalchemy.dialects import mysql
 
 
 revision = '0009'
-down_revision = '0007'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 
