@@ -37,9 +37,11 @@ DOC = Path(__file__).resolve().parents[2] / "docs" / "deploy.md"
 NAME = "fraud-detector"
 USERS = {"admin": True, "ci": False, "reviewer": False, "scorer": False}
 #: the account each job runs as (any other job: the CI's)
-TOKEN_OF = {"setup": "admin", "approve": "reviewer", "rollback": "admin"}
+TOKEN_OF = {"setup": "admin", "webhook": "admin", "approve": "reviewer", "rollback": "admin"}
 #: the jobs in the order the doc gives them
-EXPECTED_JOBS = ["train", "setup", "stage", "test", "promote", "approve", "deploy", "rollback"]
+EXPECTED_JOBS = ["train", "setup", "webhook", "stage", "test", "promote", "approve", "deploy", "rollback"]
+#: the secret the Production scorer verifies the registry's webhook deliveries with
+SCORER_WEBHOOK_SECRET = "pipeline-scorer-secret"
 
 
 def pipeline_jobs() -> list[tuple[str, str]]:
@@ -89,15 +91,18 @@ def test_the_documented_pipeline_promotes_and_rolls_back_without_a_failed_reques
     jobs = pipeline_jobs()
     assert [name for name, _ in jobs if name in EXPECTED_JOBS] == EXPECTED_JOBS
     tokens = {user: user for user in USERS}
-    registry = start_auth_server(tmp_path / "registry", USERS, None, tokens, "edit")
+    # the registry may deliver webhooks to the scorers on this host (over http, to 127.0.0.1)
+    registry = start_auth_server(tmp_path / "registry", USERS, None, tokens, "edit", "--webhook-allowed-scheme",
+                                 "http", "--webhook-allowed-network", "127.0.0.1/32")
     scorers, world = [], {}
     client = PodiumClient(registry.url)  # (reads with the admin's token, set below per call)
     work = tmp_path / "ci"
     work.mkdir()
 
-    def scorer(stage: str):
+    def scorer(stage: str, poll: str = "0.2", **env: str):
         running = start_podium_scorer(tmp_path / stage.lower(), f"models:/{NAME}/{stage}", registry.url,
-                                      "--poll-interval", "0.2", env={"PODIUM_TRACKING_TOKEN": registry.tokens["scorer"]})
+                                      "--poll-interval", poll,
+                                      env={"PODIUM_TRACKING_TOKEN": registry.tokens["scorer"], **env})
         scorers.append(running)
         return running
 
@@ -113,7 +118,8 @@ def test_the_documented_pipeline_promotes_and_rolls_back_without_a_failed_reques
 
     def after_setup() -> None:
         assert stage_of(1) == "Production"
-        world["production"] = scorer("Production")
+        # polls once an hour: within this test, only the registry's webhook can make it swap
+        world["production"] = scorer("Production", "3600", PODIUM_SERVE_WEBHOOK_SECRET=SCORER_WEBHOOK_SECRET)
         world["load"] = Load(world["production"].url, holdout_rows())
         world["load"].wait_for(1)
 
@@ -147,6 +153,7 @@ def test_the_documented_pipeline_promotes_and_rolls_back_without_a_failed_reques
             "PODIUM_TRACKING_TOKEN": registry.tokens[TOKEN_OF.get(name, "ci")],
             "STAGING_URL": world["staging"].url if "staging" in world else "http://127.0.0.1:9",
             "PRODUCTION_URL": world["production"].url if "production" in world else "http://127.0.0.1:9",
+            "SCORER_WEBHOOK_SECRET": SCORER_WEBHOOK_SECRET,
             "COLUMNS": "160",
         })
         done = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=work, env=env, capture_output=True,
@@ -184,6 +191,14 @@ def test_the_documented_pipeline_promotes_and_rolls_back_without_a_failed_reques
         assert all(e.actor == "scorer" for e in events if e.action.startswith("serving."))
         rollback = next(e for e in events if e.action == "rollback")
         assert rollback.comment == "alerts on the new version" and rollback.after.get("break_glass") is True
+        # the scorer swapped (it polls once an hour) because the registry's signed deliveries reached it
+        admin = {"Authorization": f"Bearer {registry.tokens['admin']}"}
+        hooks = httpx.get(f"{registry.url}/api/2.0/mlflow/webhooks", headers=admin).json()["webhooks"]
+        assert [h["name"] for h in hooks] == ["production-scorer"]
+        log = httpx.get(f"{registry.url}/api/podium/v1/webhooks/{hooks[0]['webhook_id']}/deliveries",
+                        headers=admin).json()["deliveries"]
+        assert log and all(d["status"] == "succeeded" and d["response_status"] == 200 for d in log), log
+        assert {d["event"] for d in log} == {"model_version_stage.transitioned", "registered_model.rolled_back"}, log
     finally:
         if "load" in world:
             world["load"].stop()
