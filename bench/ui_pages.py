@@ -39,6 +39,8 @@ from tests.harness import ServerProcess, free_port  # noqa: E402
 
 A2 = "/api/2.0/mlflow"
 CHUNK = 5000
+#: pending approval requests seeded (the most /requests lists is 200)
+REQUESTS = 200
 NOW = 1_765_000_000_000
 
 
@@ -122,6 +124,11 @@ def seed_podium(db_url: str, root: Path, models: int, versions: int, runs: int) 
                                   "(SELECT max(id) FROM registered_models))"))
             with backend.database.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
                 conn.execute(text("ANALYZE"))
+        for key in range(1, min(models, REQUESTS) + 1):  # a full /requests page: pending promotions with a gate
+            name = f"m{key:05d}"
+            backend.access.set_model_policy(name, protected_stages=["Production"], requires_approval=True,
+                                            required_approvals=2, gates=["metrics.rmse <= 0.9"])
+            backend.approvals.request_model_version(name, 2, stage="Production", comment="v2 beats v1")
         return {"experiment": experiment, "run": run_id, "versions": versions}
     finally:
         backend.close()
@@ -213,6 +220,10 @@ def _p(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, int(round(len(ordered) * q)) - 1))]
 
 
+def _iso(ms: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms // 1000)) + f".{ms % 1000:03d}Z"
+
+
 def podium_pages(client: httpx.Client, seeded: dict) -> dict[str, str]:
     first = client.get("/models").text
     token = re.search(r'rel="next" href="\?([^"]+)"', first).group(1).replace("&amp;", "&")
@@ -227,6 +238,12 @@ def podium_pages(client: httpx.Client, seeded: dict) -> dict[str, str]:
         "/models/m00042": "/models/m00042",
         "/models/big/versions/1": "/models/big/versions/1",
         "/models/big/versions/<newest>": f"/models/big/versions/{seeded['versions']}",
+        "/models/big/compare (1, 2, newest)": f"/models/big/compare?versions=1,2,{seeded['versions']}",
+        "/models/big/history": "/models/big/history",
+        "/models/big/history?action=stage_transitioned": "/models/big/history?action=stage_transitioned",
+        "/models/big/history?at=<middle>": f"/models/big/history?at={_iso(NOW + seeded['versions'] // 2)}",
+        "/models/big/history?at=<now>": f"/models/big/history?at={_iso(NOW + seeded['versions'] + 1000)}",
+        f"/requests ({REQUESTS} pending)": "/requests",
         "/experiments": "/experiments",
         "/experiments/<id> (2,000 runs)": f"/experiments/{seeded['experiment']}",
         "/experiments/<id> by metric": f"/experiments/{seeded['experiment']}?order=metrics.rmse+ASC",
@@ -247,6 +264,9 @@ def mlflow_calls(seeded: dict, versions: int) -> dict[str, list[tuple]]:
             ("GET", f"{A2}/model-versions/search?filter=name%3D%27big%27", None)],
         "/models/big/versions/1": [("GET", f"{A2}/model-versions/get?name=big&version=1", None),
                                    ("GET", f"{A2}/runs/get?run_id={run}", None)],
+        "/models/big/compare (1, 2, newest)": [
+            *[("GET", f"{A2}/model-versions/get?name=big&version={v}", None) for v in (1, 2, versions)],
+            *[("GET", f"{A2}/runs/get?run_id={run}", None)] * 3],
         "/experiments": [("GET", f"{A2}/experiments/search?max_results=50", None)],
         "/experiments/<id> (2,000 runs)": [("POST", f"{A2}/runs/search", {"experiment_ids": [exp], "max_results": 50})],
         "/experiments/<id> by metric": [("POST", f"{A2}/runs/search", {"experiment_ids": [exp], "max_results": 50,
@@ -378,9 +398,9 @@ def main() -> None:
         results, seeded = measure_podium(args, db_url, root)
         print(f"\nPodium ({'PostgreSQL' if args.db else 'SQLite'}; {args.models:,} models + big with "
               f"{args.versions:,} versions; {args.requests} requests/page at most {args.budget:.0f} s)")
-        print(f"{'page':40s} {'srv p50':>8s} {'srv p99':>8s} {'cpu/req':>8s} {'cli p50':>8s} {'cli p99':>8s} {'bytes':>8s}")
+        print(f"{'page':48s} {'srv p50':>8s} {'srv p99':>8s} {'cpu/req':>8s} {'cli p50':>8s} {'cli p99':>8s} {'bytes':>8s}")
         for r in results:
-            print(f"{r['page']:40s} {_p(r['server'], .5):8.1f} {_p(r['server'], .99):8.1f} {r['cpu']:8.1f} "
+            print(f"{r['page']:48s} {_p(r['server'], .5):8.1f} {_p(r['server'], .99):8.1f} {r['cpu']:8.1f} "
                   f"{_p(r['client'], .5):8.1f} {_p(r['client'], .99):8.1f} {r['bytes']:8d}")
         if args.mlflow:
             mlflow = measure_mlflow(args, root, seeded)

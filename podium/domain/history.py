@@ -25,7 +25,7 @@ from typing import Any
 
 from podium.domain.events import RegistryEvent
 
-__all__ = ["LISTED_STAGES", "ModelState", "STAGE_KINDS", "STATE_ACTIONS", "apply_event", "holder_of", "holders", "initial_state",
+__all__ = ["LISTED_STAGES", "MOVE_ACTIONS", "ModelState", "STAGE_KINDS", "STATE_ACTIONS", "apply_event", "holder_of", "holders", "initial_state",
            "previous_holder", "state_at", "state_dict"]
 
 #: the stages a state answer lists (``None``, every new version's stage, is left out)
@@ -38,6 +38,9 @@ _VERSION_EVENTS = ("version_created", "version_deleted", "stage_transitioned")
 STATE_ACTIONS = ("model_created", "model_renamed", "model_deleted", *_VERSION_EVENTS, "alias_set", "alias_deleted",
                  "rollback")
 _ALIAS_EVENTS = ("alias_set", "alias_deleted")
+#: :data:`STATE_ACTIONS` but a version's creation: what a replay from ``model_created`` needs (a
+#: version is created in stage None, which no state answer lists and no rollback restores)
+MOVE_ACTIONS = tuple(a for a in STATE_ACTIONS if a != "version_created")
 
 
 @dataclass

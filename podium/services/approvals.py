@@ -47,6 +47,7 @@ class GateFailed(InvalidState):
 
 
 _MAX_ID = 2**31 - 1  # the id column is a 32-bit INTEGER on PostgreSQL and MySQL
+_UNREAD = object()  # may_decide: the caller has not read the policy
 
 
 def _request_id(value) -> int:
@@ -106,12 +107,15 @@ class ApprovalService:
         required = policy.required_approvals if policy is not None else None
         return [_replace(r, required_approvals=required) for r in self.store.list_requests(name, status)]
 
-    def list_all_requests(self, status: str | None = None, max_results: int = 200) -> list[ApprovalRequest]:
-        """Every model's requests, newest first, each with its policy's required approvals (the web UI's
-        ``/requests``; the caller keeps only those of models the actor may read)."""
+    def list_all_requests(self, status: str | None = None, max_results: int = 200,
+                          before_id: int | None = None, policies: dict[str, Any] | None = None) -> list[ApprovalRequest]:
+        """Every model's requests, newest first (only those older than request ``before_id`` if
+        given), each with its policy's required approvals (the web UI's ``/requests``; the caller
+        keeps only those of models the actor may read). ``policies``: a dict the policies read are
+        left in (model name -> policy or None), for the caller's gates and :meth:`may_decide`."""
         status = _status(status)
-        found = self.store.list_requests(None, status, max_results)
-        policies: dict[str, Any] = {}
+        found = self.store.list_requests(None, status, max_results, before_id)
+        policies = {} if policies is None else policies
         out = []
         for request in found:
             if request.name not in policies:
@@ -120,16 +124,18 @@ class ApprovalService:
             out.append(_replace(request, required_approvals=policy.required_approvals if policy is not None else None))
         return out
 
-    def may_decide(self, request: ApprovalRequest) -> bool:
+    def may_decide(self, request: ApprovalRequest, policy=_UNREAD) -> bool:
         """Could the current actor approve ``request`` now (pending, not theirs, one of its approvers)?
-        What the web UI asks to show a request as "waiting for me"; approving still checks everything."""
+        What the web UI asks to show a request as "waiting for me"; approving still checks everything.
+        ``policy``: the model's policy if the caller has read it already."""
         actor = current_actor()
         if request.status != "pending" or (actor.name and request.requester == actor.name):
             return False
         if any(a.approver == (actor.name or ANONYMOUS_APPROVER) for a in request.approvals):
             return False
         try:
-            self._check_approver(actor, request, self.auth_store.get_policy(request.name))
+            self._check_approver(actor, request,
+                                 self.auth_store.get_policy(request.name) if policy is _UNREAD else policy)
         except PermissionDenied:
             return False
         return True
@@ -227,11 +233,8 @@ class ApprovalService:
     def _metrics(self, mv) -> dict[str, float]:
         """The version's source run's metrics, overlaid by its logged model's (latest value per key)."""
         out: dict[str, float] = {}
-        if mv.run_id:
-            try:
-                out.update(self.tracking.get_run(mv.run_id).data.metrics)
-            except ResourceDoesNotExist:
-                pass
+        if mv.run_id:  # the run's latest value per key (one read, nothing for a run that is gone)
+            out.update(self.tracking.get_latest_metrics([mv.run_id]).get(mv.run_id, {}))
         if mv.model_id:
             try:
                 logged = self.tracking.get_logged_model(mv.model_id)

@@ -291,8 +291,9 @@ class ApprovalStore(Protocol):
     def create_request(self, name: str, version: int, target_kind: str, target: str, requester: str | None,
                        comment: str | None) -> "ApprovalRequest": ...
     def get_request(self, request_id: int) -> "ApprovalRequest": ...
-    def list_requests(self, name: str | None, status: str | None = None, max_results: int = 1000) -> list["ApprovalRequest"]:
-        """A model's requests (``name=None``: every model's), newest first."""
+    def list_requests(self, name: str | None, status: str | None = None, max_results: int = 1000,
+                      before_id: int | None = None) -> list["ApprovalRequest"]:
+        """A model's requests (``name=None``: every model's), newest first; older than ``before_id``."""
     def approve_request(self, request_id: int, approver: str, comment: str | None, check) -> "ApprovalRequest":
         """``check(request, approvals_with_this_one) -> required approvals`` runs with the request locked."""
     def decide_request(self, request_id: int, status: str, actor: str | None, comment: str | None,

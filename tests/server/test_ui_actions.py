@@ -314,6 +314,32 @@ def test_reject_with_a_comment_and_gates_shown(users, browser_as):
     assert again.startswith("error: ") and "already rejected" in again
 
 
+def test_requests_are_paged_newest_first(server):
+    """More pending requests than a page holds: the newest page, then "Older requests" (rel=next)
+    with the rest, none twice; a mangled ``before`` starts again at the newest."""
+    from podium.server.ui.requests_page import REQUESTS_PAGE_SIZE
+
+    name = f"paged-{uuid.uuid4().hex[:6]}"
+    api = httpx.Client(base_url=server.url, timeout=30)
+    count = REQUESTS_PAGE_SIZE + 3
+    try:
+        register_model(api, name, versions=count + 1)  # v1 is in Production already
+        ok(api.post(f"{PODIUM}/registered-models/policy", json={
+            "name": name, "protected_stages": ["Production"], "requires_approval": True}))
+        made = [ok(api.post(f"{PODIUM}/requests", json={"name": name, "version": str(v), "stage": "Production"}))[
+            "request"]["id"] for v in range(2, count + 2)]
+        first = api.get("/requests").text
+        ids = [int(i) for i in re.findall(r'id="request-(\d+)"', first)]
+        assert len(ids) == REQUESTS_PAGE_SIZE and ids[0] == max(made)
+        link = re.search(r'<a rel="next" href="([^"]+)"', first).group(1).replace("&amp;", "&")
+        rest = [int(i) for i in re.findall(r'id="request-(\d+)"', api.get(link).text)]
+        mine = [i for i in ids + rest if i in made]
+        assert sorted(mine) == sorted(made) and len(set(ids) & set(rest)) == 0 and max(rest) < min(ids)
+        assert re.findall(r'id="request-(\d+)"', api.get("/requests?before=x1").text)[:1] == [str(ids[0])]
+    finally:
+        api.close()
+
+
 def test_without_auth_forms_work_and_still_need_the_token(server):
     """No --auth: no sign-in (the page is reachable, ``/login`` leads back), but every form still
     needs the browser's CSRF token."""

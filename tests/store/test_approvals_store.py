@@ -192,6 +192,8 @@ def test_every_models_requests_newest_first_and_who_may_decide(backend, tmp_path
         two = backend.approvals.request_model_version(second, "1", stage="Production")
         mine = backend.approvals.list_all_requests()
         assert [r.id for r in mine if r.name in (first, second)] == [two.id, one.id]
+        older = backend.approvals.list_all_requests(before_id=two.id)  # keyset paging: the next page
+        assert one.id in [r.id for r in older] and all(r.id < two.id for r in older)
         assert {r.name: r.required_approvals for r in mine if r.name in (first, second)} == {first: 1, second: 2}
         assert not backend.approvals.may_decide(one)  # alice asked: she cannot approve
     with acting_as(Actor("bob")):

@@ -76,8 +76,10 @@ class SqlApprovalStore:
                 raise request_not_found(request_id)
             return self._entities(conn, [row])[0]
 
-    def list_requests(self, name: str | None, status: str | None = None, max_results: int = 1000) -> list[ApprovalRequest]:
-        """A model's requests (``name=None``: every model's), newest first (a missing model is a 404)."""
+    def list_requests(self, name: str | None, status: str | None = None, max_results: int = 1000,
+                      before_id: int | None = None) -> list[ApprovalRequest]:
+        """A model's requests (``name=None``: every model's), newest first, only those older than
+        request ``before_id`` if given (keyset paging); a missing model is a 404."""
         with self.db.read() as conn:
             query = self._query()
             if name is not None:
@@ -87,6 +89,8 @@ class SqlApprovalStore:
                 query = query.where(ar.c.model == model_pk)
             if status:
                 query = query.where(ar.c.status == status)
+            if before_id is not None:
+                query = query.where(ar.c.id < before_id)
             rows = conn.execute(query.order_by(ar.c.id.desc()).limit(max_results)).all()
             return self._entities(conn, rows)
 
