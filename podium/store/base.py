@@ -244,8 +244,10 @@ class HistoryStore(Protocol):
         number): name -> event; a model with no recorded event, or no such model, is left out."""
     def model_timeline(self, name: str) -> "tuple[list[RegistryEvent], ModelState | None]":
         """The model's events that change its existence, name, stages or aliases
-        (:data:`podium.domain.history.STATE_ACTIONS`), oldest first, and its live state (None once
-        deleted), read in one snapshot."""
+        (:data:`podium.domain.history.STATE_ACTIONS`; without ``version_created`` for a model whose
+        history starts with ``model_created``), oldest first, and its live state when the replay
+        needs it (None once deleted, or for a history that starts with ``model_created``), read in
+        one snapshot."""
     def append_event(self, name: str, action: str, version: int | None = None, target: str | None = None,
                      before: dict | None = None, after: dict | None = None,
                      comment: str | None = None) -> "RegistryEvent":

@@ -90,10 +90,17 @@ class SqlHistoryStore:
         a replay answers, and a model with 100,000 versions and a few moves replays a few events
         (over the ``(model_key, action, id)`` index). A model created before history was recorded
         keeps them: :func:`~podium.domain.history.initial_state` needs each version's first event."""
+        actions = MOVE_ACTIONS if SqlHistoryStore._known(conn, scope) else STATE_ACTIONS
+        # sorted here, not by ORDER BY id: that makes SQLite walk the (model_key, id) index over every
+        # event of the model instead of seeking each action in (model_key, action, id)
+        query = select(ev).where(scope.where(), ev.c.action.in_(actions))
+        return sorted((event_entity(r) for r in conn.execute(query)), key=lambda e: e.id)
+
+    @staticmethod
+    def _known(conn, scope: _Scope) -> bool:
+        """Does the model's history start with its ``model_created`` (so it is known at every time)?"""
         first = conn.execute(select(ev.c.action).where(scope.where()).order_by(ev.c.id).limit(1)).scalar()
-        actions = MOVE_ACTIONS if first == "model_created" else STATE_ACTIONS
-        query = select(ev).where(scope.where(), ev.c.action.in_(actions)).order_by(ev.c.id)
-        return [event_entity(r) for r in conn.execute(query)]
+        return first == "model_created"
 
     @staticmethod
     def _live(conn, model_key: int, name: str) -> ModelState:
@@ -148,11 +155,14 @@ class SqlHistoryStore:
         return {r.live_name: event_entity(r) for r in rows if r.action != "model_deleted"}
 
     def model_timeline(self, name: str) -> tuple[list[RegistryEvent], ModelState | None]:
-        """The model's events that move stages and aliases (oldest first) and its live state (None:
-        deleted), read together in one snapshot."""
+        """The model's events that move stages and aliases (oldest first) and, when a replay needs
+        it, its live state, read together in one snapshot. The live state is None for a deleted
+        model, and for one whose history starts with ``model_created``: its replay starts from
+        nothing (:func:`~podium.domain.history.initial_state`), so the 100,000 stages of a big model
+        are not read."""
         with self.db.read() as conn:
             scope = self._scope(conn, name)
-            live = self._live(conn, scope.model_key, name) if scope.live else None
+            live = self._live(conn, scope.model_key, name) if scope.live and not self._known(conn, scope) else None
             return self._events(conn, scope), live
 
     # ------------------------------------------------------------------ events that change no state
