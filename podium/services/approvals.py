@@ -116,10 +116,11 @@ class ApprovalService:
         status = _status(status)
         found = self.store.list_requests(None, status, max_results, before_id)
         policies = {} if policies is None else policies
+        names = {r.name for r in found}
+        read = self.auth_store.get_policies(sorted(names - policies.keys()))
+        policies.update({name: read.get(name) for name in names if name not in policies})
         out = []
         for request in found:
-            if request.name not in policies:
-                policies[request.name] = self.auth_store.get_policy(request.name)
             policy = policies[request.name]
             out.append(_replace(request, required_approvals=policy.required_approvals if policy is not None else None))
         return out
@@ -220,21 +221,49 @@ class ApprovalService:
         gates = [parse_gate(g) for g in (policy.gates if policy is not None else ())]
         if not gates:
             return []
-        mv = self.registry.get_model_version(name, version)
-        metrics = self._metrics(mv)
+        return self._check_gates(gates, self.registry.get_model_version(name, version), kind, target)
+
+    def evaluate_request_gates(self, requests: list[ApprovalRequest],
+                               policies: dict[str, Any]) -> dict[int, list[GateResult] | PodiumError]:
+        """The gates of each request's model policy (``policies``: name -> policy or None), evaluated
+        now for those requests that have gates: request id -> results, or the error that stopped
+        them (a version deleted since). The runs' metrics are read at once (the web UI's /requests)."""
+        gated, out = [], {}
+        for request in requests:
+            policy = policies.get(request.name)
+            gates = [parse_gate(g) for g in (policy.gates if policy is not None else ())]
+            if not gates:
+                continue
+            try:
+                gated.append((request, gates, self.registry.get_model_version(request.name, request.version)))
+            except PodiumError as exc:
+                out[request.id] = exc
+        runs = self.tracking.get_latest_metrics([mv.run_id for _, _, mv in gated if mv.run_id])
+        for request, gates, mv in gated:
+            try:
+                out[request.id] = self._check_gates(gates, mv, request.target_kind, request.target, runs)
+            except PodiumError as exc:
+                out[request.id] = exc
+        return out
+
+    def _check_gates(self, gates, mv, kind: str, target: str, runs: dict | None = None) -> list[GateResult]:
+        metrics = self._metrics(mv, runs)
         holder, holder_metrics = None, None
         if any(g.against_current for g in gates):
-            current = self._holder(name, kind, target, version)
+            current = self._holder(mv.name, kind, target, int(mv.version))
             if current is not None:
                 holder, holder_metrics = f"version {current.version}", self._metrics(current)
         signed = self._has_signature(mv) if any(g.kind == "signature" for g in gates) else False
         return [g.check(metrics, holder_metrics, holder, signed) for g in gates]
 
-    def _metrics(self, mv) -> dict[str, float]:
-        """The version's source run's metrics, overlaid by its logged model's (latest value per key)."""
+    def _metrics(self, mv, runs: dict | None = None) -> dict[str, float]:
+        """The version's source run's metrics, overlaid by its logged model's (latest value per key);
+        ``runs``: run id -> latest metrics, when already read for several versions."""
         out: dict[str, float] = {}
         if mv.run_id:  # the run's latest value per key (one read, nothing for a run that is gone)
-            out.update(self.tracking.get_latest_metrics([mv.run_id]).get(mv.run_id, {}))
+            if runs is None:
+                runs = self.tracking.get_latest_metrics([mv.run_id])
+            out.update(runs.get(mv.run_id, {}))
         if mv.model_id:
             try:
                 logged = self.tracking.get_logged_model(mv.model_id)

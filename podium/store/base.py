@@ -206,6 +206,8 @@ class AuthStore(Protocol):
         """Models with any grant for the user or the user's groups."""
 
     def get_policy(self, model: str) -> "ModelPolicy | None": ...
+    def get_policies(self, models: Sequence[str]) -> "dict[str, ModelPolicy]":
+        """The policies of those of ``models`` that have one, in one read (a page of requests)."""
     def set_policy(self, policy: "ModelPolicy") -> "ModelPolicy": ...
 
     def models_registered_from(self, *, run_id: str | None = None, model_id: str | None = None) -> list[str]:

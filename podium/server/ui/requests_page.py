@@ -28,17 +28,18 @@ def requests_page(s, check, query: dict) -> object:
                                           policies)
     next_before = found[REQUESTS_PAGE_SIZE - 1].id if len(found) > REQUESTS_PAGE_SIZE else None
     readable: dict[str, bool] = {}
-    waiting, others = [], []
+    shown = []
     for request in found[:REQUESTS_PAGE_SIZE]:
         if request.name not in readable:
             readable[request.name] = _may_list(check, request.name)
-        if not readable[request.name]:
-            continue
-        policy = policies.get(request.name)
-        pending = request.status == "pending"
-        row = {"r": request, "gates": _gates(s, request, policy) if pending else None,
-               "decide": s.approvals.may_decide(request, policy),
-               "own": pending and _is_own(request)}
+        if readable[request.name]:
+            shown.append(request)
+    gates = s.approvals.evaluate_request_gates([r for r in shown if r.status == "pending"], policies)
+    waiting, others = [], []
+    for request in shown:
+        row = {"r": request, "gates": _gates(gates.get(request.id)),
+               "decide": s.approvals.may_decide(request, policies.get(request.name)),
+               "own": request.status == "pending" and _is_own(request)}
         (waiting if row["decide"] else others).append(row)
     return render("requests.html", view=view, views=_VIEWS, waiting=waiting, others=others, next_before=next_before)
 
@@ -63,13 +64,11 @@ def _is_own(request) -> bool:
     return bool(actor.name) and actor.name == request.requester
 
 
-def _gates(s, request, policy):
-    """The policy's gates for this request, evaluated now (``None``: the model has no gates)."""
-    if policy is None:
+def _gates(results):
+    """A pending request's gates evaluated now, for the page (``None``: the model has no gates; an
+    error, e.g. the version was deleted since, is one failed line instead of a failed page)."""
+    if results is None:
         return None
-    try:
-        results = s.approvals.evaluate_gates(policy, request.name, request.version, request.target_kind,
-                                             request.target)
-    except PodiumError as exc:  # a version deleted since: say so instead of failing the page
-        return [{"gate": "-", "passed": False, "detail": exc.message}]
+    if isinstance(results, PodiumError):
+        return [{"gate": "-", "passed": False, "detail": results.message}]
     return [{"gate": r.gate, "passed": r.passed, "detail": r.detail} for r in results] or None
