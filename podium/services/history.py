@@ -135,7 +135,7 @@ class HistoryService:
         :func:`podium.domain.history.state_at` for the answer's fields."""
         name = rules.validate_model_name(name)
         when = parse_time(time)
-        events, live = self.store.model_timeline(name)
+        events, live = self.store.model_timeline(name, until=when)
         return state_at(events, when, live)
 
     def rollback_model(self, name, stage=None, alias=None, reason=None) -> dict[str, Any]:

@@ -244,12 +244,12 @@ class HistoryStore(Protocol):
     def latest_events(self, names: Sequence[str]) -> "dict[str, RegistryEvent]":
         """The newest event of each live model in ``names`` (one read for all of them, whatever their
         number): name -> event; a model with no recorded event, or no such model, is left out."""
-    def model_timeline(self, name: str) -> "tuple[list[RegistryEvent], ModelState | None]":
+    def model_timeline(self, name: str, until: int | None = None) -> "tuple[list[RegistryEvent], ModelState | None]":
         """The model's events that change its existence, name, stages or aliases
         (:data:`podium.domain.history.STATE_ACTIONS`; without ``version_created`` for a model whose
         history starts with ``model_created``), oldest first, and its live state when the replay
         needs it (None once deleted, or for a history that starts with ``model_created``), read in
-        one snapshot."""
+        one snapshot; with ``until`` (epoch ms), only the events before the first one later than it."""
     def append_event(self, name: str, action: str, version: int | None = None, target: str | None = None,
                      before: dict | None = None, after: dict | None = None,
                      comment: str | None = None) -> "RegistryEvent":

@@ -17,7 +17,7 @@ import pytest
 from podium.domain.entities import Metric
 from podium.server.ui import charts, pages
 from podium.server.ui.compare_page import compare_page
-from podium.server.ui.history_page import HISTORY_PAGE_SIZE, history_page
+from podium.server.ui.history_page import HISTORY_PAGE_SIZE, STATE_VERSIONS_SHOWN, history_page
 from podium.server.ui.render import STATIC
 
 from .helpers import A2, ok
@@ -182,6 +182,23 @@ def test_history_page_as_at_a_time(api, compared):
     assert "Production</span> → " in state and "@champion</span> → " in state and "/versions/2\">v2</a>" in state
     before = api.get(f"{_path(compared)}/history", params={"at": "2001-01-01T00:00"}).text
     assert "did not exist yet" in before.split('id="as-at"', 1)[1]
+
+
+def test_as_at_links_a_stages_newest_versions_and_counts_the_rest(api, unique):
+    """A stage holding more versions than the panel links (Archived, after many promotions): the
+    newest STATE_VERSIONS_SHOWN, newest first, then how many older ones, so the page stays light."""
+    name, count = unique("archived"), STATE_VERSIONS_SHOWN + 5
+    register_model(api, name, versions=count)  # v1 in Production
+    for v in range(2, count + 1):
+        ok(api.post(f"{A2}/model-versions/transition-stage", json={
+            "name": name, "version": str(v), "stage": "Production", "archive_existing_versions": True}))
+    page = api.get(f"{_path(name)}/history", params={"at": "2999-01-01T00:00"}).text
+    state = page.split('id="as-at"', 1)[1].split("</section>", 1)[0]
+    archived = state.split("Archived</span> → ", 1)[1].split("</li>", 1)[0]
+    linked = [int(v) for v in re.findall(r'/versions/(\d+)"', archived)]
+    assert linked == list(range(count - 1, count - 1 - STATE_VERSIONS_SHOWN, -1))
+    assert f"and {count - 1 - STATE_VERSIONS_SHOWN} older" in archived
+    assert re.findall(r'Production</span> → <a href="[^"]+/versions/(\d+)"', state) == [str(count)]
 
 
 @pytest.mark.parametrize("query", ["action=bogus", f"action={quote(SCRIPT)}", "at=yesterday-ish", "page_token=garbage",

@@ -16,10 +16,13 @@ from podium.domain.events import ACTIONS
 from podium.errors import InvalidParameterValue
 from podium.server.ui.render import render
 
-__all__ = ["HISTORY_PAGE_SIZE", "history_page"]
+__all__ = ["HISTORY_PAGE_SIZE", "STATE_VERSIONS_SHOWN", "history_page"]
 
 #: events per page
 HISTORY_PAGE_SIZE = 50
+#: versions of one stage the "as at" panel links (the newest; "and N older" says how many more), so a
+#: model with thousands of archived versions still has a light page
+STATE_VERSIONS_SHOWN = 20
 
 
 def history_page(s, check, name: str, query: dict) -> object:
@@ -42,7 +45,7 @@ def history_page(s, check, name: str, query: dict) -> object:
         error = exc.message
     params = {k: v for k, v in form.items() if v}
     return render("history.html", 400 if error else 200, name=name, form=form, actions=ACTIONS, events=events,
-                  next_token=token, params=params, state=state, error=error,
+                  next_token=token, params=params, state=state, error=error, state_versions_shown=STATE_VERSIONS_SHOWN,
                   at_iso=_iso(state["time"]) if state else None)
 
 

@@ -16,6 +16,8 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+import orjson
+
 from sqlalchemy import bindparam, func, insert, select
 
 from podium import clock
@@ -82,11 +84,22 @@ def record_events(conn, rows: Sequence[tuple[str, int | None, str, dict]]) -> No
     enqueue(conn, outbox)
 
 
+def _loads(text: str | None):
+    """An event's ``before``/``after`` (orjson: a replay parses thousands; ``json`` for what orjson
+    refuses, such as a NaN that ``json.dumps`` wrote)."""
+    if not text:
+        return None
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+
+
 def event_entity(row) -> RegistryEvent:
     return RegistryEvent(
         id=row.id, timestamp=row.timestamp, action=row.action, model_name=row.model_name, actor=row.actor,
         actor_via=row.actor_via, version=row.version, target=row.target,
-        before=json.loads(row.before) if row.before else None, after=json.loads(row.after) if row.after else None,
+        before=_loads(row.before), after=_loads(row.after),
         comment=row.comment, cause=row.cause, request_id=row.request_id,
     )
 

@@ -81,7 +81,7 @@ class SqlHistoryStore:
         return _Scope(deleted.model_key, incarnation_start(conn, deleted.model_key, deleted.id), deleted.id, False)
 
     @staticmethod
-    def _events(conn, scope: _Scope) -> list[RegistryEvent]:
+    def _events(conn, scope: _Scope, until: int | None = None) -> list[RegistryEvent]:
         """The events that change where stages and aliases point (tags and descriptions left out).
 
         A model whose history is known from its ``model_created`` on is replayed without its
@@ -90,17 +90,33 @@ class SqlHistoryStore:
         a replay answers, and a model with 100,000 versions and a few moves replays a few events
         (over the ``(model_key, action, id)`` index). A model created before history was recorded
         keeps them: :func:`~podium.domain.history.initial_state` needs each version's first event."""
-        actions = MOVE_ACTIONS if SqlHistoryStore._known(conn, scope) else STATE_ACTIONS
+        first = SqlHistoryStore._first(conn, scope)
+        known = first is not None and first.action == "model_created"
+        actions = MOVE_ACTIONS if known else STATE_ACTIONS
         # sorted here, not by ORDER BY id: that makes SQLite walk the (model_key, id) index over every
         # event of the model instead of seeking each action in (model_key, action, id)
         query = select(ev).where(scope.where(), ev.c.action.in_(actions))
+        if until is not None and known:
+            # the prefix a replay to ``until`` applies: before the first later event (the first event
+            # always read: it tells the replay the history is known from the start). A history that
+            # starts later is read whole: its state before it is inferred from every version's and
+            # alias's first event (initial_state)
+            later = conn.execute(select(func.min(ev.c.id)).where(
+                scope.where(), ev.c.action.in_(actions), ev.c.timestamp > until, ev.c.id > first.id)).scalar()
+            if later is not None:
+                query = query.where(ev.c.id < later)
         return sorted((event_entity(r) for r in conn.execute(query)), key=lambda e: e.id)
+
+    @staticmethod
+    def _first(conn, scope: _Scope):
+        """The id and action of the model's first event (None: it has none)."""
+        return conn.execute(select(ev.c.id, ev.c.action).where(scope.where()).order_by(ev.c.id).limit(1)).first()
 
     @staticmethod
     def _known(conn, scope: _Scope) -> bool:
         """Does the model's history start with its ``model_created`` (so it is known at every time)?"""
-        first = conn.execute(select(ev.c.action).where(scope.where()).order_by(ev.c.id).limit(1)).scalar()
-        return first == "model_created"
+        first = SqlHistoryStore._first(conn, scope)
+        return first is not None and first.action == "model_created"
 
     @staticmethod
     def _live(conn, model_key: int, name: str) -> ModelState:
@@ -154,16 +170,17 @@ class SqlHistoryStore:
             rows = conn.execute(query).all()
         return {r.live_name: event_entity(r) for r in rows if r.action != "model_deleted"}
 
-    def model_timeline(self, name: str) -> tuple[list[RegistryEvent], ModelState | None]:
+    def model_timeline(self, name: str, until: int | None = None) -> tuple[list[RegistryEvent], ModelState | None]:
         """The model's events that move stages and aliases (oldest first) and, when a replay needs
         it, its live state, read together in one snapshot. The live state is None for a deleted
         model, and for one whose history starts with ``model_created``: its replay starts from
         nothing (:func:`~podium.domain.history.initial_state`), so the 100,000 stages of a big model
-        are not read."""
+        are not read. ``until`` (epoch ms): only the events a replay to that time applies, those
+        before the first one later than it."""
         with self.db.read() as conn:
             scope = self._scope(conn, name)
             live = self._live(conn, scope.model_key, name) if scope.live and not self._known(conn, scope) else None
-            return self._events(conn, scope), live
+            return self._events(conn, scope, until), live
 
     # ------------------------------------------------------------------ events that change no state
     def append_event(self, name: str, action: str, version: int | None = None, target: str | None = None,
