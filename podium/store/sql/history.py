@@ -90,33 +90,29 @@ class SqlHistoryStore:
         a replay answers, and a model with 100,000 versions and a few moves replays a few events
         (over the ``(model_key, action, id)`` index). A model created before history was recorded
         keeps them: :func:`~podium.domain.history.initial_state` needs each version's first event."""
-        first = SqlHistoryStore._first(conn, scope)
-        known = first is not None and first.action == "model_created"
-        actions = MOVE_ACTIONS if known else STATE_ACTIONS
+        known = SqlHistoryStore._known(conn, scope)
         # sorted here, not by ORDER BY id: that makes SQLite walk the (model_key, id) index over every
         # event of the model instead of seeking each action in (model_key, action, id)
-        query = select(ev).where(scope.where(), ev.c.action.in_(actions))
+        query = select(ev).where(scope.where(), ev.c.action.in_(MOVE_ACTIONS if known else STATE_ACTIONS))
+        rows = sorted(conn.execute(query).all(), key=lambda r: r.id)
         if until is not None and known:
-            # the prefix a replay to ``until`` applies: before the first later event (the first event
-            # always read: it tells the replay the history is known from the start). A history that
-            # starts later is read whole: its state before it is inferred from every version's and
-            # alias's first event (initial_state)
-            later = conn.execute(select(func.min(ev.c.id)).where(
-                scope.where(), ev.c.action.in_(actions), ev.c.timestamp > until, ev.c.id > first.id)).scalar()
-            if later is not None:
-                query = query.where(ev.c.id < later)
-        return sorted((event_entity(r) for r in conn.execute(query)), key=lambda e: e.id)
-
-    @staticmethod
-    def _first(conn, scope: _Scope):
-        """The id and action of the model's first event (None: it has none)."""
-        return conn.execute(select(ev.c.id, ev.c.action).where(scope.where()).order_by(ev.c.id).limit(1)).first()
+            # only the prefix a replay to ``until`` applies (up to the first later event; the first
+            # event always: it tells the replay the history is known from the start) is parsed.
+            # A history that starts later is read whole: its state before it is inferred from every
+            # version's and alias's first event (initial_state)
+            later = next((i for i, r in enumerate(rows) if i and r.timestamp > until), len(rows))
+            rows = rows[:later]
+        return [event_entity(r) for r in rows]
 
     @staticmethod
     def _known(conn, scope: _Scope) -> bool:
-        """Does the model's history start with its ``model_created`` (so it is known at every time)?"""
-        first = SqlHistoryStore._first(conn, scope)
-        return first is not None and first.action == "model_created"
+        """Does the model's history start with its ``model_created`` (so it is known at every time)?
+        Its first event is the one :func:`incarnation_start` found, when that is a ``model_created``
+        of this key (one primary-key read: an ``ORDER BY id LIMIT 1`` made PostgreSQL walk the
+        primary key past every other model's events)."""
+        action = conn.execute(select(ev.c.action).where(
+            ev.c.id == scope.first, ev.c.model_key == scope.model_key)).scalar()
+        return action == "model_created"
 
     @staticmethod
     def _live(conn, model_key: int, name: str) -> ModelState:
