@@ -228,16 +228,20 @@ class ApprovalService:
         """The gates of each request's model policy (``policies``: name -> policy or None), evaluated
         now for those requests that have gates: request id -> results, or the error that stopped
         them (a version deleted since). The runs' metrics are read at once (the web UI's /requests)."""
-        gated, out = [], {}
+        with_gates, gated, out = [], [], {}
         for request in requests:
             policy = policies.get(request.name)
             gates = [parse_gate(g) for g in (policy.gates if policy is not None else ())]
-            if not gates:
-                continue
-            try:
-                gated.append((request, gates, self.registry.get_model_version(request.name, request.version)))
-            except PodiumError as exc:
-                out[request.id] = exc
+            if gates:
+                with_gates.append((request, gates))
+        versions = self.registry.get_model_versions([(r.name, r.version) for r, _ in with_gates])
+        for request, gates in with_gates:
+            mv = versions.get((request.name, int(request.version)))
+            if mv is None:  # deleted since the request was made
+                out[request.id] = ResourceDoesNotExist(
+                    f"Model Version (name={request.name}, version={request.version}) not found")
+            else:
+                gated.append((request, gates, mv))
         runs = self.tracking.get_latest_metrics([mv.run_id for _, _, mv in gated if mv.run_id])
         for request, gates, mv in gated:
             try:

@@ -555,6 +555,21 @@ def test_model_version_tags_are_per_version(store):
     assert store.get_model_version("b", 1).tags == {"k": "b1"}
 
 
+def test_get_model_versions_reads_many_at_once_and_leaves_out_missing_ones(store):
+    store.create_registered_model("a")
+    store.create_registered_model("b")
+    _versions(store, "a", 3)
+    _versions(store, "b", 2)
+    store.set_model_version_tag("a", 3, "k", "v")
+    store.set_registered_model_alias("a", "champion", 3)
+    found = store.get_model_versions([("a", 1), ("a", 3), ("b", 2), ("a", 1), ("a", 99), ("nope", 1), ("b", 3)])
+    assert sorted(found) == [("a", 1), ("a", 3), ("b", 2)]  # pairs: ("a", 2) and ("b", 1) were not asked
+    assert found[("a", 3)] == store.get_model_version("a", 3)
+    assert found[("a", 3)].tags == {"k": "v"} and found[("a", 3)].aliases == ["champion"]
+    assert found[("b", 2)].source == store.get_model_version("b", 2).source
+    assert store.get_model_versions([]) == {}
+
+
 # ============================================================================ aliases
 def test_set_registered_model_alias_and_get_version_by_alias(store):
     store.create_registered_model("wine")

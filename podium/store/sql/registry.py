@@ -438,6 +438,21 @@ class SqlRegistryStore:
                 raise _version_not_found(name, version)
             return self._few_versions(conn, rows)[0]
 
+    def get_model_versions(self, keys: Sequence[tuple[str, int]]) -> dict[tuple[str, int], ModelVersion]:
+        """The versions named by ``(model name, version)`` pairs, those that exist, in three
+        statements per 500 pairs (a page of approval requests: not one read per version)."""
+        wanted = sorted({(name, int(version)) for name, version in keys})
+        out: dict[tuple[str, int], ModelVersion] = {}
+        with self.db.read() as conn:
+            for start in range(0, len(wanted), 500):
+                chunk = set(wanted[start:start + 500])
+                query = (select(mv, rm.c.name).join(rm, rm.c.id == mv.c.model)
+                         .where(rm.c.name.in_(sorted({n for n, _ in chunk})),
+                                mv.c.version.in_(sorted({v for _, v in chunk}))))
+                rows = [r for r in conn.execute(query) if (r.name, r.version) in chunk]
+                out.update({(e.name, int(e.version)): e for e in self._model_versions(conn, rows)})
+        return out
+
     def update_model_version(self, name: str, version: int, description: str | None) -> ModelVersion:
         now = now_ms()
         with self.db.write() as conn:
