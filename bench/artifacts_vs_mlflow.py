@@ -10,7 +10,9 @@ memory flat, and within 2× of ``cp`` of the same file. One invocation, on this 
 * a generated file per size (random bytes, MiB = 2**20), in ``--workdir`` (the same disk as both
   servers' artifact directories and as the download targets);
 * for every size and round, for each **client path** and each server (the server order alternates
-  per round), an upload then a download of the same file, each timed alone:
+  per round), an upload to a new artifact path (as a new run writes; replacing a file costs both
+  servers an early flush on ext4) then a download of the same file, each timed alone, the stored
+  copy deleted afterwards (untimed):
 
   ``http``    the same plain client for both servers: one ``httpx.Client`` (keep-alive), a PUT whose
               body is the file read in 1 MiB blocks (Content-Length set), a streamed GET written to
@@ -328,7 +330,7 @@ def run(args) -> dict:
                 for client in clients:
                     for kind in order:
                         path, server = paths[(client, kind)], servers[kind]
-                        remote = f"bench-{client}/{size_mib}"
+                        remote = f"bench-{client}/{size_mib}/{rnd}"  # a new file each time, as a new run writes
                         up = timed_transfer(server, sampler, lambda: path.upload(src, remote))
                         dst_dir = workdir / f"dl-{client}-{kind}"
                         shutil.rmtree(dst_dir, ignore_errors=True)
@@ -340,16 +342,14 @@ def run(args) -> dict:
                             raise SystemExit(f"{client} client via {kind}: downloaded {size_mib} MiB differs "
                                              f"(sha256 {got} != {want})")
                         shutil.rmtree(dst_dir)
+                        for stored in server.art.rglob(f"{rnd}/{src.name}"):  # untimed; bounds the disk used
+                            stored.unlink()
                         cell = row["transfers"].setdefault(f"{client}/{kind}", {"up": [], "down": []})
                         cell["up"].append(up)
                         cell["down"].append(down)
                         print(f"  round {rnd + 1}/{n} {client:6} {kind:6} up {size_mib / up['s']:7.0f} MiB/s "
                               f"(+{up['rss_growth_mib']:.0f} MiB)  down {size_mib / down['s']:7.0f} MiB/s "
                               f"(+{down['rss_growth_mib']:.0f} MiB)", file=sys.stderr)
-            # the stored copies of this size go before the next size is written
-            for s in servers.values():
-                for stored in s.art.rglob(src.name):
-                    stored.unlink()
             src.unlink()
         for p in paths.values():
             p.close()
