@@ -4,7 +4,9 @@
   never race to migrate; each worker only checks the revision (one query).
 * uvicorn with httptools and uvloop when installed. Accepted connections get ``TCP_NODELAY`` (our
   protocol classes set it): without it a keep-alive client waits ~40 ms for a delayed ACK on most
-  writes, which is what MLflow's multi-worker server pays.
+  writes, which is what MLflow's multi-worker server pays. The httptools protocol also lends each
+  request its connection, so big artifacts move socket ↔ file without passing through Python
+  (``_UvicornConnection``, :mod:`podium.server.http`, decision 0025).
 * SIGTERM and SIGINT shut down gracefully: stop accepting, finish in-flight requests (up to 30 s),
   then close the database pool and the thread pool (ASGI lifespan shutdown).
 * Worker processes get the settings as ``PODIUM_*`` environment variables and build their app with
