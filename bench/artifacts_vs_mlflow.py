@@ -24,6 +24,7 @@ memory flat, and within 2× of ``cp`` of the same file. One invocation, on this 
 * ``sync`` (not timed) before every timed transfer, so dirty pages of the previous one do not
   slow the next one down; the SHA-256 of every downloaded file is compared with the source's (a
   mismatch stops the run with exit code 2);
+* the client's CPU seconds (this process) for each transfer;
 * the server's peak RSS during each transfer (its whole process tree, sampled every 20 ms by a
   separate sampler process, so sampling costs the client nothing) minus its RSS just before, and
   the server's CPU seconds for the transfer;
@@ -45,6 +46,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import shutil
 import signal
 import socket
@@ -270,14 +272,21 @@ def timed_transfer(server: Server, sampler: Sampler, fn) -> dict:
     """Run ``fn`` (one upload or download) after ``sync``: seconds, server RSS growth and CPU."""
     sync()
     idle = sampler.watch(server.proc.pid)
-    cpu0 = tree_cpu_s(server.proc.pid)
+    cpu0, client0 = tree_cpu_s(server.proc.pid), _own_cpu_s()
     t0 = time.perf_counter()
     result = fn()
     seconds = time.perf_counter() - t0
+    client_cpu = _own_cpu_s() - client0
     peak = sampler.peak()
     return {"s": seconds, "rss_idle_mib": round(idle, 1), "rss_peak_mib": round(peak, 1),
             "rss_growth_mib": round(peak - idle, 1), "server_cpu_s": round(tree_cpu_s(server.proc.pid) - cpu0, 3),
-            "result": result}
+            "client_cpu_s": round(client_cpu, 3), "result": result}
+
+
+def _own_cpu_s() -> float:
+    """This process's CPU seconds (the client's), user + system."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def floor_cp(src: Path, workdir: Path) -> dict:
@@ -377,14 +386,16 @@ def summarize(results: dict) -> None:
                     "s": secs, "MiBps": mib / secs, "vs_cp": floor["cp_s"] / secs,
                     "rss_growth_mib": max(r["rss_growth_mib"] for r in runs),
                     "rss_peak_mib": max(r["rss_peak_mib"] for r in runs),
-                    "server_cpu_s": statistics.fmean(r["server_cpu_s"] for r in runs)}  # mean: 10 ms ticks
+                    "server_cpu_s": statistics.fmean(r["server_cpu_s"] for r in runs),  # mean: 10 ms ticks
+                    "client_cpu_s": statistics.fmean(r.get("client_cpu_s", 0.0) for r in runs)}
 
 
 def table(results: dict) -> str:
     lines = [f"`{results['command']}`", "",
              "| size | client | dir | Podium MiB/s | MLflow MiB/s | Podium/MLflow | cp MiB/s | Podium/cp "
-             "| MLflow/cp | server RSS growth Podium / MLflow (MiB) | server CPU ms Podium / MLflow |",
-             "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "| MLflow/cp | server RSS growth Podium / MLflow (MiB) | server CPU ms Podium / MLflow "
+             "| client CPU ms with Podium / MLflow |",
+             "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for size, row in results["rows"].items():
         s = row["summary"]
         label = f"{int(size) // 1024} GiB" if int(size) >= 1024 else f"{size} MiB"
@@ -397,7 +408,8 @@ def table(results: dict) -> str:
                     f"| {label} | {client} | {direction} | {p['MiBps']:,.0f} | {m['MiBps']:,.0f} | "
                     f"{p['MiBps'] / m['MiBps']:.2f}× | {s['cp_MiBps']:,.0f} | {p['vs_cp']:.2f} | {m['vs_cp']:.2f} | "
                     f"{p['rss_growth_mib']:.0f} / {m['rss_growth_mib']:.0f} | "
-                    f"{p['server_cpu_s'] * 1000:,.0f} / {m['server_cpu_s'] * 1000:,.0f} |")
+                    f"{p['server_cpu_s'] * 1000:,.0f} / {m['server_cpu_s'] * 1000:,.0f} | "
+                    f"{p['client_cpu_s'] * 1000:,.0f} / {m['client_cpu_s'] * 1000:,.0f} |")
     lines += ["", "cp floor (and shutil.copyfile in process), MiB/s: " + ", ".join(
         f"{size} MiB {row['summary']['cp_MiBps']:,.0f} ({row['summary']['copyfile_MiBps']:,.0f})"
         for size, row in results["rows"].items()),
