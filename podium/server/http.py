@@ -362,7 +362,11 @@ class FileResponse:
 
     async def _sendfile(self, send, loop, executor, fd: int, handle, size: int) -> None:
         connection = self.connection
+        deadline = loop.time() + SEND_IDLE_TIMEOUT
         while connection.write_buffer_size():  # the headers first, out of the event loop's buffer
+            if connection.socket_fd() is None or loop.time() > deadline:
+                connection.close()
+                raise ConnectionResetError("the client went away before the body")
             await asyncio.sleep(0.001)
         try:
             sent = await loop.run_in_executor(executor, _sendfile, fd, handle.fileno(), size)

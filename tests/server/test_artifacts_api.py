@@ -206,3 +206,18 @@ def test_a_sent_file_keeps_the_connection_for_the_next_request(api, server, uniq
         assert status.startswith(b"HTTP/1.1 200") and b"a.bin" in body
     head = httpx.head(f"{server.url}{ART}/{base}/a.bin")
     assert head.status_code == 200 and head.content == b"" and int(head.headers["content-length"]) == len(payload)
+
+
+def test_a_client_leaving_mid_download_leaves_the_server_serving(api, server, unique):
+    """A sendfile download whose client closes after the first bytes ends that connection only."""
+    payload = os.urandom(24 << 20)
+    path = f"{ART}/{unique('leaver')}/big.bin"
+    assert api.put(path, content=payload).status_code == 200
+    host, port = server.url.removeprefix("http://").split(":")
+    for _ in range(3):
+        with socket.create_connection((host, int(port))) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 << 10)
+            sock.sendall(f"GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+            assert sock.recv(65536).startswith(b"HTTP/1.1 200")
+    assert hashlib.sha256(api.get(path).content).digest() == hashlib.sha256(payload).digest()
+    assert api.get(ART, params={"path": "nowhere"}).status_code == 200
