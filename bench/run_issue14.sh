@@ -10,7 +10,9 @@
 #      (BEFORE, a git ref; default: none) and after
 #   4. bench/workers.sh: read-hot c=1/c=64 at --workers 1 and 2 (SQLite; PostgreSQL with PG_URL=...)
 #   5. bench/embedded_bench.py: create_model_version / get_model_version_by_alias in process
-#   6. calibrate.py again (the machine may have changed during the run)
+#   6. bench/artifacts_vs_mlflow.py: 1 MiB / 100 MiB (and 1 GiB with BIG=1) up and down through both
+#      artifact proxies, one plain HTTP client and each project's own client, beside cp
+#   7. calibrate.py again (the machine may have changed during the run)
 #
 # Run it on a quiet machine (other jobs move every figure); the load average is recorded with
 # each step in OUTDIR/load.txt. Environment: DURATION=10 (s per scenario), MODELS=3000,
@@ -45,7 +47,11 @@ if [ -n "${PG_URL:-}" ]; then note "workers (PostgreSQL)"; bench/workers.sh "$PG
 note "embedded"
 $PY bench/embedded_bench.py --n 1000 --rounds 3 --json "$OUT/embedded.json" | tee "$OUT/embedded.txt"
 
+note "artifacts vs mlflow and cp"
+sizes=1,100; [ "${BIG:-0}" = 1 ] && sizes=1,100,1024
+$PY bench/artifacts_vs_mlflow.py --sizes "$sizes" --json "$OUT/artifacts.json" | tee "$OUT/artifacts.md"
+
 note "calibrate (after)"
 $PY "$HARNESS/calibrate.py" --duration 8 --json "$OUT/calibration-after.json"
 note "done"
-echo "results in $OUT: server/summary.md, cpu-per-request.md, embedded.txt, calibration-*.json, load.txt"
+echo "results in $OUT: server/summary.md, cpu-per-request.md, embedded.txt, artifacts.md, calibration-*.json, load.txt"

@@ -676,3 +676,19 @@ def test_active_runs_are_per_thread(client):
         thread.join()
         assert podium.active_run() is not None
     assert seen == [None]
+
+
+def test_a_download_is_written_as_it_arrives_and_a_compressed_one_is_decoded():
+    """No Content-Encoding: the network's pieces go to the file as they come (no re-chunking copy); a
+    body a proxy compressed is decoded first."""
+    import gzip
+
+    import httpx
+
+    from podium.client.artifacts_http import _body_pieces
+
+    plain = httpx.Response(200, stream=httpx.ByteStream(b"weights" * 1000))
+    assert b"".join(_body_pieces(plain)) == b"weights" * 1000
+    squeezed = httpx.Response(200, headers={"content-encoding": "gzip"},
+                              stream=httpx.ByteStream(gzip.compress(b"weights" * 1000)))
+    assert b"".join(_body_pieces(squeezed)) == b"weights" * 1000

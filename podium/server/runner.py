@@ -4,7 +4,9 @@
   never race to migrate; each worker only checks the revision (one query).
 * uvicorn with httptools and uvloop when installed. Accepted connections get ``TCP_NODELAY`` (our
   protocol classes set it): without it a keep-alive client waits ~40 ms for a delayed ACK on most
-  writes, which is what MLflow's multi-worker server pays.
+  writes, which is what MLflow's multi-worker server pays. The httptools protocol also lends each
+  request its connection, so big artifacts move socket ↔ file without passing through Python
+  (``_UvicornConnection``, :mod:`podium.server.http`, decision 0025).
 * SIGTERM and SIGINT shut down gracefully: stop accepting, finish in-flight requests (up to 30 s),
   then close the database pool and the thread pool (ASGI lifespan shutdown).
 * Worker processes get the settings as ``PODIUM_*`` environment variables and build their app with
@@ -23,6 +25,7 @@ import logging
 import signal
 import socket
 
+from podium.server.http import CONNECTION_EXTENSION
 from podium.server.logs import configure_logging, uvicorn_log_config
 from podium.server.settings import ServerSettings
 
@@ -41,15 +44,70 @@ def _set_nodelay(transport) -> None:
             pass
 
 
+class _UvicornConnection:
+    """The connection under one request, lent to the app for zero-copy artifact transfers
+    (:class:`podium.server.http.Connection`): uvicorn's httptools protocol and the request's cycle.
+
+    The only module that touches uvicorn's internals (``flow``, the cycle's ``body``, ``keep_alive``,
+    ``expected_content_length``); an uvicorn without them simply lends nothing, and the app moves
+    bytes through ASGI as before.
+    """
+
+    __slots__ = ("protocol", "cycle")
+
+    def __init__(self, protocol, cycle) -> None:
+        self.protocol = protocol
+        self.cycle = cycle
+
+    def socket_fd(self) -> int | None:
+        """The TCP socket's descriptor, or None (TLS, a closing connection, no socket)."""
+        transport = self.protocol.transport
+        if transport is None or transport.is_closing() or transport.get_extra_info("ssl_object") is not None:
+            return None
+        sock = transport.get_extra_info("socket")
+        return sock.fileno() if sock is not None else None
+
+    def take_body(self) -> bytes:
+        """Stop the event loop reading the connection and return the body bytes it already read; the
+        caller reads the rest from the socket. The connection closes after the answer: the HTTP parser
+        never sees those bytes, so it cannot find the next request."""
+        cycle, transport = self.cycle, self.protocol.transport
+        self.protocol.flow.pause_reading()
+        cycle.keep_alive = False
+        if cycle.waiting_for_100_continue and not transport.is_closing():  # curl asks for big bodies
+            transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            cycle.waiting_for_100_continue = False
+        prefix, cycle.body = bytes(cycle.body), bytearray()
+        return prefix
+
+    def write_buffer_size(self) -> int:
+        return self.protocol.transport.get_write_buffer_size()
+
+    def body_sent(self, nbytes: int) -> None:
+        """``nbytes`` of the response body went out on the socket directly (``sendfile``)."""
+        self.cycle.expected_content_length -= nbytes
+
+    def close(self) -> None:
+        """End the connection (a body cut short); uvicorn then expects nothing more of the request."""
+        self.cycle.keep_alive = False
+        self.cycle.disconnected = True
+        self.protocol.transport.close()
+
+
 try:
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
     class NoDelayHttpToolsProtocol(HttpToolsProtocol):
-        """uvicorn's httptools protocol with TCP_NODELAY on every accepted connection."""
+        """uvicorn's httptools protocol with TCP_NODELAY on every accepted connection, lending each
+        request its connection (``scope["extensions"]["podium.connection"]``) for zero-copy transfers."""
 
         def connection_made(self, transport) -> None:
             _set_nodelay(transport)
             super().connection_made(transport)
+
+        def _start_asgi_task(self, cycle, app) -> None:
+            cycle.scope.setdefault("extensions", {})[CONNECTION_EXTENSION] = _UvicornConnection(self, cycle)
+            super()._start_asgi_task(cycle, app)
 except ImportError:  # pragma: no cover - httptools is a declared dependency
     NoDelayHttpToolsProtocol = None
 

@@ -8,6 +8,7 @@ import socket
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from .helpers import ART, error, ok
@@ -84,10 +85,16 @@ def _raw_put_headers(url: str, path: str, length: int) -> tuple[socket.socket, b
     return sock, head
 
 
-def test_a_half_finished_upload_is_never_visible(api, server, unique):
+# the three ways an upload's body reaches the store (podium.server.http): read whole on the event loop
+# (<= 2 MiB), ~1 MiB blocks through ASGI (chunked, or 2-4 MiB), the socket spliced into the file (>= 4 MiB)
+BODY_PATHS = pytest.mark.parametrize("size", [1 << 20, 3 << 20, 9 << 20], ids=["whole", "asgi", "socket"])
+
+
+@BODY_PATHS
+def test_a_half_finished_upload_is_never_visible(api, server, unique, size):
     base = unique("atomic")
     target = f"{ART}/{base}/big.bin"
-    payload = os.urandom(3 << 20)
+    payload = os.urandom(size)
     sock, head = _raw_put_headers(server.url, target, len(payload))
     with sock:
         sock.sendall(head + payload[: len(payload) // 2])
@@ -101,19 +108,22 @@ def test_a_half_finished_upload_is_never_visible(api, server, unique):
         "files": [{"path": "big.bin", "is_dir": False, "file_size": len(payload)}]}
 
 
-def test_an_aborted_upload_leaves_nothing_behind(api, server, unique):
+@BODY_PATHS
+def test_an_aborted_upload_leaves_nothing_behind(api, server, unique, size):
     base = unique("aborted")
-    sock, head = _raw_put_headers(server.url, f"{ART}/{base}/gone.bin", 1 << 20)
+    sock, head = _raw_put_headers(server.url, f"{ART}/{base}/gone.bin", size)
     with sock:
-        sock.sendall(head + b"x" * 1000)
+        sock.sendall(head + b"x" * (size // 2))
     time.sleep(0.3)
     assert ok(api.get(ART, params={"path": base})) == {}
     leftovers = list((server.artifacts / base).glob("*")) if (server.artifacts / base).exists() else []
     assert leftovers == []
 
 
-def test_large_files_stream_with_flat_server_memory(api, server, unique):
-    """256 MiB up and down (chunked request, streamed response): server RSS grows far less than the file."""
+@pytest.mark.parametrize("chunked", [True, False], ids=["chunked-asgi", "content-length-socket"])
+def test_large_files_stream_with_flat_server_memory(api, server, unique, chunked):
+    """256 MiB up and down (a chunked request goes through ASGI, one with a Content-Length is spliced from
+    the socket; the answer is sent with sendfile): server RSS grows far less than the file."""
     size, block = 256 << 20, os.urandom(1 << 20)
     path = f"{ART}/{unique('big')}/blob.bin"
     before = _rss_kb(server.process.pid)
@@ -122,7 +132,8 @@ def test_large_files_stream_with_flat_server_memory(api, server, unique):
         for _ in range(size // len(block)):
             yield block
 
-    assert api.put(path, content=body(), timeout=120).status_code == 200
+    headers = {} if chunked else {"Content-Length": str(size)}
+    assert api.put(path, content=body(), headers=headers, timeout=120).status_code == 200
     after_upload = _rss_kb(server.process.pid)
     digest, received = hashlib.sha256(), 0
     with api.stream("GET", path, timeout=120) as response:
@@ -135,3 +146,78 @@ def test_large_files_stream_with_flat_server_memory(api, server, unique):
     assert digest.hexdigest() == hashlib.sha256(block * (size // len(block))).hexdigest()
     assert after_upload - before < 64 * 1024, (before, after_upload)
     assert after_download - before < 64 * 1024, (before, after_download)
+
+
+def _read_answer(sock: socket.socket) -> tuple[bytes, dict[str, str], bytes]:
+    """One HTTP/1.1 answer with a Content-Length: (status line, headers, body)."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += sock.recv(65536)
+    head, _, body = data.partition(b"\r\n\r\n")
+    status, *lines = head.decode("latin-1").split("\r\n")
+    headers = {k.strip().lower(): v.strip() for k, v in (line.split(":", 1) for line in lines)}
+    while len(body) < int(headers.get("content-length", 0)):
+        body += sock.recv(1 << 20)
+    return status.encode(), headers, body
+
+
+def test_a_big_upload_closes_its_connection_and_the_client_reconnects(api, server, unique):
+    """A body read from the socket (>= 4 MiB with a Content-Length) ends its connection after the answer
+    (the HTTP parser never saw those bytes); a keep-alive client opens a new one for the next request."""
+    payload = os.urandom(5 << 20)
+    path = f"{ART}/{unique('reconnect')}/model.bin"
+    with httpx.Client(base_url=server.url, timeout=30) as client:
+        response = client.put(path, content=payload)
+        assert response.status_code == 200 and response.headers.get("connection") == "close"
+        assert client.get(path).content == payload  # a new connection
+        small = client.put(f"{path}.small", content=b"tiny")
+        assert small.status_code == 200 and small.headers.get("connection") != "close"
+
+
+def test_a_big_upload_that_expects_100_continue_gets_it(api, server, unique):
+    """curl sends ``Expect: 100-continue`` for big bodies and waits for the interim answer first."""
+    payload = os.urandom(6 << 20)
+    path = f"{ART}/{unique('continue')}/model.bin"
+    sock, head = _raw_put_headers(server.url, path, len(payload))
+    with sock:
+        sock.sendall(head.replace(b"\r\n\r\n", b"\r\nExpect: 100-continue\r\n\r\n"))
+        assert sock.recv(4096).startswith(b"HTTP/1.1 100 Continue")
+        sock.sendall(payload)
+        status, _, _ = _read_answer(sock)
+        assert status.startswith(b"HTTP/1.1 200")
+    assert api.get(path).content == payload
+
+
+def test_a_sent_file_keeps_the_connection_for_the_next_request(api, server, unique):
+    """A download sent with sendfile completes the HTTP answer: the same connection serves the next
+    request, and HEAD still answers without a body."""
+    payload = os.urandom(3 << 20)
+    base = unique("sendfile")
+    assert api.put(f"{ART}/{base}/a.bin", content=payload).status_code == 200
+    host, port = server.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port))) as sock:
+        for _ in range(2):
+            sock.sendall(f"GET {ART}/{base}/a.bin HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+            status, headers, body = _read_answer(sock)
+            assert status.startswith(b"HTTP/1.1 200") and headers.get("connection") != "close"
+            assert body == payload
+        sock.sendall(f"GET {ART}?path={base} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+        status, _, body = _read_answer(sock)
+        assert status.startswith(b"HTTP/1.1 200") and b"a.bin" in body
+    head = httpx.head(f"{server.url}{ART}/{base}/a.bin")
+    assert head.status_code == 200 and head.content == b"" and int(head.headers["content-length"]) == len(payload)
+
+
+def test_a_client_leaving_mid_download_leaves_the_server_serving(api, server, unique):
+    """A sendfile download whose client closes after the first bytes ends that connection only."""
+    payload = os.urandom(24 << 20)
+    path = f"{ART}/{unique('leaver')}/big.bin"
+    assert api.put(path, content=payload).status_code == 200
+    host, port = server.url.removeprefix("http://").split(":")
+    for _ in range(3):
+        with socket.create_connection((host, int(port))) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 << 10)
+            sock.sendall(f"GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+            assert sock.recv(65536).startswith(b"HTTP/1.1 200")
+    assert hashlib.sha256(api.get(path).content).digest() == hashlib.sha256(payload).digest()
+    assert api.get(ART, params={"path": "nowhere"}).status_code == 200

@@ -190,13 +190,15 @@ def test_a_burst_of_wrong_passwords_does_not_stop_a_signed_in_user(limited_serve
 
 
 # ------------------------------------------------------------------ slow clients
-@pytest.mark.parametrize(("method", "path"), [("PUT", f"{ART}/slow/model.bin"), ("POST", f"{A2}/runs/log-batch"),
-                                              ("PUT", f"{ART}/slow/chunked.bin")])
-def test_a_client_that_stops_sending_its_body_is_dropped(tmp_path, method, path):
-    """A stalled body is dropped after --body-idle-timeout (1 s here): it holds no thread, no temp file."""
+@pytest.mark.parametrize(("method", "path", "size"), [
+    ("PUT", f"{ART}/slow/model.bin", 1 << 20), ("POST", f"{A2}/runs/log-batch", 1 << 20),
+    ("PUT", f"{ART}/slow/chunked.bin", 1 << 20), ("PUT", f"{ART}/slow/socket.bin", 8 << 20)])
+def test_a_client_that_stops_sending_its_body_is_dropped(tmp_path, method, path, size):
+    """A stalled body is dropped after --body-idle-timeout (1 s here): it holds no thread, no temp file
+    (8 MiB: the body read from the socket by the store, podium.server.http.SocketBody)."""
     server = start_server(tmp_path, "--body-idle-timeout", "1")
     try:
-        status, headers, body, _ = push(server.url, method, path, 1 << 20, chunked=path.endswith("chunked.bin"),
+        status, headers, body, _ = push(server.url, method, path, size, chunked=path.endswith("chunked.bin"),
                                         block=1024, stall_after=4096)
         assert status == 400 and body["error_code"] == "BAD_REQUEST", body
         assert "--body-idle-timeout" in body["message"] and headers.get("connection") == "close"

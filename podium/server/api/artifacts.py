@@ -23,6 +23,9 @@ A path with ``..``, a leading ``/``, a backslash or a NUL is ``400 INVALID_PARAM
 path"``. An upload never shows half-written: listings skip in-flight temporary files, and an S3
 upload becomes visible only when complete. Downloads from a local destination are sent from the
 file; from S3 the object's body is streamed through in 1 MiB chunks (Content-Length from its size).
+Under ``podium server`` a big upload's body goes from the socket to the store's temporary file and a
+big local file from the disk to the socket without passing through Python (``os.splice``,
+``os.sendfile``; :mod:`podium.server.http`, decision 0025).
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ import asyncio
 from podium import wire
 from podium.errors import InvalidParameterValue, NotImplementedByPodium, ResourceDoesNotExist
 from podium.server.api.common import EMPTY
-from podium.server.http import FileResponse, JSONResponse, Response, StreamResponse
+from podium.server.http import SMALL_BODY_MAX, FileResponse, JSONResponse, Response, StreamResponse
 from podium.server.requests import missing_value, parse_body, parse_params
 from podium.server.routing import ARTIFACTS, Param, Router
 from podium.server.schemas import listing
@@ -93,7 +96,10 @@ def _downloadable(store, path: str):
             response={"type": "string", "format": "binary"})
 async def download_artifact(s, p, request):
     """Download a file (streamed, Content-Disposition: attachment)."""
-    return await s.run(_downloadable, s.artifacts, _clean(p["path"]))
+    response = await s.run(_downloadable, s.artifacts, _clean(p["path"]))
+    if isinstance(response, FileResponse) and request.scope.get("method") == "GET":
+        response.connection = request.connection()  # sendfile, when the server lends the socket
+    return response
 
 
 @routes.put(f"{ART}/{{path:path}}", streaming=True, request_content=_BINARY, response={"type": "string"},
@@ -103,6 +109,15 @@ async def upload_artifact(s, p, request):
     path = _clean(p["path"])
     if not path:
         raise InvalidParameterValue("Invalid path")
+    declared = request.content_length()
+    if declared is not None and declared <= SMALL_BODY_MAX:  # small: read whole here, one trip to a file thread
+        data = await request.read_some(declared) if declared else b""
+        await s.run(s.artifacts.write_stream, path, [data])
+        return Response(b"", 200)
+    body = request.socket_body()  # big: the store reads it from the socket itself (splice)
+    if body is not None:
+        await s.run(s.artifacts.write_stream, path, body)
+        return Response(b"", 200)
     loop = asyncio.get_running_loop()
 
     def chunks():

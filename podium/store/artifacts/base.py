@@ -126,6 +126,9 @@ class ArtifactStore(Protocol):
         the check is part of the atomic commit (two writers racing: exactly one wins).
         ``before_commit()`` is called once the bytes are stored, right before they become visible;
         if it raises, nothing is written (the guarded store re-checks immutability there).
+        ``chunks`` is an iterator of blocks or a binary file; a local store also takes an object with
+        ``write_into(file) -> int`` (the server's ``SocketBody``), which it lets write itself into its
+        temporary file; other stores iterate it.
         """
 
     def delete_artifacts(self, path: str | None = None) -> None:

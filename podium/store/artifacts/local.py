@@ -201,7 +201,9 @@ class LocalArtifactStore:
         written = 0
         try:
             with os.fdopen(fd, "wb") as out:
-                if hasattr(chunks, "read"):
+                if hasattr(chunks, "write_into"):  # a body that writes itself (the server's socket: splice)
+                    written = chunks.write_into(out)
+                elif hasattr(chunks, "read"):
                     while block := chunks.read(1 << 20):
                         out.write(block)
                         written += len(block)
