@@ -11,8 +11,9 @@ One command, from the repository root::
 For each backend and size N, a fresh database (a temp SQLite file; ``podium_bench_tags`` created on
 the PostgreSQL/MariaDB server named) is migrated by Podium and seeded by bulk SQL inserts (not
 timed): N models ``m-000000`` ... each with the tags ``id = 'id-<i>'`` (unique), ``group = 'g-<i %
-100>'`` (shared by 1% of the models), ``team = 't-<i % 7>'`` and a 300-character ``note``, and one
-version with the tags ``vid = 'id-<i>'`` and ``vgroup = 'g-<i % 100>'``. PostgreSQL gets ``ANALYZE``
+100>'`` (shared by 1% of the models), ``team = 't-<i % 7>'``, ``batch = 'b-<i // 10>'`` (10 models
+each) and a 300-character ``note``, and one version with the tags ``vid = 'id-<i>'`` and ``vgroup =
+'g-<i % 100>'``. PostgreSQL gets ``ANALYZE``
 (what autovacuum does after a bulk load); SQLite gets nothing (Podium never runs ``ANALYZE`` on it).
 
 The timed searches go through the real store (``podium.compose.build(url).registry``, the service
@@ -20,15 +21,16 @@ the server calls), with the filters the mlflow client sends (``search_registered
 appends ``tag.`mlflow.prompt.is_prompt` != 'true'``; its page sizes are 100 for models and 10,000
 for versions):
 
-==================  ===========================================================================
-rm tag =, 1 match   ``tags.id = 'id-<random i>'``
-rm tag =, 1%        ``tags.group = 'g-<random>'``, one page of 100 (10 rows at 1k, 100 of 1,000 at 100k)
-rm tag =, 14%       ``tags.team = 't-<random>'``, one page of 100 (the least selective: 1 model in 7)
-rm name LIKE + tag  ``name LIKE 'm-%' AND tags.id = 'id-<random i>'``
-rm tag, by ts       ``tags.id = ...`` with ``order_by=['last_updated_timestamp DESC']``
-mv tag =, 1 match   ``search_model_versions("tags.vid = 'id-<random i>'")``
-mv tag =, 1%        ``search_model_versions("tags.vgroup = 'g-<random>'", max_results=100)``
-==================  ===========================================================================
+====================  ===========================================================================
+rm tag =, 1 match     ``tags.id = 'id-<random i>'``
+rm tag =, 10 models   ``tags.batch = 'b-<random>'`` (held by 10 models at every size: the same answer)
+rm tag =, 1%          ``tags.group = 'g-<random>'``, one page of 100 (10 rows at 1k, 100 of 1,000 at 100k)
+rm tag =, 14%         ``tags.team = 't-<random>'``, one page of 100 (the least selective: 1 model in 7)
+rm name LIKE + tag    ``name LIKE 'm-%' AND tags.id = 'id-<random i>'``
+rm tag, by ts         ``tags.id = ...`` with ``order_by=['last_updated_timestamp DESC']``
+mv tag =, 1 match     ``search_model_versions("tags.vid = 'id-<random i>'")``
+mv tag =, 1%          ``search_model_versions("tags.vgroup = 'g-<random>'", max_results=100)``
+====================  ===========================================================================
 
 Each search runs ``--reps`` times (a new random value each time, after 5 warm-up calls); the table
 shows the median ms per search at each size and the ratio of the largest size to the smallest.
@@ -84,7 +86,7 @@ def seed(db, size: int, chunk: int = 5000) -> float:
             conn.execute(insert(registered_model_tags), [
                 {"model": i + 1, "key": k, "value": v} for i in ids
                 for k, v in (("id", f"id-{i}"), ("group", f"g-{i % GROUPS}"), ("team", f"t-{i % 7}"),
-                             ("note", f"{NOTE}{i:010d}"))])
+                             ("batch", f"b-{i // 10}"), ("note", f"{NOTE}{i:010d}"))])
             conn.execute(insert(model_versions), [
                 {"model": i + 1, "version": 1, "current_stage": "None", "source": f"/tmp/m/{i}",
                  "status": "READY", "creation_timestamp": now + i, "last_updated_timestamp": now + i}
@@ -121,6 +123,11 @@ def searches(size: int):
             assert len(page) == min(100, size // shared_by) and page[0].name == f"m-{g:06d}", (g, len(page))
         return search
 
+    def ten_models(reg, rnd):
+        b = rnd.randrange(size // 10)
+        page = reg.search_registered_models(f"tags.batch = 'b-{b}'{PROMPT}", max_results=100)
+        assert [m.name for m in page] == [f"m-{i:06d}" for i in range(b * 10, b * 10 + 10)], page
+
     def mv_one(reg, rnd):
         i = rnd.randrange(size)
         page = reg.search_model_versions(f"tags.vid = 'id-{i}'", max_results=10000)
@@ -133,6 +140,7 @@ def searches(size: int):
 
     return {
         "rm tag =, 1 match": one_model("tags.id = 'id-{i}'"),
+        "rm tag =, 10 models": ten_models,
         "rm tag =, 1%": first_page("group", "g-", GROUPS),
         "rm tag =, 14%": first_page("team", "t-", 7),
         "rm name LIKE + tag": one_model("name LIKE 'm-%' AND tags.id = 'id-{i}'"),
