@@ -6,7 +6,7 @@ Create Date: 2026-12-07
 
 A registry search filtered by ``tags.k = 'v'`` checked the tag of every candidate model (or
 version) through the tag table's primary key ``(owner, key)``: on SQLite a scan of all models in
-the search's order, 160 ms at 100,000 models against 1.6 ms at 1,000 (``bench/tag_search.py``).
+the search's order, 147-284 ms at 100,000 models against 2.5-3.4 ms at 1,000 (``bench/tag_search.py``).
 ``ix_<table>_key_value`` finds the matching rows directly; the search asks for them as
 ``owner IN (SELECT owner ... WHERE key = ? AND value = ?)`` (decision 0023).
 
