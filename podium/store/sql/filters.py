@@ -6,7 +6,7 @@ sub-queries that ride on the owner's primary key ``(owner, key)``, except ``tags
 table that declares its ``owner`` columns (the registry's tag tables): that one is
 ``owner IN (SELECT owner FROM tags WHERE key = 'k' AND value = 'v')``, answered from the
 ``(key, value)`` index (migration 0011; on PostgreSQL through ``md5(value)``, see
-:func:`value_equals`), so a search for a rare tag reads its matches, not every model (decision 0023).
+:func:`_value_equals`), so a search for a rare tag reads its matches, not every model (decision 0023).
 
 Semantics worth knowing (as MLflow): ``tags.k != 'v'`` matches entities that *have* tag ``k`` with
 another value, except for ``mlflow.prompt.is_prompt``, where entities without the tag match too (the
@@ -89,12 +89,12 @@ def _compare_keyed(node: Comparison, target: Target) -> ColumnElement:
         return not_(exists().where(*base, value.in_(list(node.value))))
     if node.op == "=" and side.owner is not None and isinstance(node.value, str):
         outer, inner = side.owner(table)
-        matching = select(*inner).where(table.c.key == node.key, value_equals(value, node.value, target.dialect))
+        matching = select(*inner).where(table.c.key == node.key, _value_equals(value, node.value, target.dialect))
         return outer.in_(matching)
     return exists().where(*base, _compare(value, node.op, node.value, target.dialect))
 
 
-def value_equals(column, value: str, dialect: str) -> ColumnElement:
+def _value_equals(column, value: str, dialect: str) -> ColumnElement:
     """``column = value`` in the form the ``(key, value)`` index of its dialect can answer: on
     PostgreSQL the index holds ``md5(value)`` (whole values may exceed a b-tree entry), so the
     hashes are compared too; MySQL/MariaDB's prefix index and SQLite's whole-value index serve the

@@ -270,7 +270,7 @@ TAG_VALUE_PREFIX = 255
 
 def _tag_value_index(table: Table, *owner: str) -> None:
     """``ix_<table>_key_value``: ``(key, value, *owner)``, the index a ``tags.k = 'v'`` search is
-    answered from (``filters.value_equals`` writes the matching condition). One name, one shape per
+    answered from (``filters._value_equals`` writes the matching condition). One name, one shape per
     dialect: the whole value on SQLite, ``md5(value)`` on PostgreSQL, a prefix on MySQL/MariaDB.
     ``info["dialects"]`` tells the drift check which one a database should have."""
     name = f"ix_{table.name}_key_value"
