@@ -9,7 +9,7 @@ One command, from the repository root::
     .venv/bin/python bench/tag_search.py --explain                          # print the plans too
 
 For each backend and size N, a fresh database (a temp SQLite file; ``podium_bench_tags`` created on
-the PostgreSQL/MariaDB server named) is migrated by Podium and seeded by bulk SQL inserts (not
+the PostgreSQL/MariaDB server named, dropped at the end) is migrated by Podium and seeded by bulk SQL inserts (not
 timed): N models ``m-000000`` ... each with the tags ``id = 'id-<i>'`` (unique), ``group = 'g-<i %
 100>'`` (shared by 1% of the models), ``team = 't-<i % 7>'``, ``batch = 'b-<i // 10>'`` (10 models
 each) and a 300-character ``note``, and one version with the tags ``vid = 'id-<i>'`` and ``vgroup =
@@ -57,18 +57,32 @@ GROUPS = 100
 NOTE = "n" * 290
 
 
+def _admin(server_url: str):
+    return create_engine(server_url.replace("mysql://", "mysql+pymysql://", 1)
+                         .replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT")
+
+
+def drop_database(server_url: str) -> None:
+    admin = _admin(server_url)
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {BENCH_DB}"))
+    admin.dispose()
+
+
 def fresh_url(kind: str, server_url: str | None, workdir: Path, size: int) -> str:
     if kind == "sqlite":
         return f"sqlite:///{(workdir / f'tags-{size}.db').as_posix()}"
-    base = server_url.rsplit("/", 1)[0]
-    admin = create_engine(server_url.replace("mysql://", "mysql+pymysql://", 1)
-                          .replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT")
+    drop_database(server_url)
+    admin = _admin(server_url)
     with admin.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {BENCH_DB}"))
         extra = " CHARACTER SET utf8mb4 COLLATE utf8mb4_bin" if kind == "mysql" else ""
         conn.execute(text(f"CREATE DATABASE {BENCH_DB}{extra}"))
     admin.dispose()
-    return f"{base}/{BENCH_DB}"
+    return f"{base_of(server_url)}/{BENCH_DB}"
+
+
+def base_of(server_url: str) -> str:
+    return server_url.rsplit("/", 1)[0]
 
 
 def seed(db, size: int, chunk: int = 5000) -> float:
@@ -206,8 +220,8 @@ def run_backend(kind: str, server_url: str | None, sizes: list[int], reps: int, 
                     print("   ", line, file=sys.stderr)
         out[size] = figures
         backend.close()
-        if kind != "sqlite":
-            db.dispose()
+    if kind != "sqlite":
+        drop_database(server_url)
     return out
 
 
