@@ -2,7 +2,11 @@
 
 Every filter, including ``OR``, ``NOT`` and parentheses, becomes one SQL ``WHERE`` clause; no row is
 loaded into Python to be filtered. Tags, params and metrics are matched with correlated ``EXISTS``
-sub-queries that ride on the ``(key, value)`` indexes.
+sub-queries that ride on the owner's primary key ``(owner, key)``, except ``tags.k = 'v'`` on a side
+table that declares its ``owner`` columns (the registry's tag tables): that one is
+``owner IN (SELECT owner FROM tags WHERE key = 'k' AND value = 'v')``, answered from the
+``(key, value)`` index (migration 0011; on PostgreSQL through ``md5(value)``, see
+:func:`_value_equals`), so a search for a rare tag reads its matches, not every model (decision 0023).
 
 Semantics worth knowing (as MLflow): ``tags.k != 'v'`` matches entities that *have* tag ``k`` with
 another value, except for ``mlflow.prompt.is_prompt``, where entities without the tag match too (the
@@ -16,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
-from sqlalchemy import BigInteger, Double, and_, exists, false, literal, not_, or_, select, true
+from sqlalchemy import BigInteger, Double, Text, and_, exists, false, func, literal, not_, or_, select, true
 from sqlalchemy.sql.elements import ColumnElement
 
 from podium.domain.search_ast import And, Comparison, Node, Not, Or, OrderKey
@@ -35,6 +39,9 @@ class KeyedTable:
     table: object
     join: Callable[[object], ColumnElement]  # table -> condition tying it to the outer row
     value_column: str = "value"
+    #: table -> (the outer row's key, the table's columns holding it), for ``key IN (SELECT ...)``;
+    #: given only where a ``(key, value, owner...)`` index exists (``tables._tag_value_index``)
+    owner: Callable[[object], tuple[ColumnElement, list]] | None = None
 
 
 @dataclass
@@ -80,7 +87,21 @@ def _compare_keyed(node: Comparison, target: Target) -> ColumnElement:
         return not_(exists().where(*base, value == node.value))
     if node.op == "NOT IN" and node.kind == "tag" and node.key in _ABSENT_MATCHES_NOT_EQUAL:
         return not_(exists().where(*base, value.in_(list(node.value))))
+    if node.op == "=" and side.owner is not None and isinstance(node.value, str):
+        outer, inner = side.owner(table)
+        matching = select(*inner).where(table.c.key == node.key, _value_equals(value, node.value, target.dialect))
+        return outer.in_(matching)
     return exists().where(*base, _compare(value, node.op, node.value, target.dialect))
+
+
+def _value_equals(column, value: str, dialect: str) -> ColumnElement:
+    """``column = value`` in the form the ``(key, value)`` index of its dialect can answer: on
+    PostgreSQL the index holds ``md5(value)`` (whole values may exceed a b-tree entry), so the
+    hashes are compared too; MySQL/MariaDB's prefix index and SQLite's whole-value index serve the
+    plain comparison."""
+    if dialect == "postgresql":
+        return and_(func.md5(column) == func.md5(literal(value, Text())), column == value)
+    return column == value
 
 
 _INT64 = 2**63 - 1

@@ -24,6 +24,7 @@ from sqlalchemy import (
     or_,
     select,
     true,
+    tuple_,
     union_all,
     update,
 )
@@ -83,7 +84,8 @@ class SqlRegistryStore:
                 "last_updated_timestamp": rm.c.last_updated_timestamp,
                 "description": rm.c.description,
             },
-            keyed={"tag": KeyedTable(registered_model_tags, lambda t: t.c.model == rm.c.id)},
+            keyed={"tag": KeyedTable(registered_model_tags, lambda t: t.c.model == rm.c.id,
+                                     owner=lambda t: (rm.c.id, [t.c.model]))},
             dialect=db.dialect,
         )
         self._mv_target = Target(
@@ -102,6 +104,7 @@ class SqlRegistryStore:
                 "tag": KeyedTable(
                     model_version_tags,
                     lambda t: (t.c.model == mv.c.model) & (t.c.version == mv.c.version),
+                    owner=lambda t: (tuple_(mv.c.model, mv.c.version), [t.c.model, t.c.version]),
                 )
             },
             dialect=db.dialect,

@@ -8,8 +8,11 @@ Design notes:
   which also locks the model row: numbers are unique and gap-free however many processes write,
   and never reused after a delete.
 - Every search path has an index (see the ``Index`` lines). Tag filters are matched per candidate
-  row through the tag tables' primary keys ``(owner, key)``; tag values are long texts and are not
-  indexed (PostgreSQL's b-tree entries cannot exceed ~2.7 kB).
+  row through the tag tables' primary keys ``(owner, key)``; a registry tag equality
+  (``tags.k = 'v'``) is looked up by ``(key, value)`` instead (:func:`_tag_value_index`, migration
+  0011, decision 0023). Tag values are long texts, so that index holds the whole value only on
+  SQLite: PostgreSQL's b-tree entries cannot exceed ~2.7 kB (it indexes ``md5(value)``) and
+  MySQL/MariaDB's 3,072 bytes (they index the first 255 characters).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    func,
 )
 from sqlalchemy.dialects.mysql import MEDIUMTEXT
 
@@ -257,6 +261,33 @@ registered_model_aliases = Table(
     Column("version", Integer, nullable=False),
 )
 
+
+
+#: how many leading characters of a tag value MySQL/MariaDB index (utf8mb4: 4 bytes each; with the
+#: 250-character key, 2,028 of the 3,072 bytes an InnoDB index entry may have)
+TAG_VALUE_PREFIX = 255
+
+
+def _tag_value_index(table: Table, *owner: str) -> None:
+    """``ix_<table>_key_value``: ``(key, value, *owner)``, the index a ``tags.k = 'v'`` search is
+    answered from (``filters._value_equals`` writes the matching condition). One name, one shape per
+    dialect: the whole value on SQLite, ``md5(value)`` on PostgreSQL, a prefix on MySQL/MariaDB.
+    ``info["dialects"]`` tells the drift check which one a database should have."""
+    name = f"ix_{table.name}_key_value"
+    owners = [table.c[c] for c in owner]
+    variants = (
+        (("sqlite",), Index(name, table.c.key, table.c.value, *owners)),
+        (("postgresql",), Index(name, table.c.key, func.md5(table.c.value), *owners)),
+        (("mysql", "mariadb"), Index(name, table.c.key, table.c.value, *owners,
+                                     mysql_length={"value": TAG_VALUE_PREFIX})),
+    )
+    for dialects, index in variants:
+        index.info["dialects"] = dialects
+        index.ddl_if(dialect=dialects)  # the columns attach it to the table
+
+
+_tag_value_index(registered_model_tags, "model")
+_tag_value_index(model_version_tags, "model", "version")
 
 # MySQL/MariaDB: compare names, keys and values exactly as SQLite and PostgreSQL do (case- and
 # accent-sensitive), whatever the server's default collation is.
