@@ -152,8 +152,7 @@ class RegistryService:
         self._admit_location(source, storage_location, checked, run_id, model_id or None)
         # the files' manifest, computed before the transaction that records it with the version; no
         # upload to those files can commit in between (IntegrityService.registering)
-        with self.integrity.registering(storage_location) if self.integrity else contextlib.nullcontext():
-            manifest = self.integrity.manifest_for_location(storage_location) if self.integrity else None
+        with self.integrity.registering(storage_location) if self.integrity else contextlib.nullcontext() as manifest:
             version = self.registry.create_model_version(
                 name,
                 source,
