@@ -211,8 +211,10 @@ class RegistryService:
 
     def _check_access(self, kind: str, action: str, **fields) -> None:
         """``Authorizer.check`` for the current actor (a server with --auth and a signed-in caller only)."""
+        if self.authorizer is None:  # embedded, or a server without --auth: no actor to ask about
+            return
         actor = current_actor()
-        if self.authorizer is None or not actor.authenticated:
+        if not actor.authenticated:
             return
         from podium.auth.authorizer import Need
         from podium.auth.entities import Permission

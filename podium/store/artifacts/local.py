@@ -136,7 +136,7 @@ class LocalArtifactStore:
         path), or None when it is not a directory. Lets a caller walk many files with ``os.scandir``
         (:func:`podium.services.model_files.local_files`) instead of resolving each one; a caller doing
         so must itself refuse symlinks below it, since nothing here checks what it then opens."""
-        resolved = os.path.realpath(self._path(path))
+        resolved = os.path.realpath(self._path(path)) if clean_relative_path(path) else str(self.root)
         return resolved if os.path.isdir(resolved) else None
 
     def is_dir(self, path: str) -> bool:
