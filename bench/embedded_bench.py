@@ -22,7 +22,8 @@ them). ``get_latest_versions(name)`` is timed too in that mode.
 
 The parent process only orchestrates: it runs ``--rounds`` rounds, alternating which library goes
 first, and reports per operation the median over rounds of each round's per-call median, p90,
-p99 and total, plus the ratio mlflow/podium (> 1 means Podium is faster).
+p99 and total, plus the ratio mlflow/podium (> 1 means Podium is faster), and each library's CPU
+per call (the process CPU time of each timed loop over n; read outside the timed calls).
 
 Usage::
 
@@ -156,22 +157,28 @@ def worker(lib: str, n: int, tmp: str, mlflow_wal: bool = False, real_model: boo
 
     create = client.create_model_version
     clock = time.perf_counter_ns
+    cpu = time.process_time_ns  # CPU of the whole loop (all threads), read outside the timed calls
+    cpu_ns: dict[str, int] = {}
     create_ns = [0] * n
     mv = None
+    c0 = cpu()
     for i in range(n):
         t = clock()
         mv = create(MODEL_NAME, source, run_id=run_id)
         create_ns[i] = clock() - t
+    cpu_ns["create_model_version"] = cpu() - c0
     assert mv is not None and int(mv.version) == n, f"{lib}: last version is {mv and mv.version}, expected {n}"
     assert mv.run_id == run_id, f"{lib}: version run_id {mv.run_id!r} != {run_id!r}"
 
     client.set_registered_model_alias(MODEL_NAME, ALIAS, "1")
     by_alias = client.get_model_version_by_alias
     alias_ns = [0] * n
+    c0 = cpu()
     for i in range(n):
         t = clock()
         mv = by_alias(MODEL_NAME, ALIAS)
         alias_ns[i] = clock() - t
+    cpu_ns["get_model_version_by_alias"] = cpu() - c0
     assert str(mv.version) == "1" and ALIAS in mv.aliases, f"{lib}: alias resolved to {mv.version} {mv.aliases}"
 
     extra: dict = {}
@@ -179,10 +186,12 @@ def worker(lib: str, n: int, tmp: str, mlflow_wal: bool = False, real_model: boo
         latest = client.get_latest_versions
         latest_ns = [0] * n
         found = None
+        c0 = cpu()
         for i in range(n):
             t = clock()
             found = latest(MODEL_NAME)
             latest_ns[i] = clock() - t
+        cpu_ns["get_latest_versions"] = cpu() - c0
         assert found and int(found[0].version) == n, f"{lib}: latest versions {found}"
         extra = {"get_latest_versions": latest_ns, "source": source, "model_files": files}
         if lib == "podium":
@@ -208,6 +217,7 @@ def worker(lib: str, n: int, tmp: str, mlflow_wal: bool = False, real_model: boo
         "setup_ns": t_setup,
         "create_model_version": create_ns,
         "get_model_version_by_alias": alias_ns,
+        "cpu_ns": cpu_ns,
         **extra,
     }
 
@@ -271,7 +281,7 @@ def orchestrate(n: int, rounds: int, quiet: bool = False, mlflow_wal: bool = Fal
             entry[lib] = {
                 "import_ms": raw["import_ns"] / 1e6,
                 "setup_ms": raw["setup_ns"] / 1e6,
-                **{op: summarize(raw[op]) for op in ops},
+                **{op: {**summarize(raw[op]), "cpu_mean_us": raw["cpu_ns"][op] / n / 1e3} for op in ops},
             }
             if keep_raw:
                 entry[lib]["raw_ns"] = {op: raw[op] for op in ops}
@@ -286,7 +296,7 @@ def orchestrate(n: int, rounds: int, quiet: bool = False, mlflow_wal: bool = Fal
         for op in ops:
             summary[lib][op] = {
                 key: statistics.median(e[lib][op][key] for e in per_round)
-                for key in ("median_us", "p90_us", "p99_us", "max_us", "total_ms")
+                for key in ("median_us", "p90_us", "p99_us", "max_us", "total_ms", "cpu_mean_us")
             }
     ratios = {
         op: {key: summary["mlflow"][op][key] / summary["podium"][op][key] for key, _, _ in METRICS}
@@ -363,6 +373,15 @@ def table_rows(result: dict) -> list[list[str]]:
     return rows
 
 
+def cpu_line(result: dict) -> str:
+    """Process CPU per call (the timed loop's CPU time / n), beside the wall-clock table: where the
+    two differ, the call waited (an fsync, the disk, other processes holding the cores)."""
+    s = result["summary"]
+    parts = [f"{op} podium {_fmt(s['podium'][op]['cpu_mean_us'])} µs, mlflow {_fmt(s['mlflow'][op]['cpu_mean_us'])} µs"
+             for op in result.get("ops", OPS)]
+    return "CPU per call (process time of the loop / n, median over rounds): " + "; ".join(parts)
+
+
 def print_report(result: dict) -> None:
     header = ["operation", "metric", f"podium {result['versions'].get('podium', '')}",
               f"mlflow {result['versions'].get('mlflow', '')}", "mlflow/podium"]
@@ -388,6 +407,7 @@ def print_report(result: dict) -> None:
             print("  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))))
         print(setup)
         print(sqlite_note)
+        print(cpu_line(result))
         print("ratio > 1: Podium is faster")
         return
     table = Table(title=title, caption="ratio > 1: Podium is faster")
@@ -401,6 +421,7 @@ def print_report(result: dict) -> None:
     console.print(table)
     console.print(setup, highlight=False)
     console.print(sqlite_note, highlight=False)
+    console.print(cpu_line(result), highlight=False)
 
 
 def main(argv: list[str] | None = None) -> int:
