@@ -53,6 +53,7 @@ SEQUENTIAL_BYTES = 8 << 20
 MAX_FILES = 100_000
 #: bytes per read when hashing a local file
 _LOCAL_CHUNK = 1 << 20
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 #: files read whole (MLmodel, requirements.txt) larger than this are skipped
 MAX_SMALL_FILE = 4 << 20
 
@@ -151,7 +152,8 @@ def local_files(store: ArtifactStore, root: str = "") -> list[tuple[str, int, st
 def _hash_local(path: str) -> tuple[int, str]:
     """``(bytes read, sha256 hex)`` of a file on disk, read once to its end."""
     digest, size = hashlib.sha256(), 0
-    with open(path, "rb", buffering=0) as handle:
+    # O_NOFOLLOW: a file swapped for a symlink since the walk saw it is refused (ELOOP), not followed
+    with open(os.open(path, os.O_RDONLY | _NOFOLLOW), "rb", buffering=0) as handle:
         while block := handle.read(_LOCAL_CHUNK):
             digest.update(block)
             size += len(block)

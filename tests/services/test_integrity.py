@@ -257,3 +257,22 @@ def test_a_file_replaced_between_registrations_gets_its_new_hash(client, tmp_pat
     entries = {f.path: f for f in client.get_model_version_manifest("again", 2).files}
     assert entries["MLmodel"].sha256 == hashlib.sha256(b"changed").hexdigest() and entries["MLmodel"].size == 7
     client.verify_model_version("again", 2)
+
+
+def test_a_file_swapped_for_a_symlink_after_the_walk_is_not_followed(tmp_path, monkeypatch):
+    from podium.services import model_files
+    from podium.store.artifacts.local import LocalArtifactStore
+
+    root = _write_tree(tmp_path / "store", {"MLmodel": b"flavors: {}\n"})
+    (tmp_path / "secret.txt").write_text("outside\n")
+    walk = model_files.local_files
+
+    def walk_then_swap(store, below=""):
+        found = walk(store, below)
+        (root / "MLmodel").unlink()
+        (root / "MLmodel").symlink_to(tmp_path / "secret.txt")
+        return found
+
+    monkeypatch.setattr(model_files, "local_files", walk_then_swap)
+    with pytest.raises(OSError):
+        model_files.hash_location(LocalArtifactStore(str(root)))
