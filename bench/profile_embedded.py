@@ -13,6 +13,10 @@ Usage::
     .venv/bin/python bench/profile_embedded.py --lib podium --op create_model_version
     .venv/bin/python bench/profile_embedded.py --lib mlflow --op create_model_version --mlflow-wal
     .venv/bin/python bench/profile_embedded.py --lib podium --op get_model_version_by_alias --sql
+    .venv/bin/python bench/profile_embedded.py --lib podium --real-model --sort tottime --top 30
+
+``--real-model``: the source is a logged sklearn model's artifact location, as in
+``embedded_bench.py --real-model`` (Podium hashes its files on every ``create_model_version``).
 """
 
 from __future__ import annotations
@@ -28,19 +32,22 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from embedded_bench import _CHILD_ENV, _SCRUB_ENV, ALIAS, MODEL_NAME, _silence, _tune_mlflow_sqlite  # noqa: E402
+from embedded_bench import (_CHILD_ENV, _SCRUB_ENV, ALIAS, MODEL_NAME, _log_real_model, _silence,  # noqa: E402
+                             _tune_mlflow_sqlite)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--lib", choices=("podium", "mlflow"), default="podium")
-    parser.add_argument("--op", choices=("create_model_version", "get_model_version_by_alias"),
+    parser.add_argument("--op", choices=("create_model_version", "get_model_version_by_alias", "get_latest_versions"),
                         default="create_model_version")
     parser.add_argument("--n", type=int, default=1000)
     parser.add_argument("--top", type=int, default=15, help="functions to list (default 15)")
     parser.add_argument("--sort", default="cumulative", help="pstats sort key (default cumulative)")
     parser.add_argument("--sql", action="store_true", help="also print the distinct SQL statements of one call")
     parser.add_argument("--mlflow-wal", action="store_true", help="MLflow SQLite with WAL + synchronous=NORMAL")
+    parser.add_argument("--real-model", action="store_true",
+                        help="register a logged sklearn model's artifact location instead of runs:/<id>/model")
     args = parser.parse_args()
 
     for key in _SCRUB_ENV:
@@ -61,15 +68,23 @@ def main() -> int:
 
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)
     experiment_id = client.create_experiment("bench", artifact_location=os.path.join(tmp, "artifacts"))
-    run_id = client.create_run(experiment_id).info.run_id
+    if args.real_model:
+        run_id, source = _log_real_model(args.lib, client, uri, experiment_id)
+    else:
+        run_id = client.create_run(experiment_id).info.run_id
+        source = f"runs:/{run_id}/model"
     client.create_registered_model(MODEL_NAME)
-    source = f"runs:/{run_id}/model"
     if args.op == "get_model_version_by_alias":
         client.create_model_version(MODEL_NAME, source, run_id=run_id)
         client.set_registered_model_alias(MODEL_NAME, ALIAS, "1")
 
         def call():
             client.get_model_version_by_alias(MODEL_NAME, ALIAS)
+    elif args.op == "get_latest_versions":
+        client.create_model_version(MODEL_NAME, source, run_id=run_id)
+
+        def call():
+            client.get_latest_versions(MODEL_NAME)
     else:
         def call():
             client.create_model_version(MODEL_NAME, source, run_id=run_id)

@@ -9,7 +9,9 @@
 #   3. bench/cpu_per_request.py: Podium's server CPU per request against the calibration, before
 #      (BEFORE, a git ref; default: none) and after
 #   4. bench/workers.sh: read-hot c=1/c=64 at --workers 1 and 2 (SQLite; PostgreSQL with PG_URL=...)
-#   5. bench/embedded_bench.py: create_model_version / get_model_version_by_alias in process
+#   5. bench/embedded_bench.py: create_model_version / get_model_version_by_alias in process, from
+#      an empty runs:/ source and (--real-model, the issue's target) from a logged sklearn model whose
+#      files Podium hashes, as shipped and at equal durability (--mlflow-wal)
 #   6. bench/artifacts_vs_mlflow.py: 1 MiB / 100 MiB (and 1 GiB with BIG=1) up and down through both
 #      artifact proxies, one plain HTTP client and each project's own client, beside cp
 #   7. calibrate.py again (the machine may have changed during the run)
@@ -46,6 +48,10 @@ if [ -n "${PG_URL:-}" ]; then note "workers (PostgreSQL)"; bench/workers.sh "$PG
 
 note "embedded"
 $PY bench/embedded_bench.py --n 1000 --rounds 3 --json "$OUT/embedded.json" | tee "$OUT/embedded.txt"
+note "embedded, real model"
+$PY bench/embedded_bench.py --real-model --n 1000 --rounds 3 --json "$OUT/embedded-real.json" | tee "$OUT/embedded-real.txt"
+$PY bench/embedded_bench.py --real-model --n 1000 --rounds 3 --mlflow-wal --json "$OUT/embedded-real-wal.json" \
+    | tee "$OUT/embedded-real-wal.txt"
 
 note "artifacts vs mlflow and cp"
 sizes=1,100; [ "${BIG:-0}" = 1 ] && sizes=1,100,1024
@@ -54,4 +60,4 @@ $PY bench/artifacts_vs_mlflow.py --sizes "$sizes" --json "$OUT/artifacts.json" |
 note "calibrate (after)"
 $PY "$HARNESS/calibrate.py" --duration 8 --json "$OUT/calibration-after.json"
 note "done"
-echo "results in $OUT: server/summary.md, cpu-per-request.md, embedded.txt, artifacts.md, calibration-*.json, load.txt"
+echo "results in $OUT: server/summary.md, cpu-per-request.md, embedded*.txt, artifacts.md, calibration-*.json, load.txt"

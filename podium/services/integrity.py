@@ -21,7 +21,8 @@ What it does:
 * :meth:`check_writable`: refuse (``RESOURCE_CONFLICT``, 409) a write at or below a registered
   version's location, or a delete of a directory holding one. The artifact proxy and the embedded
   client's artifact writes go through it (:mod:`podium.store.artifacts.guarded`).
-* :meth:`registering`: held while a version's files are hashed and its manifest recorded; for files
+* :meth:`registering`: hashes a version's files (yields the manifest) and is held while the manifest
+  is recorded; for files
   in a store with a commit lock (the server's local artifact destination) it excludes every upload's
   final check-and-rename, so a write that was in flight during registration cannot replace a
   registered file (:mod:`podium.store.artifacts.local`).
@@ -38,7 +39,8 @@ from typing import Any
 from podium.domain import rules
 from podium.domain.manifests import Manifest, ManifestFile, compare_files, key_prefixes, location_key
 from podium.errors import NotImplementedByPodium, ResourceConflict
-from podium.services.model_files import Locate, hash_store_files, list_store_files, parse_mlmodel, read_small
+from podium.services.model_files import (Locate, hash_location, hash_store_files, list_store_files, parse_mlmodel,
+                                         read_small)
 from podium.store.base import ManifestStore, RegistryStore, TrackingStore
 
 __all__ = ["INTACT", "NO_MANIFEST", "TAMPERED", "IntegrityService"]
@@ -57,23 +59,30 @@ class IntegrityService:
         self.tracking = tracking  # for comparisons: the versions' runs and logged models
 
     # ------------------------------------------------------------------ registration
-    def manifest_for_location(self, location: str | None) -> Manifest | None:
-        """The manifest of the files at ``location`` now; None if they cannot be read (or there are none)."""
+    def _located(self, location: str | None):
+        """``locate(location)``, or None when there is none or this process cannot read it."""
         if not location or self.locate is None:
             return None
         try:
-            located = self.locate(location)
+            return self.locate(location)
+        except Exception:  # noqa: BLE001 - an unreadable location gets no manifest
+            return None
+
+    def manifest_for_location(self, location: str | None, located=None) -> Manifest | None:
+        """The manifest of the files at ``location`` now; None if they cannot be read (or there are none).
+        ``located``: ``locate(location)`` when the caller already has it."""
+        if not location or self.locate is None:
+            return None
+        try:
+            located = located if located is not None else self.locate(location)
             if located is None:
                 _log.info("No manifest for '%s': Podium cannot read that kind of location here.", location)
                 return None
             store, root = located
-            listed = list_store_files(store, root)
-            if not listed:
+            files = hash_location(store, root)
+            if not files:
                 _log.info("No manifest for '%s': no files there.", location)
                 return None
-            sizes = [size for _, size in listed]
-            total = None if any(size is None for size in sizes) else sum(sizes)
-            files = hash_store_files(store, root, [path for path, _ in listed], total_bytes=total)
         except Exception as exc:  # noqa: BLE001 - registration never fails because hashing did
             _log.warning("No manifest for '%s': its files could not be read (%s: %s).", location,
                          type(exc).__name__, exc)
@@ -82,20 +91,17 @@ class IntegrityService:
 
     @contextlib.contextmanager
     def registering(self, location: str | None):
-        """Hold the commit lock of the store holding ``location`` (if it has one) exclusively: no upload
-        to that store can commit while the block runs (hashing the files, recording the manifest)."""
-        located = None
-        if location and self.locate is not None:
-            try:
-                located = self.locate(location)
-            except Exception:  # noqa: BLE001 - an unreadable location gets no manifest either
-                located = None
+        """Hash the files at ``location`` and yield their manifest (None: none could be made), holding
+        the commit lock of the store holding them (if it has one) exclusively for the whole block: no
+        upload to that store can commit while the manifest is made and recorded."""
+        located = self._located(location)
         lock = getattr(located[0], "commit_lock", None) if located is not None else None
         if lock is None:
-            yield
+            # not located: asked again, so the reason is logged
+            yield self.manifest_for_location(location, located)
             return
         with lock(exclusive=True):
-            yield
+            yield self.manifest_for_location(location, located)
 
     # ------------------------------------------------------------------ reading and verifying
     def get_model_version_manifest(self, name, version) -> Manifest | None:

@@ -152,8 +152,7 @@ class RegistryService:
         self._admit_location(source, storage_location, checked, run_id, model_id or None)
         # the files' manifest, computed before the transaction that records it with the version; no
         # upload to those files can commit in between (IntegrityService.registering)
-        with self.integrity.registering(storage_location) if self.integrity else contextlib.nullcontext():
-            manifest = self.integrity.manifest_for_location(storage_location) if self.integrity else None
+        with self.integrity.registering(storage_location) if self.integrity else contextlib.nullcontext() as manifest:
             version = self.registry.create_model_version(
                 name,
                 source,
@@ -212,8 +211,10 @@ class RegistryService:
 
     def _check_access(self, kind: str, action: str, **fields) -> None:
         """``Authorizer.check`` for the current actor (a server with --auth and a signed-in caller only)."""
+        if self.authorizer is None:  # embedded, or a server without --auth: no actor to ask about
+            return
         actor = current_actor()
-        if self.authorizer is None or not actor.authenticated:
+        if not actor.authenticated:
             return
         from podium.auth.authorizer import Need
         from podium.auth.entities import Permission

@@ -196,3 +196,83 @@ def test_sklearn_load_model_refuses_a_tampered_model(client, tmp_path):
         podium.sklearn.load_model("models:/clf/1")
     with pytest.raises(IntegrityCheckFailed):
         podium.pyfunc.load_model("models:/clf/latest")
+
+
+# --------------------------------------------------------------------------- reading local files
+def _run_with_model(client, tmp_path, files=FILES) -> tuple[str, Path]:
+    """A run whose ``model`` directory holds ``files``; returns (run id, that directory on disk)."""
+    run = client.create_run("0")
+    client.log_artifacts(run.info.run_id, str(_write_tree(tmp_path / "src", files)), "model")
+    root = client.get_run(run.info.run_id).info.artifact_uri
+    return run.info.run_id, Path(root.removeprefix("file://")) / "model"
+
+
+def test_the_local_walk_lists_what_the_store_lists(tmp_path):
+    from podium.services.model_files import hash_location, hash_store_files, list_store_files, local_files
+    from podium.store.artifacts.local import LocalArtifactStore
+
+    files = {**FILES, "a/b/c/deep.bin": b"\x00" * 3, "empty": b"", "z.txt": b"z",
+             ".podium-tmp-upload": b"half-written", "a/.podium-tmp-x": b"half"}
+    root = _write_tree(tmp_path / "store", files)
+    store = LocalArtifactStore(str(root))
+    for below in ("", "a", "a/b"):
+        walked = local_files(store, below)
+        listed = list_store_files(store, below)
+        assert [(rel, size) for rel, size, _ in walked] == listed
+        assert not [rel for rel, _ in listed if ".podium-" in rel]  # the stores' own files: never listed
+        generic = hash_store_files(store, below, [rel for rel, _ in listed])
+        assert hash_location(store, below) == generic
+    assert local_files(store, "missing") is None
+    assert local_files(store, "z.txt") is None  # a file, not a directory
+
+
+def test_a_symlinked_file_inside_the_location_is_hashed_through_the_store(client, tmp_path):
+    run_id, location = _run_with_model(client, tmp_path)
+    (location / "alias.pkl").symlink_to(location / "model.pkl")
+    client.create_registered_model("linked")
+    client.create_model_version("linked", f"runs:/{run_id}/model", run_id)
+    manifest = client.get_model_version_manifest("linked", 1)
+    entries = {f.path: (f.size, f.sha256) for f in manifest.files}
+    assert entries["alias.pkl"] == entries["model.pkl"] == (len(FILES["model.pkl"]),
+                                                           hashlib.sha256(FILES["model.pkl"]).hexdigest())
+
+
+def test_a_symlink_out_of_the_location_gets_no_manifest(client, tmp_path):
+    run_id, location = _run_with_model(client, tmp_path)
+    secret = tmp_path / "secret.txt"
+    secret.write_text("not the model's\n")
+    (location / "code" / "leak.txt").symlink_to(secret)
+    client.create_registered_model("escaping")
+    client.create_model_version("escaping", f"runs:/{run_id}/model", run_id)
+    assert client.get_model_version_manifest("escaping", 1) is None  # as for any unreadable location
+
+
+def test_a_file_replaced_between_registrations_gets_its_new_hash(client, tmp_path):
+    run_id, location = _run_with_model(client, tmp_path)
+    client.create_registered_model("again")
+    client.create_model_version("again", str(location), run_id)
+    client.delete_model_version("again", 1)  # the files are writable again
+    client.log_text(run_id, "changed", "model/MLmodel")
+    client.create_model_version("again", str(location), run_id)
+    entries = {f.path: f for f in client.get_model_version_manifest("again", 2).files}
+    assert entries["MLmodel"].sha256 == hashlib.sha256(b"changed").hexdigest() and entries["MLmodel"].size == 7
+    client.verify_model_version("again", 2)
+
+
+def test_a_file_swapped_for_a_symlink_after_the_walk_is_not_followed(tmp_path, monkeypatch):
+    from podium.services import model_files
+    from podium.store.artifacts.local import LocalArtifactStore
+
+    root = _write_tree(tmp_path / "store", {"MLmodel": b"flavors: {}\n"})
+    (tmp_path / "secret.txt").write_text("outside\n")
+    walk = model_files.local_files
+
+    def walk_then_swap(store, below=""):
+        found = walk(store, below)
+        (root / "MLmodel").unlink()
+        (root / "MLmodel").symlink_to(tmp_path / "secret.txt")
+        return found
+
+    monkeypatch.setattr(model_files, "local_files", walk_then_swap)
+    with pytest.raises(OSError):
+        model_files.hash_location(LocalArtifactStore(str(root)))

@@ -131,6 +131,14 @@ class LocalArtifactStore:
                 infos.append(FileInfo(rel, False, child.stat().st_size))
         return infos
 
+    def local_directory(self, path: str | None = None) -> str | None:
+        """The directory ``path`` on disk, symlinks resolved (checked to lie inside the root, like every
+        path), or None when it is not a directory. Lets a caller walk many files with ``os.scandir``
+        (:func:`podium.services.model_files.local_files`) instead of resolving each one; a caller doing
+        so must itself refuse symlinks below it, since nothing here checks what it then opens."""
+        resolved = os.path.realpath(self._path(path)) if clean_relative_path(path) else str(self.root)
+        return resolved if os.path.isdir(resolved) else None
+
     def is_dir(self, path: str) -> bool:
         return self._path(path).is_dir()
 

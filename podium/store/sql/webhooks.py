@@ -31,6 +31,7 @@ from podium.domain.paging import decode_page_token, encode_page_token
 from podium.domain.webhooks import DeliveryOutcome, PendingDelivery, Webhook, WebhookDelivery, deliveries_for, envelope
 from podium.errors import ResourceDoesNotExist
 from podium.store.sql.engine import Database
+from podium.store.sql.prepared import prepared
 from podium.store.sql.webhook_tables import webhook_deliveries as wd
 from podium.store.sql.webhook_tables import webhooks as wh
 
@@ -43,8 +44,8 @@ _ACTIVE = "ACTIVE"
 _committed = threading.Event()
 
 
-#: built once: the statement every registry write that webhooks may want runs (SQLAlchemy's cache
-#: then skips compiling it)
+#: the statement every registry write that webhooks may want runs: compiled once per dialect and run
+#: on the driver's cursor (decision 0021; plain string columns, no conversion)
 _ACTIVE_HOOKS = select(wh.c.id, wh.c.events).where(wh.c.status == _ACTIVE)
 
 
@@ -58,7 +59,7 @@ def enqueue(conn, events: Sequence[tuple[str, str, int, dict[str, Any]]]) -> Non
               for event, data in deliveries_for(action, name, fields)]
     if not caused:
         return
-    hooks = conn.execute(_ACTIVE_HOOKS).all()
+    hooks = prepared(conn, "webhooks.active", lambda: _ACTIVE_HOOKS).rows(conn)
     if not hooks:
         return
     subscribed = [(hook_id, set(json.loads(hook_events))) for hook_id, hook_events in hooks]
