@@ -243,7 +243,7 @@ def podium_pages(client: httpx.Client, seeded: dict) -> dict[str, str]:
         "/models/big/history?action=stage_transitioned": "/models/big/history?action=stage_transitioned",
         "/models/big/history?at=<middle>": f"/models/big/history?at={_iso(NOW + seeded['versions'] // 2)}",
         "/models/big/history?at=<now>": f"/models/big/history?at={_iso(NOW + seeded['versions'] + 1000)}",
-        f"/requests ({REQUESTS} pending)": "/requests",
+        f"/requests (50 of {REQUESTS} pending)": "/requests",
         "/experiments": "/experiments",
         "/experiments/<id> (2,000 runs)": f"/experiments/{seeded['experiment']}",
         "/experiments/<id> by metric": f"/experiments/{seeded['experiment']}?order=metrics.rmse+ASC",

@@ -23,7 +23,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, bindparam, func, select
 
 from podium.domain.entities import PagedList
 from podium.domain.events import RegistryEvent
@@ -52,6 +52,10 @@ class _Scope:
     def where(self):
         cond = and_(ev.c.model_key == self.model_key, ev.c.id >= self.first)
         return cond if self.last is None else and_(cond, ev.c.id <= self.last)
+
+    def holds(self, event_id: int) -> bool:
+        """Is event ``event_id`` (one of ``model_key``'s) in this model's range?"""
+        return event_id >= self.first and (self.last is None or event_id <= self.last)
 
 
 def _not_found(name: str) -> ResourceDoesNotExist:
@@ -91,10 +95,16 @@ class SqlHistoryStore:
         (over the ``(model_key, action, id)`` index). A model created before history was recorded
         keeps them: :func:`~podium.domain.history.initial_state` needs each version's first event."""
         known = SqlHistoryStore._known(conn, scope)
-        # sorted here, not by ORDER BY id: that makes SQLite walk the (model_key, id) index over every
-        # event of the model instead of seeking each action in (model_key, action, id)
-        query = select(ev).where(scope.where(), ev.c.action.in_(MOVE_ACTIONS if known else STATE_ACTIONS))
-        rows = sorted(conn.execute(query).all(), key=lambda r: r.id)
+        # Only (model_key, action) in SQL, written into the statement, the rest here, so every
+        # planner seeks each action in the (model_key, action, id) index. With ORDER BY id, SQLite
+        # walked (model_key, id) over every event of the model; with bound parameters, psycopg
+        # prepares a statement run often and PostgreSQL's generic plan, made for a model of average
+        # size, filtered the 100,000 events of a big one (35 ms instead of 2.5 ms)
+        actions = list(MOVE_ACTIONS if known else STATE_ACTIONS)
+        query = select(ev).where(
+            ev.c.model_key == bindparam("history_key", scope.model_key, literal_execute=True),
+            ev.c.action.in_(bindparam("history_actions", actions, expanding=True, literal_execute=True)))
+        rows = sorted((r for r in conn.execute(query) if scope.holds(r.id)), key=lambda r: r.id)
         if until is not None and known:
             # only the prefix a replay to ``until`` applies (up to the first later event; the first
             # event always: it tells the replay the history is known from the start) is parsed.
