@@ -4,8 +4,8 @@ A live ``podium server`` on SQLite: ``small`` (3 versions, each from its own run
 history) and ``big`` (``--versions`` versions, default 2,000, plus the same 3 compared versions'
 kind of data on its first 3). Each path is asked ``--requests`` times (default 100) after 10 warm-up
 requests; server time per request comes from the access log, in request order. The pages read a
-bounded window, so ``big`` should cost what ``small`` costs, except "as at" a time, which replays
-the model's stage and alias history (it grows with the number of versions).
+bounded window, so ``big`` should cost what ``small`` costs; "as at" a time replays the model's
+stage and alias moves (it grows with the moves, not with the versions: decision 0018).
 
     .venv/bin/python bench/ui_views.py [--versions 2000] [--requests 100]
 """
