@@ -94,6 +94,17 @@ class _UvicornConnection:
         self.protocol.transport.close()
 
 
+#: the uvicorn internals _UvicornConnection uses: an uvicorn without any of them lends nothing
+_CYCLE_FIELDS = ("body", "keep_alive", "expected_content_length", "waiting_for_100_continue", "disconnected")
+
+
+def _lendable(protocol, cycle) -> bool:
+    """Has this uvicorn the internals a lent connection needs? (Checked per request: cheap, and an
+    upgrade that renames one makes the app fall back to the ASGI paths instead of failing uploads.)"""
+    return (getattr(protocol, "flow", None) is not None and getattr(protocol, "transport", None) is not None
+            and all(hasattr(cycle, name) for name in _CYCLE_FIELDS))
+
+
 try:
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
@@ -106,7 +117,8 @@ try:
             super().connection_made(transport)
 
         def _start_asgi_task(self, cycle, app) -> None:
-            cycle.scope.setdefault("extensions", {})[CONNECTION_EXTENSION] = _UvicornConnection(self, cycle)
+            if _lendable(self, cycle):
+                cycle.scope.setdefault("extensions", {})[CONNECTION_EXTENSION] = _UvicornConnection(self, cycle)
             super()._start_asgi_task(cycle, app)
 except ImportError:  # pragma: no cover - httptools is a declared dependency
     NoDelayHttpToolsProtocol = None
