@@ -21,12 +21,18 @@ PODIUM = str(Path(sys.executable).parent / "podium")
 
 
 @pytest.fixture
-def silent_port():
-    """A port that accepts connections and never answers."""
+def silent_listener():
+    """A listening socket that never answers (the kernel completes the handshakes)."""
     with socket.socket() as listener:
         listener.bind(("127.0.0.1", 0))
         listener.listen(16)
-        yield listener.getsockname()[1]
+        yield listener
+
+
+@pytest.fixture
+def silent_port(silent_listener):
+    """A port that accepts connections and never answers."""
+    return silent_listener.getsockname()[1]
 
 
 def _env(**extra: str) -> dict[str, str]:
@@ -34,13 +40,19 @@ def _env(**extra: str) -> dict[str, str]:
     return {**env, **extra}
 
 
-def test_ctrl_c_exits_130_with_one_line(tmp_path, silent_port):
-    process = subprocess.Popen([PODIUM, "--tracking-uri", f"http://127.0.0.1:{silent_port}", "models", "list"],
+def test_ctrl_c_exits_130_with_one_line(tmp_path, silent_listener):
+    port = silent_listener.getsockname()[1]
+    process = subprocess.Popen([PODIUM, "--tracking-uri", f"http://127.0.0.1:{port}", "models", "list"],
                                cwd=tmp_path, env=_env(PODIUM_HTTP_TIMEOUT="60"), stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
-    time.sleep(2)  # inside the request, waiting for an answer
+    # inside the request, waiting for an answer: its connection arrived (a fixed sleep was too short
+    # on a loaded CI machine, where starting the CLI alone can take seconds)
+    silent_listener.settimeout(60)
+    connection, _ = silent_listener.accept()
+    time.sleep(0.5)  # the request is written; the client waits for the answer
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=30)
+    connection.close()
     assert process.returncode == 130, err
     assert err.strip() == "Interrupted." and "Traceback" not in err
 
