@@ -42,9 +42,12 @@ def _env(**extra: str) -> dict[str, str]:
 
 def test_ctrl_c_exits_130_with_one_line(tmp_path, silent_listener):
     port = silent_listener.getsockname()[1]
+    # Ctrl-C as a terminal delivers it: the tests may run with SIGINT ignored (a background job of a
+    # non-interactive shell ignores it, and pytest-xdist's workers pass that on), which the CLI would inherit
     process = subprocess.Popen([PODIUM, "--tracking-uri", f"http://127.0.0.1:{port}", "models", "list"],
                                cwd=tmp_path, env=_env(PODIUM_HTTP_TIMEOUT="60"), stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+                               stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     # inside the request, waiting for an answer: its connection arrived (a fixed sleep was too short
     # on a loaded CI machine, where starting the CLI alone can take seconds)
     silent_listener.settimeout(60)
