@@ -18,7 +18,10 @@
 #
 # Run it on a quiet machine (other jobs move every figure); the load average is recorded with
 # each step in OUTDIR/load.txt. Environment: DURATION=10 (s per scenario), MODELS=3000,
-# BIG=1 (1 GB artifacts), BEFORE=<git ref>, HARNESS=/work/shared/bench.
+# BIG=1 (1 GB artifacts), BEFORE=<git ref>, HARNESS=/work/shared/bench, WORKDIR=<dir> (server data
+# kept between runs: the search data set is populated once, `server_vs_mlflow.py --only populate
+# --workdir DIR`), MLFLOW_VARIANTS (default: 4 workers without keep-alive and 1 worker with it, the
+# issue's two), SKIP_EMBEDDED=1 / SKIP_ARTIFACTS=1 (steps 5 and 6). Podium runs with its defaults.
 set -eu
 cd "$(dirname "$0")/.."
 OUT=${1:-bench/results/$(date -u +%F)-issue14}
@@ -33,8 +36,11 @@ $PY "$HARNESS/calibrate.py" --duration 8 --json "$OUT/calibration-before.json"
 
 note "server vs mlflow"
 big=(); [ "${BIG:-0}" = 1 ] && big=(--big)
+work=(); [ -n "${WORKDIR:-}" ] && work=(--workdir "$WORKDIR")
 $PY bench/server_vs_mlflow.py --out "$OUT/server" --duration "${DURATION:-10}" \
-    --dataset "rbpop${MODELS:-3000}" --models "${MODELS:-3000}" "${big[@]}"
+    --dataset "rbpop${MODELS:-3000}" --models "${MODELS:-3000}" "${big[@]}" "${work[@]}" \
+    --mlflow-variants "${MLFLOW_VARIANTS:-mlflow-nokeepalive mlflow-workers1}" --podium-workers2 '' \
+    --group-scenarios 'create-model,create-version,transition read-hot,search seed-flow,artifacts' --quiet-timeout 5
 $PY "$HARNESS/compare.py" --resources "$OUT/server/podium" > "$OUT/podium-resources.txt" 2>&1 || true
 
 note "cpu per request"
@@ -46,6 +52,7 @@ note "workers (SQLite)"
 bench/workers.sh | tee "$OUT/workers-sqlite.txt"
 if [ -n "${PG_URL:-}" ]; then note "workers (PostgreSQL)"; bench/workers.sh "$PG_URL" | tee "$OUT/workers-postgres.txt"; fi
 
+if [ "${SKIP_EMBEDDED:-0}" != 1 ]; then
 note "embedded"
 $PY bench/embedded_bench.py --n 1000 --rounds 3 --json "$OUT/embedded.json" | tee "$OUT/embedded.txt"
 note "embedded, real model"
@@ -53,9 +60,13 @@ $PY bench/embedded_bench.py --real-model --n 1000 --rounds 3 --json "$OUT/embedd
 $PY bench/embedded_bench.py --real-model --n 1000 --rounds 3 --mlflow-wal --json "$OUT/embedded-real-wal.json" \
     | tee "$OUT/embedded-real-wal.txt"
 
+fi
+
+if [ "${SKIP_ARTIFACTS:-0}" != 1 ]; then
 note "artifacts vs mlflow and cp"
 sizes=1,100; [ "${BIG:-0}" = 1 ] && sizes=1,100,1024
 $PY bench/artifacts_vs_mlflow.py --sizes "$sizes" --json "$OUT/artifacts.json" | tee "$OUT/artifacts.md"
+fi
 
 note "calibrate (after)"
 $PY "$HARNESS/calibrate.py" --duration 8 --json "$OUT/calibration-after.json"

@@ -244,8 +244,7 @@ class Server:
         d = self.datadir
         if self.kind == "podium":
             cmd = [str(self.args.podium_bin), "server", "--backend-store-uri", f"sqlite:///{d}/p.db",
-                   "--artifacts-destination", f"{d}/art", "--host", "127.0.0.1", "--port", str(self.port),
-                   "--no-access-log"]
+                   "--artifacts-destination", f"{d}/art", "--host", "127.0.0.1", "--port", str(self.port)]
             if self.variant == "podium-w2":
                 cmd += ["--workers", "2"]
             return cmd
