@@ -494,3 +494,42 @@ def test_negated_like_on_sqlite_uses_no_deprecated_sqlalchemy_operator(catalog, 
     with warnings.catch_warnings():
         warnings.simplefilter("error", SADeprecationWarning)
         assert rm_names(catalog.search_registered_models("NOT name LIKE 'wine%'")) == {"Wine-Red", "beer", "prompt-1"}
+
+
+# ============================================================================ repeated searches
+def test_a_repeated_search_sees_every_change_since_the_last(registry_store):
+    """A search asked again reuses its compiled statement (``SqlRegistryStore._search``), never its
+    rows: models and versions created, tagged or deleted in between are in the next answer."""
+    r = registry_store
+    for name in ("rep-a", "rep-b"):
+        r.create_registered_model(name, tags={"team": "ml"})
+        r.create_model_version(name, "/src", tags={"ok": "yes"})
+    models = lambda: [m.name for m in r.search_registered_models("name LIKE 'rep-%' AND tags.team = 'ml'")]  # noqa: E731
+    versions = lambda: sorted(mv_keys(r.search_model_versions("name = 'rep-a' AND tags.ok = 'yes'")))  # noqa: E731
+    for _ in range(3):  # first (SQLAlchemy), second (compiled once), third (reused)
+        assert models() == ["rep-a", "rep-b"]
+        assert versions() == [("rep-a", 1)]
+    r.create_registered_model("rep-c", tags={"team": "ml"})
+    r.create_model_version("rep-a", "/src", tags={"ok": "yes"})
+    r.set_registered_model_tag("rep-b", "team", "data")
+    assert models() == ["rep-a", "rep-c"]
+    assert versions() == [("rep-a", 1), ("rep-a", 2)]
+    r.delete_registered_model("rep-a")
+    assert models() == ["rep-c"]
+    assert versions() == []
+    r.create_registered_model("rep-a", tags={"team": "ml"})  # same name, a new key
+    r.create_model_version("rep-a", "/src", tags={"ok": "yes"})
+    assert models() == ["rep-a", "rep-c"]
+    assert versions() == [("rep-a", 1)]
+
+
+def test_a_repeated_search_pages_the_same_way(registry_store):
+    r = registry_store
+    for i in range(5):
+        r.create_registered_model(f"pg-{i}")
+    for _ in range(2):
+        first = r.search_registered_models("name LIKE 'pg-%'", max_results=2)
+        second = r.search_registered_models("name LIKE 'pg-%'", max_results=2, page_token=first.token)
+        third = r.search_registered_models("name LIKE 'pg-%'", max_results=2, page_token=second.token)
+        assert [[m.name for m in p] for p in (first, second, third)] == [["pg-0", "pg-1"], ["pg-2", "pg-3"], ["pg-4"]]
+        assert third.token is None

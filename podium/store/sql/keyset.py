@@ -82,7 +82,7 @@ class KeysetOrder:
         return [k.expr.label(self._LABEL.format(i)) for i, k in enumerate(self._keys)]
 
     def values(self, row) -> list:
-        return [row._mapping[self._LABEL.format(i)] for i in range(len(self._keys))]
+        return [getattr(row, self._LABEL.format(i)) for i in range(len(self._keys))]
 
     def after(self, values: Sequence) -> ColumnElement:
         equal: list[ColumnElement] = []

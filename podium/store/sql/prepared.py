@@ -8,12 +8,16 @@ statement compiled once for the database's dialect at start-up; :meth:`Prepared.
 the DBAPI cursor of an SQLAlchemy connection, inside that connection's transaction (so the read
 keeps :meth:`~podium.store.sql.engine.Database.read`'s snapshot and isolation level). It serves
 only statements whose columns need no type conversion (integers and strings) and whose
-parameters are plain values (no ``IN`` lists that expand per call). ``before_cursor_execute``
+parameters are plain values, or lists of integers for an expanding ``IN`` (``bindparam(name,
+expanding=True)``): those are written into the SQL as integer literals at each call (keys the store
+read itself, never user text), so the planner sees them as a literal ``IN (...)`` list would show
+them (PostgreSQL's most-common-values statistics: see ``SqlRegistryStore``). ``before_cursor_execute``
 listeners on the engine still see each statement (the tests count statements that way).
 """
 
 from __future__ import annotations
 
+import re
 from collections import namedtuple
 
 __all__ = ["Prepared", "prepared"]
@@ -22,36 +26,53 @@ __all__ = ["Prepared", "prepared"]
 class Prepared:
     """``stmt`` compiled for ``dialect``; rows come back as named tuples of its selected columns."""
 
-    __slots__ = ("sql", "_names", "_defaults", "_row")
+    __slots__ = ("sql", "_names", "_defaults", "_row", "_lists")
 
-    def __init__(self, stmt, dialect) -> None:
-        compiled = stmt.compile(dialect=dialect)
+    def __init__(self, stmt, dialect, *, bound: bool = False) -> None:
+        # bound: the statement carries every value it needs (a search built from its filter); its IN
+        # lists and literal-rendered values are written out now, and every value is a default
+        compiled = stmt.compile(dialect=dialect, compile_kwargs={"render_postcompile": True} if bound else {})
         self.sql = compiled.string
-        self._defaults = {k: v for k, v in compiled.params.items() if v is not None}
+        # expanding IN lists: rendered per call, as "__[POSTCOMPILE_<name>]" until then
+        self._lists = tuple(dict.fromkeys(_EXPANDING.findall(self.sql)))
+        self._defaults = {k: v for k, v in compiled.params.items()
+                          if (bound or v is not None) and k not in self._lists}
         # positional paramstyles (qmark, format) list names in order, repeats included
-        self._names = tuple(compiled.positiontup) if compiled.positional else None
+        self._names = tuple(n for n in compiled.positiontup if n not in self._lists) if compiled.positional else None
         columns = [c.name for c in stmt.exported_columns]  # a SELECT's columns, or what DML RETURNs
         self._row = namedtuple("Row", columns, rename=True)._make if columns else None
+
+    def _sql(self, params: dict) -> str:
+        """The SQL with each expanding list written out (a non-empty list of ints: anything else is refused)."""
+        sql = self.sql
+        for name in self._lists:
+            values = params.pop(name)
+            if not values or any(type(v) is not int for v in values):
+                raise ValueError(f"{name!r} must be a non-empty list of int, not {values!r}")
+            sql = sql.replace(f"__[POSTCOMPILE_{name}]", ", ".join(map(str, values)))
+        return sql
 
     def _args(self, params: dict):
         if self._defaults:
             params = {**self._defaults, **params}
         return params if self._names is None else tuple([params[n] for n in self._names])
 
-    def _execute(self, conn, args, many: bool = False):
+    def _execute(self, conn, args, many: bool = False, sql: str | None = None):
+        sql = sql or self.sql
         cursor = conn.connection.cursor()
         listeners = conn.engine.dispatch.before_cursor_execute
         if listeners:  # statement counters and tracers still see every statement
-            listeners(conn, cursor, self.sql, args, None, many)
+            listeners(conn, cursor, sql, args, None, many)
         if many:
-            cursor.executemany(self.sql, args)
+            cursor.executemany(sql, args)
         else:
-            cursor.execute(self.sql, args)
+            cursor.execute(sql, args)
         return cursor
 
     def rows(self, conn, **params) -> list:
         """The statement's rows with ``params``, on ``conn``'s (an SQLAlchemy ``Connection``) cursor."""
-        cursor = self._execute(conn, self._args(params))
+        sql = self._sql(params) if self._lists else None
+        cursor = self._execute(conn, self._args(params), sql=sql)
         try:
             make = self._row
             return [make(r) for r in cursor.fetchall()]
@@ -72,6 +93,7 @@ class Prepared:
             self._execute(conn, [self._args(r) for r in rows], many=True).close()
 
 
+_EXPANDING = re.compile(r"__\[POSTCOMPILE_(\w+)\]")
 _SHARED: dict[tuple, Prepared] = {}
 
 

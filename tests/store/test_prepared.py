@@ -1,0 +1,44 @@
+"""``Prepared``: Core statements compiled once and run on the driver's cursor (decision 0021), with
+expanding ``IN`` lists of integer keys written into the SQL per call."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import bindparam, create_engine, select
+
+from podium.store.sql.prepared import Prepared
+from podium.store.sql.tables import metadata, registered_models as rm
+
+
+@pytest.fixture
+def conn():
+    engine = create_engine("sqlite://")
+    metadata.create_all(engine, tables=[rm])
+    with engine.begin() as c:
+        c.execute(rm.insert(), [{"id": i, "name": f"m{i}", "creation_timestamp": 0, "last_updated_timestamp": 0,
+                                 "last_version": 0} for i in range(1, 6)])
+        yield c
+
+
+def test_an_in_list_of_keys_is_written_per_call(conn):
+    q = Prepared(select(rm.c.name).where(rm.c.id.in_(bindparam("ids", expanding=True)))
+                 .order_by(rm.c.id), conn.dialect)
+    assert [r.name for r in q.rows(conn, ids=[4, 2])] == ["m2", "m4"]
+    assert [r.name for r in q.rows(conn, ids=[1, 2, 3, 5, 99])] == ["m1", "m2", "m3", "m5"]
+
+
+@pytest.mark.parametrize("ids", [[], ["1) OR (1=1"], [1.5], [True], "12"])
+def test_an_in_list_takes_integers_only(conn, ids):
+    """The list is written into the SQL: anything but a non-empty list of ints is refused."""
+    q = Prepared(select(rm.c.name).where(rm.c.id.in_(bindparam("ids", expanding=True))), conn.dialect)
+    with pytest.raises(ValueError, match="non-empty list of int"):
+        q.rows(conn, ids=ids)
+
+
+def test_a_bound_statement_carries_its_values(conn):
+    """``bound=True``: the statement's own values (a search's filter, its IN lists and limit) are the
+    defaults, and its IN lists are expanded once."""
+    q = Prepared(select(rm.c.name).where(rm.c.id.in_([1, 3]), rm.c.name.like("m%")).limit(5), conn.dialect,
+                 bound=True)
+    assert [r.name for r in q.rows(conn)] == ["m1", "m3"]
+    assert [r.name for r in q.rows(conn)] == ["m1", "m3"]
