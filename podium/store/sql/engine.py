@@ -3,7 +3,9 @@
 SQLite is tuned for many writers in many processes: WAL journal (readers never block writers),
 ``synchronous=NORMAL`` (durable across process crashes; see decision 0003), a 30 s busy timeout and
 write transactions opened with ``BEGIN IMMEDIATE`` so two writers never deadlock on a lock upgrade.
-Together these keep "database is locked" from ever reaching a caller.
+Together these keep "database is locked" from ever reaching a caller. For the server's event loop,
+:meth:`Database.nonblocking` turns that around: its reads never wait (busy timeout 0) and raise
+:class:`~podium.store.base.WouldBlock` instead, to be made again on a thread (decision 0026).
 
 A database that cannot be opened is a :class:`~podium.errors.PodiumError` with a hint, never a
 driver traceback: a slip in the URL (:func:`~podium.uris.check_store_uri`), a SQLite path that is a
