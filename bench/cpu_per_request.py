@@ -45,11 +45,13 @@ def load() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
-def calibrate(duration: float) -> float:
+def calibrate(duration: float) -> tuple[float, float]:
+    """The calibration endpoint's server CPU per request and p50 (ms), at c=1."""
     out = Path(tempfile.mktemp(suffix=".json"))
     subprocess.run([sys.executable, str(HARNESS / "calibrate.py"), "--duration", str(duration), "--json", str(out)],
                    check=True, stdout=subprocess.DEVNULL)
-    return json.loads(out.read_text())["calibration"]["c1"]["server_cpu_ms_per_request"]
+    c1 = json.loads(out.read_text())["calibration"]["c1"]
+    return c1["server_cpu_ms_per_request"], c1["p50_ms"]
 
 
 def extract(ref: str) -> Path:
@@ -86,7 +88,8 @@ def measure(src: Path | None, scenario: str, duration: float) -> dict:
         result, resources = run["result"], run["resources"]
         served = result.get("ok") or result.get("requests")
         return {"rps": result.get("ok_rps", result.get("rps")), "requests": served,
-                "cpu_ms": 1000 * resources["server_cpu_s"] / max(served, 1), "load": load()}
+                "cpu_ms": 1000 * resources["server_cpu_s"] / max(served, 1),
+                "p50_ms": (result.get("latency") or {}).get("p50_ms"), "load": load()}
     finally:
         server.terminate()
         try:
@@ -112,17 +115,22 @@ def main(argv=None) -> int:
             rows.append({"scenario": scenario, "side": label, **measure(src, scenario, a.duration)})
             print(json.dumps(rows[-1]), file=sys.stderr)
     cal.append(calibrate(4))
-    floor = sum(cal) / len(cal)
-    print(f"calibration CPU per request: {' / '.join(f'{c:.3f}' for c in cal)} ms (mean {floor:.3f}); "
-          f"load now {load()}")
-    print("| scenario (c=1) | side | req/s | server CPU / request | × calibration | limit | load (1/5/15 min) |")
-    print("|---|---|---:|---:|---:|---:|---|")
+    floor = sum(c for c, _ in cal) / len(cal)
+    p50_floor = sum(p for _, p in cal) / len(cal)
+    print(f"calibration CPU per request: {' / '.join(f'{c:.3f}' for c, _ in cal)} ms (mean {floor:.3f}); "
+          f"p50 {' / '.join(f'{p:.3f}' for _, p in cal)} ms (mean {p50_floor:.3f}); load now {load()}")
+    print("| scenario (c=1) | side | req/s | server CPU / request | × calibration | limit | p50 | × calibration "
+          "| load (1/5/15 min) |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---|")
     for r in rows:
         limit = LIMITS.get(r["scenario"])
+        p50 = r.get("p50_ms")
         print(f"| {r['scenario']} | {r['side']} | {r['rps']:.0f} | {r['cpu_ms']:.3f} ms | "
-              f"{r['cpu_ms'] / floor:.1f}× | {f'{limit}×' if limit else ''} | {r['load']} |")
+              f"{r['cpu_ms'] / floor:.1f}× | {f'{limit}×' if limit else ''} | "
+              f"{f'{p50:.3f} ms' if p50 else ''} | {f'{p50 / p50_floor:.1f}×' if p50 else ''} | {r['load']} |")
     if a.json:
-        Path(a.json).write_text(json.dumps({"calibration_ms": cal, "rows": rows}, indent=1))
+        Path(a.json).write_text(json.dumps({"calibration_ms": [c for c, _ in cal],
+                                            "calibration_p50_ms": [p for _, p in cal], "rows": rows}, indent=1))
     return 0
 
 

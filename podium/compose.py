@@ -162,6 +162,14 @@ class Backend:
     def is_sqlite(self) -> bool:
         return bool(self.database is not None and self.database.is_sqlite)
 
+    @property
+    def inline_reads(self):
+        """On SQLite, the database's non-blocking mode: ``with backend.inline_reads:`` a read runs on a
+        connection that never waits for a lock (``WouldBlock`` instead: run it again elsewhere), so
+        the server may make its single-entity reads on the event loop (decision 0026). ``None`` on
+        other databases (a network round trip must not hold the loop) and on remote backends."""
+        return self.database.nonblocking() if self.is_sqlite else None
+
     def close(self) -> None:
         """Close the database's connection pool (the backend is not used afterwards)."""
         if self.database is not None:

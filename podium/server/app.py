@@ -7,7 +7,12 @@ or ``s3://bucket/prefix``) and, with ``--auth``, the authorizer that :mod:`podiu
 uses. The app closes that backend at shutdown.
 
 One request, end to end: route table lookup -> parameters parsed (:mod:`podium.server.requests`) ->
-handler (database calls on a thread pool, never on the event loop) -> JSON via :mod:`podium.wire`.
+handler (database calls on a thread pool, off the event loop) -> JSON via :mod:`podium.wire`. The
+exception: on SQLite, a route marked ``point_read`` (get model, get version, get by alias, latest
+versions) runs its handler on the event loop, under the database's non-blocking mode
+(``Backend.inline_reads``: a connection with busy timeout 0 that never waits for a lock); if SQLite
+is busy the read raises ``WouldBlock`` having changed nothing and the request goes to the thread
+pool as any other (decision 0026). The hop to a thread and back costs more CPU than such a read.
 A GET for a path the table does not serve that is a web UI page (``/``, ``/models...``, ``/static/...``)
 goes to :class:`podium.server.ui.UI` instead (server-rendered HTML over the same services and gate).
 With ``--auth``, :mod:`podium.server.gate` authenticates and authorizes each request before its
@@ -41,6 +46,7 @@ from podium.server.requests import parse_body, parse_params, parse_query
 from podium.server.routing import RouteTable
 from podium.server.settings import ServerSettings
 from podium.server.ui import UI
+from podium.store.base import WouldBlock
 
 if TYPE_CHECKING:
     from podium.auth.access import AccessService
@@ -124,6 +130,8 @@ class PodiumApp:
         self.hash_executor = ThreadPoolExecutor(HASH_THREADS, thread_name_prefix="podium-hash") if self.gate else None
         self._backend = services.backend
         self._serialize_writes = self._backend is not None and self._backend.is_sqlite
+        # SQLite: point reads on the event loop, never waiting for a lock (decision 0026); None elsewhere
+        self._inline_reads = self._backend.inline_reads if self._backend is not None else None
         self._write_lock: asyncio.Lock | None = None
         self.ui = UI(self)  # the web UI's pages, for the paths the route table does not serve
         from podium.server.gc_schedule import scheduler_for
@@ -246,6 +254,8 @@ class PodiumApp:
                 return await route.handler(self.services, params, request)
             if not route.blocking:
                 result = route.handler(self.services, params)
+            elif route.point_read and self._inline_reads is not None:
+                result = await self._read_inline(route.handler, params)
             elif route.writes and self._serialize_writes:
                 async with self._lock():
                     result = await self._run(route.handler, params)
@@ -277,6 +287,15 @@ class PodiumApp:
         if actor is None:
             return await self._authenticate(request, then=admit)
         return await asyncio.get_running_loop().run_in_executor(self.executor, admit, actor)
+
+    async def _read_inline(self, handler, params):
+        """A point read on the event loop, on the connection that never waits (SQLite); on the thread
+        pool when SQLite says it would have to (a lock held elsewhere): same answer, same errors."""
+        try:
+            with self._inline_reads:
+                return handler(self.services, params)
+        except WouldBlock:
+            return await self._run(handler, params)
 
     def _run(self, handler, params):
         context = contextvars.copy_context()  # the request's actor, for the services

@@ -92,7 +92,11 @@ def obj_list(name: str, *fields: Param, description: str = "") -> Param:
 class Route:
     """One endpoint. ``handler(services, params)`` returns a JSON-able dict (sync, run on the DB
     thread pool) unless ``streaming``: then ``async handler(services, params, request)`` returns a
-    response object itself."""
+    response object itself.
+
+    ``point_read``: the handler only reads one entity by its key (a few indexed statements); on
+    SQLite it runs on the event loop, on a connection that never waits for a lock, and on the thread
+    pool only when SQLite is busy (decision 0026). It is never a write, whatever its method."""
 
     method: str
     path: str
@@ -104,12 +108,13 @@ class Route:
     streaming: bool = False
     blocking: bool = True
     writes: bool = False
+    point_read: bool = False
     request_content: str = "application/json"
     response_content: str = "application/json"
 
     def __post_init__(self) -> None:
         self.method = self.method.upper()
-        self.writes = self.method != "GET" and self.blocking
+        self.writes = self.method != "GET" and self.blocking and not self.point_read
         path_names = [m.group(1) for m in re.finditer(r"\{(\w+)(?::path)?\}", self.path)]
         default_where = "query" if self.method == "GET" else "body"
         params = []

@@ -53,7 +53,15 @@ __all__ = [
     "RegistryStore",
     "TrackingStore",
     "WebhookStore",
+    "WouldBlock",
 ]
+
+
+class WouldBlock(Exception):
+    """A read made under a database's non-blocking mode (``Backend.inline_reads``: the server's
+    single-entity reads on SQLite, run on the event loop) that would have had to wait for a lock, or
+    a write attempted in that mode. Nothing was changed; the caller runs the same call again where
+    waiting is allowed (the server's thread pool). Never reaches a client."""
 
 
 class RegistryStore(Protocol):

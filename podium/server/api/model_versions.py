@@ -47,7 +47,7 @@ def create_model_version(s, p):
     )
 
 
-@routes.get(f"{API2}/model-versions/get", NAME, VERSION, response=MV)
+@routes.get(f"{API2}/model-versions/get", NAME, VERSION, response=MV, point_read=True)
 def get_model_version(s, p):
     """One model version, with its tags and aliases."""
     return _mv(s.registry.get_model_version(p["name"], p["version"]))

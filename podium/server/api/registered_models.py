@@ -33,7 +33,7 @@ def create_registered_model(s, p):
     return _rm(created)
 
 
-@routes.get(f"{API2}/registered-models/get", NAME, response=RM)
+@routes.get(f"{API2}/registered-models/get", NAME, response=RM, point_read=True)
 def get_registered_model(s, p):
     """A registered model with its latest version per stage, tags and aliases."""
     return _rm(s.registry.get_registered_model(p["name"]))
@@ -77,14 +77,16 @@ _LATEST_PARAMS = (NAME, Param("stages", "array", items="string", description="No
 _LATEST = listing("model_versions", "ModelVersion", paged=False)
 
 
-@routes.post(f"{API2}/registered-models/get-latest-versions", *_LATEST_PARAMS, response=_LATEST)
+@routes.post(f"{API2}/registered-models/get-latest-versions", *_LATEST_PARAMS, response=_LATEST,
+             point_read=True)
 def get_latest_versions(s, p):
     """The highest version in each requested stage (every stage when none is given)."""
     versions = s.registry.get_latest_versions(p["name"], p["stages"] or None)
     return page("model_versions", [wire.to_wire_model_version(v) for v in versions], None)
 
 
-routes.get(f"{API2}/registered-models/get-latest-versions", *_LATEST_PARAMS, response=_LATEST)(get_latest_versions)
+routes.get(f"{API2}/registered-models/get-latest-versions", *_LATEST_PARAMS, response=_LATEST,
+           point_read=True)(get_latest_versions)
 
 
 @routes.post(f"{API2}/registered-models/set-tag", NAME, Param("key", required=True), Param("value"),
@@ -118,7 +120,7 @@ def delete_registered_model_alias(s, p):
 
 
 @routes.get(f"{API2}/registered-models/alias", NAME, Param("alias", required=True),
-            response=envelope("model_version", "ModelVersion"))
+            response=envelope("model_version", "ModelVersion"), point_read=True)
 def get_model_version_by_alias(s, p):
     """The version an alias points to (400 INVALID_PARAMETER_VALUE if the alias does not exist)."""
     return {"model_version": wire.to_wire_model_version(s.registry.get_model_version_by_alias(p["name"], p["alias"]))}
