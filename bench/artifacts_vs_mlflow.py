@@ -140,7 +140,7 @@ class Server:
         if kind == "podium":
             self.cmd = [str(args.podium_bin), "server", "--backend-store-uri", f"sqlite:///{self.dir}/p.db",
                         "--artifacts-destination", str(self.art), "--host", "127.0.0.1", "--port", str(self.port),
-                        "--no-access-log"]
+                        "--no-access-log", "--workers", "1"]  # as recorded before decision 0028's default
         else:
             self.cmd = [str(args.mlflow_bin), "server", "--backend-store-uri", f"sqlite:///{self.dir}/mlflow.db",
                         "--serve-artifacts", "--artifacts-destination", str(self.art), "--host", "127.0.0.1",

@@ -70,7 +70,7 @@ def measure(src: Path | None, scenario: str, duration: float) -> dict:
         env["PYTHONPATH"] = str(src)
     server = subprocess.Popen(
         [sys.executable, "-c", "import sys; from podium.cli import main; sys.argv[0] = 'podium'; main()", "server", "--backend-store-uri", f"sqlite:///{work}/p.db",
-         "--artifacts-destination", str(work / "art"), "--port", str(port)],
+         "--artifacts-destination", str(work / "art"), "--port", str(port), "--workers", "1"],  # one process's CPU
         env=env, cwd=work, stdout=subprocess.DEVNULL, stderr=(work / "server.log").open("wb"), start_new_session=True)
     try:
         for _ in range(150):

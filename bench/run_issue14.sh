@@ -39,7 +39,7 @@ big=(); [ "${BIG:-0}" = 1 ] && big=(--big)
 work=(); [ -n "${WORKDIR:-}" ] && work=(--workdir "$WORKDIR")
 $PY bench/server_vs_mlflow.py --out "$OUT/server" --duration "${DURATION:-10}" \
     --dataset "rbpop${MODELS:-3000}" --models "${MODELS:-3000}" "${big[@]}" "${work[@]}" \
-    --mlflow-variants "${MLFLOW_VARIANTS:-mlflow-nokeepalive mlflow-workers1}" --podium-workers2 '' \
+    --mlflow-variants "${MLFLOW_VARIANTS:-mlflow-nokeepalive mlflow-workers1}" --podium-workers2 "${PODIUM_W2:-create-version transition read-hot search}" \
     --group-scenarios 'create-model,create-version,transition read-hot,search seed-flow,artifacts' --quiet-timeout 5
 $PY "$HARNESS/compare.py" --resources "$OUT/server/podium" > "$OUT/podium-resources.txt" 2>&1 || true
 

@@ -240,7 +240,8 @@ class Server:
         art = str(self.workdir / "artifacts")
         common = ["--artifacts-destination", art, "--host", "127.0.0.1", "--port", str(self.port)]
         if kind == "podium":
-            self.cmd = [str(VENV_BIN / "podium"), "server", "--backend-store-uri", db, *common, "--no-access-log"]
+            self.cmd = [str(VENV_BIN / "podium"), "server", "--backend-store-uri", db, *common, "--no-access-log",
+                        "--workers", "1"]  # as recorded before decision 0028's default
         else:
             self.cmd = [str(VENV_BIN / "mlflow"), "server", "--backend-store-uri",
                         db.replace("postgresql://", "postgresql+psycopg://", 1), *common]

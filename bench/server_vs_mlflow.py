@@ -6,7 +6,7 @@ SQLite database and an artifact directory), drives both with the shared ``regist
 harness (plain HTTP, MLflow's REST API), stops them (whole process tree) and writes::
 
     bench/results/<date>-sqlite/
-        podium/              podium server, default workers (1), keep-alive clients
+        podium/              podium server --workers 1 (the default before decision 0028), keep-alive clients
         podium-workers2/     podium server --workers 2 (write/read scenarios)
         mlflow-keepalive/    mlflow server, default workers (4), keep-alive clients
         mlflow-nokeepalive/  the same server, a new TCP connection per request (--no-keepalive)
@@ -245,8 +245,8 @@ class Server:
         if self.kind == "podium":
             cmd = [str(self.args.podium_bin), "server", "--backend-store-uri", f"sqlite:///{d}/p.db",
                    "--artifacts-destination", f"{d}/art", "--host", "127.0.0.1", "--port", str(self.port)]
-            if self.variant == "podium-w2":
-                cmd += ["--workers", "2"]
+            # explicit both ways: the default is min(2, cores) since decision 0028
+            cmd += ["--workers", "2" if self.variant == "podium-w2" else "1"]
             return cmd
         cmd = [str(self.args.mlflow_bin), "server", "--backend-store-uri", f"sqlite:///{d}/mlflow.db",
                "--artifacts-destination", f"{d}/artifacts", "--host", "127.0.0.1", "--port", str(self.port)]

@@ -5,8 +5,11 @@ ephemeral port, with its database (``sqlite:///<root>/<db_file>`` unless ``backe
 another), artifact directory, extra command-line flags (``--auth``, ``--artifacts-destination
 s3://...``: they come last, so they override) and extra environment variables (the test process's
 ``PODIUM_*``/``MLFLOW_*`` variables are never passed on). ``start()`` waits until it serves:
-``/health`` answers ``OK``, and with several workers, until every worker logged its startup and
-``/health`` answered on many fresh connections in a row (so load never hits a half-started pool).
+``/health`` answers ``OK`` and every worker logged its startup (the count is the server's banner's,
+``…, 2 workers)``), and with several workers until ``/health`` answered on many fresh connections in a
+row (so load never hits a half-started pool). ``workers`` pins ``--workers`` (1 unless a test asks for
+more: most tests do not test the worker count, and one process starts faster); ``workers=None`` runs
+the server's own default (``min(2, cores)``, decision 0028), as ``podium server`` alone does.
 It may be stopped and started again on the same database and directory (each start logs to
 ``server-<n>.log``); ``stop()`` sends SIGTERM and returns the exit code, ``kill()`` ends the whole tree.
 ``log_tail()`` is what a failing test shows.
@@ -19,6 +22,7 @@ tests/databases.py.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -54,7 +58,8 @@ class ServerProcess:
     """One ``python -m podium.server`` process tree."""
 
     root: Path
-    workers: int = 1
+    #: ``--workers``; None: the server's default (the harness reads the count from its banner)
+    workers: int | None = 1
     #: the database (SQLAlchemy URL); None: ``sqlite:///<root>/<db_file>``
     backend_store_uri: str | None = None
     extra: tuple[str, ...] = ()
@@ -113,7 +118,7 @@ class ServerProcess:
         cmd = [
             sys.executable, "-m", "podium.server", "--host", "127.0.0.1", "--port", str(self.port),
             "--backend-store-uri", self.store_uri, "--artifacts-destination", str(self.artifacts),
-            *(("--workers", str(self.workers)) if self.workers > 1 else ()), *self.extra,
+            *(("--workers", str(self.workers)) if self.workers is not None else ()), *self.extra,
         ]
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen(cmd, cwd=self.root, env=server_env(self.env), stdout=log,
@@ -127,13 +132,17 @@ class ServerProcess:
 
     def _wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
-        streak, needed = 0, (20 if self.workers > 1 else 1)
+        streak = 0
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(
                     f"podium server exited with {self.process.returncode} during startup:\n{self.log_tail()}"
                 )
-            workers_up = self.workers == 1 or self.log().count("Application startup complete") >= self.workers
+            log = self.log()
+            started = _BANNER_WORKERS.search(log)
+            workers = int(started.group(1)) if started else None  # what the server runs, whatever asked it
+            workers_up = workers == 1 or (workers is not None and log.count("Application startup complete") >= workers)
+            needed = 20 if (workers or 1) > 1 else 1
             try:
                 # a fresh connection each time, so the kernel hands them to different workers
                 ok = httpx.get(f"{self.url}/health", timeout=2).text == "OK"
@@ -177,6 +186,10 @@ class ServerProcess:
             except ProcessLookupError:
                 pass
         self.process.wait()
+
+
+#: the banner ``Podium server on http://… (store …, artifacts …, 2 workers…)``: how many workers start
+_BANNER_WORKERS = re.compile(r"^Podium server on .*, (\d+) workers?\b", re.MULTILINE)
 
 
 def _children(pid: int) -> list[int]:

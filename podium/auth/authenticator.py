@@ -78,7 +78,7 @@ class PendingPassword:
     password: str
     key: bytes  # the cache key
     limit_keys: tuple[tuple[str, str], ...]
-    counted_at: float  # when the attempt was counted as a failure (taken back on success)
+    counted_at: object  # the limiter's token for the failure counted (taken back on success)
 
 
 class Authenticator:
@@ -170,8 +170,8 @@ class Authenticator:
         if stored is not None and self._cached(key, stored):
             return self._actor(user)
         limit_keys = (("user", name),) + ((("client", client),) if client else ())
-        self.limiter.check(limit_keys)  # 429 before spending a hash
-        return PendingPassword(user, password, key, limit_keys, self.limiter.failed(limit_keys))
+        counted = self.limiter.attempt(limit_keys)  # 429 before spending a hash, else counted as failed
+        return PendingPassword(user, password, key, limit_keys, counted)
 
     def finish(self, pending: PendingPassword) -> Actor:
         """Hash the password of ``pending`` (the slow half): the actor, or ``Unauthenticated``."""

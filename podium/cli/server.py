@@ -70,7 +70,8 @@ def server(state: CliState, **options) -> None:
     _check_can_listen(settings.host, settings.port)
     click.echo(
         f"Podium server on http://{settings.host}:{settings.port} "
-        f"(store {without_password(settings.backend_store_uri)}, artifacts {settings.artifacts_destination}"
+        f"(store {without_password(settings.backend_store_uri)}, artifacts {settings.artifacts_destination}, "
+        f"{settings.workers} worker{'s' if settings.workers > 1 else ''}"
         f"{', auth on, default role ' + settings.default_role if settings.auth else ''})",
         err=True,
     )

@@ -103,11 +103,12 @@ def build_services(settings: ServerSettings) -> Services:
     backend = build(settings)
     gate = None
     if settings.auth:
-        from podium.auth.limiter import FailureLimiter
+        from podium.auth.limiter import SharedFailureLimiter
         from podium.server.gate import Gate
 
+        # failed sign-ins counted in the database: the limit holds whichever worker a guess reaches
         gate = Gate(backend.stores.auth, backend.registry, backend.authorizer,
-                    limiter=FailureLimiter(settings.login_attempts_per_minute))
+                    limiter=SharedFailureLimiter(backend.stores.auth, settings.login_attempts_per_minute))
     return Services(backend.tracking, backend.registry, backend.artifacts, settings, access=backend.access,
                     gate=gate, integrity=backend.integrity, history=backend.history, approvals=backend.approvals,
                     webhooks=backend.webhooks, backend=backend)

@@ -26,9 +26,10 @@ same absolute locations. Worker processes receive the resolved settings as ``POD
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Callable
 
@@ -43,6 +44,8 @@ __all__ = [
     "ServerSettings",
     "Setting",
     "admin_password",
+    "available_cores",
+    "default_workers",
     "load_config_file",
     "metrics_dir",
     "set_metrics_dir",
@@ -70,6 +73,12 @@ class Setting:
     in_file: bool = True
     #: a further check of the value (raises ValueError with the reason), e.g. a duration's spelling
     check: "Callable[[object], object] | None" = None
+    #: computes the default at start when ``default`` names a rule (``workers``: "auto")
+    default_rule: "Callable[[], object] | None" = None
+
+    def default_value(self):
+        """The default this process uses (``default`` is what ``--help`` and the docs show)."""
+        return self.default_rule() if self.default_rule is not None else self.default
 
     @property
     def key(self) -> str | None:
@@ -97,10 +106,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("host", "--host", "PODIUM_HOST", "127.0.0.1",
             "Interface to listen on (0.0.0.0 for every interface)."),
     Setting("port", "--port", "PODIUM_PORT", 5000, "TCP port to listen on.", int, minimum=0, maximum=65535),
-    Setting("workers", "--workers", "PODIUM_WORKERS", 1,
-            "Server processes. On a 2-core machine 2 served more reads and transitions than 1 on SQLite and "
-            "PostgreSQL alike (decision 0022).",
-            int, minimum=1),
+    Setting("workers", "--workers", "PODIUM_WORKERS", "auto",
+            "Server processes. Default (auto): 2 when the process may use 2 or more cores (CPU affinity and a "
+            "cgroup CPU limit count), else 1: on 2 cores 2 served more reads and transitions than 1 on SQLite and "
+            "PostgreSQL alike (decision 0028).",
+            int, minimum=1, default_rule=lambda: default_workers()),
     Setting("log_level", "--log-level", "PODIUM_LOG_LEVEL", "info", "Log level.", str,
             ("critical", "error", "warning", "info", "debug")),
     Setting("access_log", "--access-log/--no-access-log", "PODIUM_ACCESS_LOG", True,
@@ -127,7 +137,8 @@ SETTINGS: tuple[Setting, ...] = (
             "before the request is dropped with 400 and the connection closed.", int, minimum=1),
     Setting("login_attempts_per_minute", "--login-attempts-per-minute", "PODIUM_LOGIN_ATTEMPTS_PER_MINUTE", 10,
             "With --auth: failed password checks allowed per username and per client address in any 60 s; "
-            "further attempts get 429 with Retry-After (per worker process).", int, minimum=1),
+            "further attempts get 429 with Retry-After (counted in the database: every worker and server on it "
+            "shares the limit).", int, minimum=1),
     Setting("session_secret", "--session-secret", "PODIUM_SESSION_SECRET", "",
             "Key that signs the web UI's session and CSRF cookies (at least 32 characters; prefer the variable or "
             "the file over the flag, which other local users can see). Unset, the server makes a random one at "
@@ -297,7 +308,7 @@ class ServerSettings:
     allowed_source_prefixes: tuple[str, ...] = ()
     host: str = "127.0.0.1"
     port: int = 5000
-    workers: int = 1
+    workers: int = field(default_factory=lambda: default_workers())
     log_level: str = "info"
     access_log: bool = True
     log_format: str = "text"
@@ -348,7 +359,7 @@ class ServerSettings:
                 values[s.field] = _database_of_tracking_uri(tracking_uri)
                 defaulted.add("backend_store_uri (the tracking URI)")
             else:
-                values[s.field] = s.default
+                values[s.field] = s.default_value()
                 defaulted.add(s.field)
         if {"artifacts_destination", "backend_store_uri (the tracking URI)"} <= defaulted:
             # the tracking URI's store, served: its artifacts where embedded mode keeps them (beside the file)
@@ -410,6 +421,32 @@ class ServerSettings:
 def admin_password(environ: dict | None = None) -> str | None:
     """``PODIUM_ADMIN_PASSWORD`` (from ``environ`` when given, else the process environment)."""
     return (os.environ if environ is None else environ).get(ADMIN_PASSWORD_ENV)
+
+
+#: the most worker processes the default starts: measured on 2 cores (decision 0028); more cores need a
+#: deliberate --workers (each worker has its own database pool and memory)
+DEFAULT_WORKERS_CAP = 2
+
+
+def available_cores(cpu_max: str = "/sys/fs/cgroup/cpu.max") -> int:
+    """The cores this process may run on: its CPU affinity (``taskset``, cpusets), lowered by a cgroup v2
+    CPU quota (``cpu.max``, what a container's CPU limit sets), at least 1."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not Linux
+        cores = os.cpu_count() or 1
+    try:
+        quota, period = Path(cpu_max).read_text().split()[:2]
+        if quota != "max":
+            cores = min(cores, math.ceil(int(quota) / int(period)))
+    except (OSError, ValueError):
+        pass
+    return max(1, cores)
+
+
+def default_workers() -> int:
+    """``--workers`` when not given: ``min(2, available cores)`` (decision 0028)."""
+    return min(DEFAULT_WORKERS_CAP, available_cores())
 
 
 def metrics_dir() -> str | None:

@@ -54,3 +54,14 @@ def test_the_table_of_keys_is_bounded(monkeypatch):
     for i in range(50):
         limiter.failed((("user", f"u{i}"),))
     assert len(limiter._failures) == 10
+
+
+def test_attempt_checks_and_counts_in_one_step():
+    limiter = FailureLimiter(2, clock=Clock())
+    keys = (("user", "bob"),)
+    first = limiter.attempt(keys)
+    limiter.attempt(keys)
+    with pytest.raises(RequestLimitExceeded):
+        limiter.attempt(keys)  # refused: not counted again
+    limiter.forgive(keys, first)
+    limiter.attempt(keys)

@@ -306,3 +306,58 @@ def test_artifact_reads_follow_the_models_registered_from_them(identity, store, 
     for path in ("", "0", f"0/{'f' * 32}/artifacts/x", "0/models/m-123/artifacts/x"):
         with pytest.raises(PermissionDenied, match="reading artifacts needs"):
             authorizer.check(_actor(alice), Need("artifact_read", path=path))
+
+
+# ------------------------------------------------------------------ failed sign-ins shared by every worker
+class _Clock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_failed_sign_ins_count_across_limiters_on_one_database(store):
+    """Two limiters on the database are two worker processes (or two servers): one count, one limit."""
+    from podium.auth.limiter import CLIENT_FACTOR, SharedFailureLimiter
+    from podium.errors import RequestLimitExceeded
+
+    clock = _Clock(1_800_000_000.0)
+    one, two = SharedFailureLimiter(store, 3, clock=clock), SharedFailureLimiter(store, 3, clock=clock)
+    keys = (("user", "bob"), ("client", "10.0.0.7"))
+    for limiter in (one, two, one):
+        limiter.attempt(keys)
+        clock.now += 10
+    with pytest.raises(RequestLimitExceeded) as refused:
+        two.attempt(keys)
+    assert refused.value.retry_after == 30  # the first failure (at t) leaves the window at t + 60
+    with pytest.raises(RequestLimitExceeded):
+        one.attempt(keys)  # a refused attempt adds nothing: still 30 s
+    # the address has room for other users (CLIENT_FACTOR x the limit), and a success is taken back
+    counted = one.attempt((("user", "carol"), ("client", "10.0.0.7")))
+    two.forgive((("user", "carol"), ("client", "10.0.0.7")), counted)
+    for i in range(3 * CLIENT_FACTOR - 3):  # bob used 3 of the address's 15
+        two.attempt(((("user", f"u{i}"), ("client", "10.0.0.7"))))
+    with pytest.raises(RequestLimitExceeded):
+        one.attempt((("user", "dave"), ("client", "10.0.0.7")))
+    # names of any length fit (a digest is stored, never the name)
+    one.attempt((("user", "x" * 5000),))
+    # after the window the key is free again, and expired rows are deleted as new ones are written
+    clock.now += 60
+    one.attempt(keys)
+    from podium.auth.limiter import _digest
+    assert store.login_failures([_digest(("user", "bob"))], 0) == {_digest(("user", "bob")): [int(clock.now * 1000)]}
+
+
+def test_authenticators_of_two_workers_share_the_password_limit(store, identity):
+    from podium.auth.limiter import SharedFailureLimiter
+    from podium.errors import RequestLimitExceeded
+
+    identity.create_user("bob", "bob-password")
+    workers = [Authenticator(store, limiter=SharedFailureLimiter(store, 2)) for _ in range(2)]
+    for worker in workers:  # one wrong password on each worker
+        with pytest.raises(Unauthenticated):
+            worker.authenticate(basic("bob", "wrong"), "10.0.0.9")
+    for worker in workers:  # the limit (2) is used up on both, even for the right password
+        with pytest.raises(RequestLimitExceeded):
+            worker.authenticate(basic("bob", "bob-password"), "10.0.0.9")

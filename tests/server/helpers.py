@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.harness import ServerProcess, free_port
+from tests.harness import STARTUP_TIMEOUT, ServerProcess, free_port
 
 __all__ = ["A2", "ART", "RunningServer", "error", "free_port", "live_server_on", "ok", "start_server", "stop_server"]
 
@@ -19,9 +19,11 @@ ART = "/api/2.0/mlflow-artifacts/artifacts"
 RunningServer = ServerProcess
 
 
-def start_server(root: Path, *extra: str, timeout: float = 30.0, env: dict[str, str] | None = None) -> RunningServer:
+def start_server(root: Path, *extra: str, timeout: float = STARTUP_TIMEOUT,
+                 env: dict[str, str] | None = None) -> RunningServer:
     """Start ``python -m podium.server`` in ``root`` (SQLite file and artifact directory there) and wait
-    until ``/health`` answers.
+    until ``/health`` answers (and every worker started: ``--workers 2`` in ``extra`` is waited for).
+    One worker unless ``extra`` says ``--workers``.
 
     ``extra`` flags come last (so ``--artifacts-destination s3://...`` overrides the directory);
     ``env`` adds variables to the process (``PODIUM_*``/``MLFLOW_*`` of the test process are not passed).

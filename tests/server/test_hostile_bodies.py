@@ -154,6 +154,21 @@ def test_wrong_passwords_for_one_user_get_429_with_retry_after(limited_server):
         assert client.get(f"{A2}/experiments/search", headers=bearer).status_code == 429
 
 
+def test_the_limit_holds_across_the_workers_of_one_server(tmp_path):
+    """Two workers: each guess on a fresh connection reaches either; the count is the server's (in the
+    database), so the fourth guess is refused whichever worker it reaches (per-worker counts allowed
+    up to twice as many)."""
+    server = start_auth_server(tmp_path, {"bob": False}, {}, {}, "read", "--workers", "2",
+                               "--login-attempts-per-minute", "3")
+    try:
+        statuses = [httpx.get(f"{server.url}{A2}/experiments/search", auth=("bob", f"guess-{i}"),
+                              headers={"connection": "close"}, timeout=60).status_code for i in range(12)]
+        assert statuses == [401] * 3 + [429] * 9
+        assert server.server.log().count("Application startup complete") == 2
+    finally:
+        server.stop()
+
+
 def test_one_client_address_is_limited_across_usernames(limited_server):
     with httpx.Client(base_url=limited_server.url, timeout=60) as client:
         statuses = [_search(client, (f"spray-{i}", "guess")) for i in range(30)]

@@ -24,6 +24,20 @@ def _count(samples, route: str, method: str, status: str) -> float:
                         (("method", method), ("route", route), ("status", status))), 0.0)
 
 
+def _served_per_worker(directory) -> dict[str, float]:
+    """``GET experiments/get`` requests counted by each worker process (its counter_<pid>.db file)."""
+    import json
+
+    from prometheus_client.mmap_dict import MmapedDict
+
+    served = {}
+    for path in directory.glob("counter_*.db"):
+        served[path.stem] = sum(value for key, value, *_ in MmapedDict.read_all_values_from_file(str(path))
+                                if json.loads(key)[1] == "podium_http_requests_total"
+                                and json.loads(key)[2].get("route") == f"{A2}/experiments/get")
+    return served
+
+
 @pytest.fixture
 def app(tmp_path):
     settings = ServerSettings(backend_store_uri=f"sqlite:///{tmp_path / 'p.db'}",
@@ -130,14 +144,20 @@ def test_two_workers_report_the_sum_of_both(tmp_path, monkeypatch):
     per_worker_pool = one.metrics.pool.size()
     one.close()
     try:
-        for _ in range(30):  # a new connection each time: the kernel spreads them over the workers
-            response = httpx.get(f"{server.url}{A2}/experiments/get", params={"experiment_id": "0"},
-                                 headers={"connection": "close"})
-            ok(response)
-        assert [p.name for p in scratch.iterdir() if p.name.startswith("podium-metrics-")]
+        [directory] = [p for p in scratch.iterdir() if p.name.startswith("podium-metrics-")]
+        sent = 0
+        # a new connection each time: the kernel spreads them over the workers; go on until each of
+        # the two has served some (its own counter file says how many)
+        while sent < 30 or len([n for n in _served_per_worker(directory).values() if n]) < 2:
+            assert sent < 2000, f"one worker served every request: {_served_per_worker(directory)}"
+            ok(httpx.get(f"{server.url}{A2}/experiments/get", params={"experiment_id": "0"},
+                         headers={"connection": "close"}))
+            sent += 1
+        served = _served_per_worker(directory)
+        assert len(served) == 2 and all(served.values()) and sum(served.values()) == sent, served
         for _ in range(6):
             samples = _samples(httpx.get(f"{server.url}/metrics", headers={"connection": "close"}).text)
-            assert _count(samples, f"{A2}/experiments/get", "GET", "200") == 30
+            assert _count(samples, f"{A2}/experiments/get", "GET", "200") == sent  # both workers' requests
             assert samples[("podium_db_pool_size", ())] == 2 * per_worker_pool  # live gauges: summed
             # the other worker's share is up to a second old: it may have caught the previous scrape
             assert samples[("podium_http_requests_in_flight", ())] in (0, 1)

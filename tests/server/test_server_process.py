@@ -9,7 +9,7 @@ import subprocess
 import httpx
 from click.testing import CliRunner
 
-from podium.server.settings import SETTINGS, ServerSettings
+from podium.server.settings import SETTINGS, ServerSettings, default_workers
 
 from .helpers import A2, ART, ok, start_server, stop_server
 
@@ -19,7 +19,7 @@ def test_settings_precedence_flag_then_env_then_default(tmp_path, monkeypatch):
     env = {"PODIUM_PORT": "6001", "PODIUM_ACCESS_LOG": "false", "PODIUM_LOG_FORMAT": "json"}
     settings = ServerSettings.from_env(env, port=7000, workers=None)
     assert settings.port == 7000 and settings.access_log is False and settings.log_format == "json"
-    assert settings.workers == 1 and settings.host == "127.0.0.1"
+    assert settings.workers == default_workers() and settings.host == "127.0.0.1"
     assert settings.backend_store_uri == f"sqlite:///{(tmp_path / 'podium-data' / 'podium.db').as_posix()}"
     assert settings.artifacts_destination == str(tmp_path / "podium-data" / "artifacts")
     assert ServerSettings.from_env(settings.to_env()) == settings

@@ -9,7 +9,8 @@ import pytest
 from click.testing import CliRunner
 
 from podium.errors import InvalidParameterValue
-from podium.server.settings import SETTINGS, ServerSettings, load_config_file
+from podium.server import settings as settings_module
+from podium.server.settings import SETTINGS, ServerSettings, available_cores, default_workers, load_config_file
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
 ROW = re.compile(r"^\| `(--[^`]+)` \| `(PODIUM_\w+)` \| (?:`(\w+)`|—) \| (?:`([^`]*)`|none) \| (.+) \|$", re.M)
@@ -35,7 +36,37 @@ def test_every_setting_has_help_a_dataclass_field_and_a_cli_option():
     for s in SETTINGS:
         assert s.help and s.env == "PODIUM_" + s.field.upper()
         assert s.field in options and s.flag.split("/")[0] in options[s.field].opts
-        assert getattr(ServerSettings(), s.field) == s.default
+        assert getattr(ServerSettings(), s.field) == s.default_value()
+
+
+@pytest.mark.parametrize("affinity, cpu_max, cores, workers", [
+    (8, None, 8, 2),                  # many cores: capped at the 2 measured (decision 0028)
+    (2, None, 2, 2),
+    (1, None, 1, 1),                  # one core: one process
+    (8, "max 100000", 8, 2),          # a cgroup without a CPU limit
+    (8, "100000 100000", 1, 1),       # a container limited to 1 CPU on a big node
+    (8, "150000 100000", 2, 2),       # 1.5 CPUs round up
+    (1, "400000 100000", 1, 1),       # the affinity is the tighter bound
+])
+def test_default_workers_is_the_available_cores_capped_at_two(tmp_path, monkeypatch, affinity, cpu_max, cores,
+                                                              workers):
+    monkeypatch.setattr(settings_module.os, "sched_getaffinity", lambda pid: set(range(affinity)))
+    path = tmp_path / "cpu.max"
+    if cpu_max is not None:
+        path.write_text(cpu_max + "\n")
+    assert available_cores(str(path)) == cores
+    monkeypatch.setattr(settings_module, "available_cores", lambda: cores)
+    assert default_workers() == workers
+    assert ServerSettings.from_env({}).workers == workers
+    assert ServerSettings.from_env({"PODIUM_WORKERS": "3"}).workers == 3   # the variable still overrides
+    assert ServerSettings.from_env({}, workers=1).workers == 1             # and the flag
+
+
+def test_server_help_says_the_workers_rule():
+    from podium.cli.server import server
+
+    out = CliRunner().invoke(server, ["--help"], terminal_width=200).output
+    assert "default: auto]" in out and "2 when the process may use 2 or more cores" in " ".join(out.split())
 
 
 @pytest.fixture
@@ -51,7 +82,7 @@ def _config(path: Path, text: str) -> str:
 
 def test_defaults_when_nothing_is_given(cwd):
     s = ServerSettings.from_env({})
-    assert (s.port, s.workers, s.host, s.metrics, s.config) == (5000, 1, "127.0.0.1", True, "")
+    assert (s.port, s.workers, s.host, s.metrics, s.config) == (5000, default_workers(), "127.0.0.1", True, "")
     assert s.backend_store_uri == f"sqlite:///{(cwd / 'podium-data' / 'podium.db').as_posix()}"
 
 

@@ -18,7 +18,8 @@ from sqlalchemy.exc import IntegrityError
 
 from podium.auth.entities import ApiToken, Group, ModelGrant, ModelPolicy, Permission, User
 from podium.errors import ResourceAlreadyExists, ResourceDoesNotExist
-from podium.store.sql.auth_tables import group_members, groups, model_grants, model_policies, tokens, users
+from podium.store.sql.auth_tables import (group_members, groups, login_failures, model_grants, model_policies, tokens,
+                                          users)
 from podium.store.sql.engine import Database
 from podium.store.sql.events import record_event
 from podium.store.sql.tables import model_versions, registered_models
@@ -160,6 +161,32 @@ class SqlAuthStore:
     def touch_token(self, token_id: int, when: int) -> None:
         with self.db.write() as conn:
             conn.execute(update(tokens).where(tokens.c.id == token_id).values(last_used_at=when))
+
+    # ------------------------------------------------------------------ failed sign-ins (the limiter)
+    def login_failures(self, keys: Sequence[str], since_ms: int) -> dict[str, list[int]]:
+        """The times (Unix ms, oldest first) of the failures of each of ``keys`` after ``since_ms``."""
+        found: dict[str, list[int]] = {key: [] for key in keys}
+        with self.db.read() as conn:
+            rows = conn.execute(select(login_failures.c.key, login_failures.c.at)
+                                .where(login_failures.c.key.in_(list(keys)), login_failures.c.at > since_ms)
+                                .order_by(login_failures.c.at, login_failures.c.id))
+            for key, at in rows:
+                found[key].append(at)
+        return found
+
+    def add_login_failure(self, keys: Sequence[str], at_ms: int, expired_before_ms: int) -> list[int]:
+        """Count one failure at ``at_ms`` for each of ``keys`` (their row ids), deleting every failure
+        older than ``expired_before_ms`` on the way (so the table holds one window's failures)."""
+        with self.db.write() as conn:
+            conn.execute(delete(login_failures).where(login_failures.c.at < expired_before_ms))
+            return [conn.execute(insert(login_failures).values(key=key, at=at_ms)).inserted_primary_key[0]
+                    for key in keys]
+
+    def remove_login_failures(self, ids: Sequence[int]) -> None:
+        """Take back failures counted by :meth:`add_login_failure` (the attempt succeeded)."""
+        if ids:
+            with self.db.write() as conn:
+                conn.execute(delete(login_failures).where(login_failures.c.id.in_(list(ids))))
 
     # ------------------------------------------------------------------ groups
     def create_group(self, name: str) -> Group:

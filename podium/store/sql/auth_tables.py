@@ -9,6 +9,11 @@
 - ``auth_model_policies``: a model's protected stages and aliases (JSON lists), who may move them,
   and whether a move needs an approved request (with migration ``0006``: how many approvals,
   who may approve, and the gates a request must pass).
+- ``auth_login_failures`` (migration ``0012``): one row per failed (or not yet finished) password
+  check and per limited key, so the failed sign-in limit holds across every worker and server on the
+  database (:class:`podium.auth.limiter.SharedFailureLimiter`). ``key`` is a SHA-256 of the kind and
+  value (a user name or a client address, of any length, never stored as such); rows older than
+  the window are deleted as new ones are written.
 
 Imported at the end of :mod:`podium.store.sql.tables`, so Alembic and the drift check see them.
 """
@@ -19,7 +24,7 @@ from sqlalchemy import BigInteger, Boolean, CheckConstraint, Column, ForeignKey,
 
 from podium.store.sql.tables import metadata, registered_models
 
-__all__ = ["group_members", "groups", "model_grants", "model_policies", "tokens", "users"]
+__all__ = ["group_members", "groups", "login_failures", "model_grants", "model_policies", "tokens", "users"]
 
 _NAME = String(250)
 
@@ -94,5 +99,15 @@ model_policies = Table(
     Column("gates", Text),
 )
 
-for _table in (users, tokens, groups, group_members, model_grants, model_policies):
+login_failures = Table(
+    "auth_login_failures",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("key", String(64), nullable=False),  # sha256 hex of "<kind>\0<value>"
+    Column("at", BigInteger, nullable=False),  # Unix ms
+    Index("ix_auth_login_failures_key_at", "key", "at"),
+    Index("ix_auth_login_failures_at", "at"),
+)
+
+for _table in (users, tokens, groups, group_members, model_grants, model_policies, login_failures):
     _table.kwargs.update(mysql_charset="utf8mb4", mysql_collate="utf8mb4_bin")

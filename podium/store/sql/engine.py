@@ -37,7 +37,7 @@ from podium.uris import check_store_uri, sqlite_path_of, without_password
 __all__ = ["SCHEMA_REVISION", "Database", "default_sqlite_url", "normalize_db_url"]
 
 #: The Alembic head this code expects. A test checks it matches ``migrations/versions``.
-SCHEMA_REVISION = "0011"
+SCHEMA_REVISION = "0012"
 
 _MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 _LOCKED_RETRY_SECONDS = 60.0
