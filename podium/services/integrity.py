@@ -81,7 +81,9 @@ class IntegrityService:
             store, root = located
             files = hash_location(store, root)
             if not files:
-                _log.info("No manifest for '%s': no files there.", location)
+                # a run that logged nothing there (common: benchmarks, tests, metadata-only versions);
+                # DEBUG, or a server registering such versions writes a line per request
+                _log.debug("No manifest for '%s': no files there.", location)
                 return None
         except Exception as exc:  # noqa: BLE001 - registration never fails because hashing did
             _log.warning("No manifest for '%s': its files could not be read (%s: %s).", location,

@@ -114,7 +114,8 @@ def local_files(store: ArtifactStore, root: str = "") -> list[tuple[str, int, st
     """``(path relative to root, size, path on disk)`` of every file below ``root``, sorted, when
     ``store`` keeps its files on this machine (it has ``local_directory``) and the tree below ``root``
     holds only plain files and directories; None otherwise, and the caller takes the store's own
-    listing and reads (:func:`list_store_files`, ``open_read``).
+    listing and reads (:func:`list_store_files`, ``open_read``). No directory at ``root`` (nothing
+    there, or a file): ``[]``, what the store's listing says of it, without listing.
 
     One ``realpath`` for ``root`` (the store checks it lies inside its root), then ``os.scandir``:
     where :func:`list_store_files` and ``open_read`` resolve every directory and file again. Refusing
@@ -125,8 +126,8 @@ def local_files(store: ArtifactStore, root: str = "") -> list[tuple[str, int, st
     if local_directory is None:
         return None
     top = local_directory(root.strip("/") or None)
-    if top is None:
-        return None
+    if top is None:  # no directory there (nothing, or one file): no files, as the store would list
+        return []
     out: list[tuple[str, int, str]] = []
     pending = [(top, "")]
     while pending:

@@ -245,12 +245,15 @@ class RegistryService:
             runs_uri = parse_runs_uri(source)
             if (run_id and run_id != runs_uri.run_id) or (self.strict_sources and not run_id and not model_id):
                 raise _source_not_contained(source, "run_id")
-            info = self.tracking.get_run_info(runs_uri.run_id)
             if model_id:
+                self.tracking.get_run_info(runs_uri.run_id)  # RESOURCE_DOES_NOT_EXIST for a missing run
                 return runs_uri.run_id, self.tracking.get_logged_model(model_id).artifact_location
-            logged = self._logged_model_of_run(runs_uri.run_id, runs_uri.path)
-            if logged is not None:
-                return runs_uri.run_id, logged.artifact_location
+            # the run, and MLflow 3's fallback: the newest logged model of that name from the run (one lookup)
+            path = runs_uri.path
+            info, logged_location = self.tracking.get_run_source(
+                runs_uri.run_id, path if path and "/" not in path else None)
+            if logged_location is not None:
+                return runs_uri.run_id, logged_location
             base = info.artifact_uri.rstrip("/")
             return runs_uri.run_id, f"{base}/{runs_uri.path}" if runs_uri.path else base
         if source.startswith("mlflow-artifacts:"):
@@ -275,12 +278,6 @@ class RegistryService:
         if self.strict_sources and is_local_path(source):
             raise _local_source_refused(source)
         return run_id, source
-
-    def _logged_model_of_run(self, run_id: str, name: str):
-        """The newest logged model named ``name`` from ``run_id`` (MLflow 3's ``runs:/`` fallback)."""
-        if not name or "/" in name:
-            return None
-        return self.tracking.find_logged_model(run_id, name)
 
     def _link_logged_model(self, model_id: str, version: ModelVersion) -> None:
         """Record the version on its logged model's ``mlflow.modelVersions`` tag, as MLflow does."""

@@ -144,6 +144,10 @@ class TrackingStore(Protocol):
         do not exist are left out."""
     def get_run_info(self, run_id: str) -> RunInfo:
         """The run's info alone (no params, metrics or tags): one cheap lookup."""
+    def get_run_source(self, run_id: str, name: str | None) -> tuple[RunInfo, str | None]:
+        """What registering a version from ``runs:/<run_id>/<name>`` needs, in one lookup: the run's
+        info, and the artifact location of the newest logged model called ``name`` the run produced
+        (:meth:`find_logged_model`'s), or None (none, or ``name`` is None)."""
     def update_run_info(self, run_id: str, status: str | None = None, end_time: int | None = None,
                         run_name: str | None = None) -> RunInfo: ...
     def delete_run(self, run_id: str) -> None: ...

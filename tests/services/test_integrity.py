@@ -222,8 +222,9 @@ def test_the_local_walk_lists_what_the_store_lists(tmp_path):
         assert not [rel for rel, _ in listed if ".podium-" in rel]  # the stores' own files: never listed
         generic = hash_store_files(store, below, [rel for rel, _ in listed])
         assert hash_location(store, below) == generic
-    assert local_files(store, "missing") is None
-    assert local_files(store, "z.txt") is None  # a file, not a directory
+    # nothing there, or a file: no files, as the store lists them, found with one stat (no listing)
+    for nothing in ("missing", "z.txt", "missing/deeper", "z.txt/below"):
+        assert local_files(store, nothing) == [] == list_store_files(store, nothing)
 
 
 def test_a_symlinked_file_inside_the_location_is_hashed_through_the_store(client, tmp_path):

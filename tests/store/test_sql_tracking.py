@@ -632,3 +632,21 @@ def test_missing_logged_model_is_not_found(store):
     ):
         with pytest.raises(ResourceDoesNotExist):
             operation()
+
+
+def test_get_run_source_gives_the_run_and_its_newest_active_logged_model_of_that_name(store, clock):
+    run = _run(store)
+    run_id = run.info.run_id
+    assert store.get_run_source(run_id, "model") == (store.get_run_info(run_id), None)  # none logged yet
+    older = store.create_logged_model("0", name="model", source_run_id=run_id)
+    newer = store.create_logged_model("0", name="model", source_run_id=run_id)
+    store.create_logged_model("0", name="other", source_run_id=run_id)
+    store.create_logged_model("0", name="model", source_run_id=_run(store).info.run_id)  # another run's
+    info, location = store.get_run_source(run_id, "model")
+    assert info == store.get_run_info(run_id)
+    assert location == newer.artifact_location == store.find_logged_model(run_id, "model").artifact_location
+    store.delete_logged_model(newer.model_id)
+    assert store.get_run_source(run_id, "model")[1] == older.artifact_location
+    assert store.get_run_source(run_id, None)[1] is None
+    with pytest.raises(ResourceDoesNotExist):
+        store.get_run_source("nope", "model")

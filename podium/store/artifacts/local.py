@@ -30,6 +30,7 @@ import fcntl
 import os
 import shutil
 import socket
+import stat
 import tempfile
 import time
 from pathlib import Path
@@ -44,6 +45,7 @@ __all__ = ["STAGING", "LocalArtifactStore", "prepare_staging"]
 
 STAGING = ".podium-staging"
 _LOCK_NAME = "commit.lock"
+_LOCK_FLAGS = os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
 #: a staging file this old is removed at start-up whoever wrote it (an upload writes it continuously)
 STALE_SECONDS = 24 * 3600
 
@@ -52,8 +54,11 @@ class LocalArtifactStore:
     def __init__(self, root_uri: str) -> None:
         self.root_uri = root_uri
         self.root = Path(local_path_of(root_uri)).expanduser().resolve()
+        self._root_dir = str(self.root)
+        self._root_prefix = self._root_dir.rstrip(os.sep) + os.sep
         staging = self.root / STAGING
         self.staging: Path | None = staging if staging.is_dir() else None
+        self._lock_path = str(staging / _LOCK_NAME)
 
     @contextlib.contextmanager
     def commit_lock(self, *, exclusive: bool):
@@ -62,13 +67,18 @@ class LocalArtifactStore:
         if self.staging is None:
             yield
             return
-        self.staging.mkdir(parents=True, exist_ok=True)
-        with open(self.staging / _LOCK_NAME, "a+b") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        # a descriptor of its own per holder: flock excludes open files, not processes, so two threads
+        # of this process exclude each other only through two opens (closing it releases the lock)
+        try:
+            fd = os.open(self._lock_path, _LOCK_FLAGS, 0o666)
+        except FileNotFoundError:  # the staging directory was removed under a running server
+            self.staging.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self._lock_path, _LOCK_FLAGS, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+            yield
+        finally:
+            os.close(fd)
 
     def clean_staging(self) -> int:
         """Remove staging files left by processes that are gone, by this one, or a day old; returns how
@@ -133,11 +143,26 @@ class LocalArtifactStore:
 
     def local_directory(self, path: str | None = None) -> str | None:
         """The directory ``path`` on disk, symlinks resolved (checked to lie inside the root, like every
-        path), or None when it is not a directory. Lets a caller walk many files with ``os.scandir``
-        (:func:`podium.services.model_files.local_files`) instead of resolving each one; a caller doing
-        so must itself refuse symlinks below it, since nothing here checks what it then opens."""
-        resolved = os.path.realpath(self._path(path)) if clean_relative_path(path) else str(self.root)
-        return resolved if os.path.isdir(resolved) else None
+        path), or None when it is not a directory (nothing is there, or a file). Lets a caller walk many
+        files with ``os.scandir`` (:func:`podium.services.model_files.local_files`) instead of resolving
+        each one; a caller doing so must itself refuse symlinks below it, since nothing here checks what
+        it then opens.
+
+        One ``stat`` answers the common case of a location with no files (a run that logged nothing
+        there): no directory, nothing to resolve. Only a directory that exists is resolved, once."""
+        relative = clean_relative_path(path)
+        if not relative:
+            return self._root_dir if os.path.isdir(self._root_dir) else None
+        full = os.path.join(self._root_dir, relative)
+        try:
+            if not stat.S_ISDIR(os.stat(full).st_mode):
+                return None
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        resolved = os.path.realpath(full)
+        if resolved != self._root_dir and not resolved.startswith(self._root_prefix):
+            raise InvalidParameterValue(f"Invalid artifact path: '{path}' escapes the artifact root")
+        return resolved
 
     def is_dir(self, path: str) -> bool:
         return self._path(path).is_dir()

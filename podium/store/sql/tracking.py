@@ -43,6 +43,7 @@ from podium.store.sql.tables import (
     experiments,
     latest_metrics,
     logged_model_metrics,
+    logged_models,
     metrics,
     params,
     run_inputs,
@@ -80,6 +81,19 @@ class SqlTrackingStore(LoggedModelsMixin):
         self._ensure_default_experiment()
         # a run's row: read by every run write and by each model version registered from a run
         self._q_run = Prepared(select(runs).where(runs.c.run_id == bindparam("run_id")), db.engine.dialect)
+        # a version registered from runs:/<run>/<name>: the run's row and where the newest logged model
+        # <name> of that run keeps its files, in one statement (find_logged_model's rule; decision 0027)
+        lm = logged_models
+        newest_model = (
+            select(lm.c.artifact_location)
+            .where(lm.c.source_run_id == runs.c.run_id, lm.c.name == bindparam("name"), lm.c.lifecycle_stage == "active")
+            .order_by(lm.c.creation_timestamp.desc())
+            .limit(1)
+            .scalar_subquery()
+            .label("logged_model_location")
+        )
+        self._q_run_source = Prepared(select(runs, newest_model).where(runs.c.run_id == bindparam("run_id")),
+                                      db.engine.dialect)
         dialect = db.dialect
         self._run_target = Target(
             attributes={
@@ -362,6 +376,15 @@ class SqlTrackingStore(LoggedModelsMixin):
         """Only the run's own row: cheaper than ``get_run`` when params, metrics and tags are not needed."""
         with self.db.read() as conn:
             return _run_info(self._run_row(conn, run_id))
+
+    def get_run_source(self, run_id: str, name: str | None) -> tuple[RunInfo, str | None]:
+        """The run's info and the artifact location of the newest logged model called ``name`` that it
+        produced (None: no such model, or ``name`` is None), in one statement."""
+        with self.db.read() as conn:
+            rows = self._q_run_source.rows(conn, run_id=run_id, name=name)
+        if not rows:
+            raise run_not_found(run_id)
+        return _run_info(rows[0]), rows[0].logged_model_location if name is not None else None
 
     def update_run_info(
         self, run_id: str, status: str | None = None, end_time: int | None = None, run_name: str | None = None

@@ -22,7 +22,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import bindparam, delete, func, insert, or_, select, update
 from sqlalchemy import event as sa_event
 
 from podium import clock
@@ -47,6 +47,15 @@ _committed = threading.Event()
 #: the statement every registry write that webhooks may want runs: compiled once per dialect and run
 #: on the driver's cursor (decision 0021; plain string columns, no conversion)
 _ACTIVE_HOOKS = select(wh.c.id, wh.c.events).where(wh.c.status == _ACTIVE)
+
+
+def _any_due():
+    """Is any delivery due at ``now``: every worker's idle poll (each ``--webhook-poll-ms``, 500 ms by
+    default), compiled once and run on the driver (decision 0027: ~0.85 ms a poll through SQLAlchemy)."""
+    now = bindparam("now")
+    return (select(wd.c.id).where(wd.c.status == "pending", wd.c.next_attempt_at <= now,
+                                  or_(wd.c.lease_until.is_(None), wd.c.lease_until < now))
+            .order_by(wd.c.next_attempt_at, wd.c.id).limit(1))
 
 
 def _wake(_conn) -> None:
@@ -207,12 +216,12 @@ class SqlWebhookStore:
 
     def claim_due(self, now: int, lease_ms: int, limit: int) -> list[PendingDelivery]:
         """Lease up to ``limit`` due deliveries of active webhooks to the caller until ``now + lease_ms``."""
+        with self.db.read() as conn:  # idle workers never take the write lock (SQLite) or lock rows
+            if not prepared(conn, "webhook_deliveries.any_due", _any_due).rows(conn, now=now):
+                return []
         query = (select(wd.c.id).where(wd.c.status == "pending", wd.c.next_attempt_at <= now,
                                        or_(wd.c.lease_until.is_(None), wd.c.lease_until < now))
                  .order_by(wd.c.next_attempt_at, wd.c.id).limit(limit))
-        with self.db.read() as conn:  # idle workers never take the write lock (SQLite) or lock rows
-            if conn.execute(query.with_only_columns(wd.c.id).limit(1)).first() is None:
-                return []
         if self.db.dialect != "sqlite":
             query = query.with_for_update(skip_locked=True)
         with self.db.write() as conn:
