@@ -42,6 +42,7 @@ from podium.compose import Backend, build
 from podium.errors import RequestLimitExceeded
 from podium.server import errors
 from podium.server.http import JSONResponse, Request, Response
+from podium.server.logs import log_access
 from podium.server.requests import parse_body, parse_params, parse_query
 from podium.server.routing import RouteTable
 from podium.server.settings import ServerSettings
@@ -63,7 +64,6 @@ if TYPE_CHECKING:
 __all__ = ["PodiumApp", "Services", "create_app", "create_app_from_env"]
 
 logger = logging.getLogger("podium.server")
-access_logger = logging.getLogger("podium.access")
 
 #: sent with every 401, so browsers and HTTP tools know to offer Basic credentials
 _CHALLENGE = [(b"www-authenticate", b'Basic realm="podium"')]
@@ -308,11 +308,7 @@ class PodiumApp:
         return self._write_lock
 
     def _log_access(self, method: str, path: str, status: int, start: float) -> None:
-        ms = round((time.perf_counter() - start) * 1000, 2)
-        access_logger.info(
-            "%s %s %d %.2fms", method, path, status, ms,
-            extra={"method": method, "path": path, "status": status, "duration_ms": ms},
-        )
+        log_access(method, path, status, round((time.perf_counter() - start) * 1000, 2))
 
 
 def _error_headers(exc: BaseException, status: int) -> list[tuple[bytes, bytes]] | None:

@@ -14,7 +14,7 @@ import logging
 import sys
 import time
 
-__all__ = ["JsonFormatter", "TextFormatter", "configure_logging", "uvicorn_log_config"]
+__all__ = ["JsonFormatter", "TextFormatter", "configure_logging", "log_access", "uvicorn_log_config"]
 
 _FIELDS = ("method", "path", "status", "duration_ms")
 _TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
@@ -53,6 +53,56 @@ class JsonFormatter(TextFormatter):
         if record.exc_info:
             out["exc_info"] = self.formatException(record.exc_info)
         return json.dumps(out)
+
+
+_access = logging.getLogger("podium.access")
+
+
+def log_access(method: str, path: str, status: int, duration_ms: float) -> None:
+    """One ``podium.access`` line. While the logger is as :func:`configure_logging` set it up (one
+    stream handler with the text format, no filters), the line is formatted and written here, under
+    the handler's lock: the same text, for ~7 us instead of ~28 (``logging``'s record, the
+    formatter's ``%``-formatting and its handler chain cost ~20% of a point read's Python). Anything
+    else (JSON lines, handlers or filters added by an embedding application, a stream that fails)
+    goes through ``logging`` as before."""
+    logger = _access
+    handler = _sole_handler(logger) if not logger.disabled and logger.isEnabledFor(logging.INFO) else None
+    if handler is not None:
+        formatter = handler.formatter
+        if type(handler) is logging.StreamHandler and type(formatter) is TextFormatter and not handler.filters \
+                and formatter._fmt == _TEXT_FORMAT and handler.level <= logging.INFO:
+            created = time.time()
+            second, text = formatter._second
+            if second != int(created):
+                second = int(created)
+                text = time.strftime(formatter.default_time_format, time.localtime(second))
+                formatter._second = (second, text)
+            line = f"{text},{int((created - second) * 1000):03d} INFO podium.access {method} {path} {status} " \
+                   f"{duration_ms:.2f}ms{handler.terminator}"
+            handler.acquire()
+            try:
+                handler.stream.write(line)
+                handler.stream.flush()
+                return
+            except Exception:  # noqa: BLE001 - let logging report it its own way (handleError)
+                pass
+            finally:
+                handler.release()
+    logger.info("%s %s %d %.2fms", method, path, status, duration_ms,
+                extra={"method": method, "path": path, "status": status, "duration_ms": duration_ms})
+
+
+def _sole_handler(logger: logging.Logger) -> logging.Handler | None:
+    """The one handler a record of ``logger`` reaches (none on the way with filters), else ``None``."""
+    found: list[logging.Handler] = []
+    while logger is not None:
+        if logger.filters:
+            return None
+        found += logger.handlers
+        if not logger.propagate:
+            break
+        logger = logger.parent
+    return found[0] if len(found) == 1 else None
 
 
 def _formatter(log_format: str) -> logging.Formatter:
