@@ -314,16 +314,9 @@ class RegistryService:
             )
         name, version = rules.validate_model_name(name), rules.validate_version(version)
         stage = rules.canonical_stage(rules.require(stage, "stage"))
-        archives = stage == "Archived" or archive_existing_versions
-        aliases = self.registry.get_registered_model(name).aliases if archives else {}
-        stage_before = {v: self.registry.get_model_version(name, v).current_stage for v in set(aliases.values())}
-        updated = self.registry.transition_model_version_stage(name, version, stage, archive_existing_versions)
-        warnings = []
-        for alias, held in sorted(aliases.items()):
-            now = updated.current_stage if held == version else self.registry.get_model_version(name, held).current_stage
-            if now == "Archived" and stage_before[held] != "Archived":
-                warnings.append(f"alias '{alias}' points at version {held}, now Archived")
-        return updated, warnings
+        updated, aliases = self.registry.transition_reporting_aliases(name, version, stage, archive_existing_versions)
+        return updated, [f"alias '{alias}' points at version {held}, now Archived"
+                         for alias, held in sorted(aliases.items())]
 
     def delete_model_version(self, name, version) -> None:
         self.registry.delete_model_version(rules.validate_model_name(name), rules.validate_version(version))

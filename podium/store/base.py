@@ -102,6 +102,10 @@ class RegistryStore(Protocol):
                                        archive_existing_versions: bool = False) -> ModelVersion:
         """With ``archive_existing_versions``, other versions in ``stage`` become Archived in the same
         transaction: concurrent callers can never leave two versions in the stage."""
+    def transition_reporting_aliases(self, name: str, version: int, stage: str,
+                                     archive_existing_versions: bool = False) -> tuple[ModelVersion, dict[str, int]]:
+        """:meth:`transition_model_version_stage`, and the aliases (alias -> version) left on the versions
+        it moved into Archived, read in the same transaction (the service warns about them)."""
     def delete_model_version(self, name: str, version: int) -> None:
         """Also removes the version's tags and the aliases pointing at it."""
     def search_model_versions(self, filter_string: str | None, max_results: int,

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import bindparam, create_engine, select
+from sqlalchemy.dialects import postgresql, sqlite
 
-from podium.store.sql.prepared import Prepared
+from podium.compose import build
+from podium.store.sql.prepared import Prepared, shared
 from podium.store.sql.tables import metadata, registered_models as rm
 
 
@@ -42,3 +44,29 @@ def test_a_bound_statement_carries_its_values(conn):
                  bound=True)
     assert [r.name for r in q.rows(conn)] == ["m1", "m3"]
     assert [r.name for r in q.rows(conn)] == ["m1", "m3"]
+
+
+def test_shared_builds_once_per_dialect_and_key():
+    built = []
+
+    def build_for(dialect):
+        built.append(dialect.name)
+        return object()
+
+    first = shared(sqlite.dialect(), "test.shared", build_for)
+    assert shared(sqlite.dialect(), "test.shared", build_for) is first
+    assert shared(postgresql.dialect(), "test.shared", build_for) is not first
+    assert shared(sqlite.dialect(), "test.shared-other", build_for) is not first
+    assert built == ["sqlite", "postgresql", "sqlite"]
+
+
+def test_stores_on_one_database_share_their_compiled_statements(db_url, registry_store, tracking_store, tmp_path):
+    """A second store on the same kind of database compiles nothing (the suite opens one per test)."""
+    other = build(db_url, artifact_root=str(tmp_path / "other"))
+    try:
+        assert other.registry.registry._q is registry_store._q
+        assert other.tracking.store._q_run is tracking_store._q_run
+        mv = registry_store.create_registered_model("shared")
+        assert other.registry.registry.get_registered_model("shared").name == mv.name
+    finally:
+        other.close()

@@ -132,3 +132,26 @@ def test_latest_metrics_of_many_runs_in_one_read(backend, count_statements):
     assert found[runs[0]] == {"rmse": 0.4, "r2": 0.9} and runs[2] not in found and "no-such-run" not in found
     assert list(found[runs[1]]) == ["rmse"] and found[runs[1]]["rmse"] != found[runs[1]]["rmse"]  # NaN
     assert t.get_latest_metrics([]) == {}
+
+
+def test_a_transition_s_alias_warnings_cost_nothing_per_alias(registry, count_statements):
+    """The aliases left on versions a transition archives are read in its own transaction, once, not
+    per aliased version around it."""
+    for name, aliases in (("plain", {}), ("aliased", {"champion": 1, "old": 2, "canary": 3})):
+        registry.create_registered_model(name)
+        for _ in range(3):
+            registry.registry.create_model_version(name, "/x")
+        registry.transition_model_version_stage(name, 1, "Production")
+        registry.transition_model_version_stage(name, 2, "Production")  # 1 and 2 both in Production
+        for alias, version in aliases.items():
+            registry.set_registered_model_alias(name, alias, version)
+    warned = {}
+
+    def transition(name):
+        warned[name] = registry.transition_model_version_stage_with_warnings(name, 3, "Production", True)[1]
+
+    plain = _statements(count_statements, lambda: transition("plain"))
+    aliased = _statements(count_statements, lambda: transition("aliased"))
+    assert aliased == plain
+    assert warned == {"plain": [], "aliased": ["alias 'champion' points at version 1, now Archived",
+                                               "alias 'old' points at version 2, now Archived"]}

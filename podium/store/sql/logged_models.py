@@ -19,7 +19,7 @@ from podium.domain.search import parse_filter
 from podium.domain.search_ast import OrderKey
 from podium.errors import InvalidParameterValue, ResourceDoesNotExist
 from podium.store.sql.filters import KeyedTable, Target, compile_filter, compile_order_by
-from podium.store.sql.prepared import Prepared
+from podium.store.sql.prepared import Prepared, shared
 from podium.store.sql.tables import experiments, logged_model_metrics, logged_model_params, logged_model_tags, logged_models
 from podium.store.sql.tracking_common import (
     experiment_not_found,
@@ -35,23 +35,24 @@ from podium.store.sql.tracking_common import (
 __all__ = ["LoggedModelsMixin"]
 
 
+def _find_logged_model(dialect) -> Prepared:
+    lm = logged_models
+    return Prepared(
+        select(lm)
+        .where(lm.c.source_run_id == bindparam("run_id"), lm.c.name == bindparam("name"), lm.c.lifecycle_stage == "active")
+        .order_by(lm.c.creation_timestamp.desc())
+        .limit(1),
+        dialect,
+    )
+
+
 class LoggedModelsMixin:
     """Logged models: create, get, finalize, tags, params, delete, search, find by run and name."""
 
     def _init_logged_models(self, dialect: str) -> None:
         lm = logged_models
-        self._find_logged_model = (
-            select(lm)
-            .where(
-                lm.c.source_run_id == bindparam("run_id"),
-                lm.c.name == bindparam("name"),
-                lm.c.lifecycle_stage == "active",
-            )
-            .order_by(lm.c.creation_timestamp.desc())
-            .limit(1)
-        )
         # looked up for every version registered from runs:/<run>/<name>: compiled once, on the driver
-        self._q_find_logged_model = Prepared(self._find_logged_model, self.db.engine.dialect)
+        self._q_find_logged_model = shared(self.db.engine.dialect, "logged_models.find", _find_logged_model)
         self._logged_model_target = Target(
             attributes={
                 "name": lm.c.name,

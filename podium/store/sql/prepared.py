@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from collections import namedtuple
 
-__all__ = ["Prepared", "prepared"]
+__all__ = ["Prepared", "prepared", "shared"]
 
 
 class Prepared:
@@ -94,15 +94,26 @@ class Prepared:
 
 
 _EXPANDING = re.compile(r"__\[POSTCOMPILE_(\w+)\]")
-_SHARED: dict[tuple, Prepared] = {}
+_SHARED: dict[tuple, object] = {}
+
+
+def _dialect_key(dialect) -> tuple:
+    # what a compiled statement depends on: the dialect, its driver (paramstyle) and the server's
+    # version (which features the dialect uses, e.g. RETURNING on MariaDB)
+    return dialect.name, dialect.driver, dialect.paramstyle, dialect.server_version_info
+
+
+def shared(dialect, key: str, build):
+    """``build(dialect)``, built on first use for this dialect and then shared: a store's statements
+    compiled once per process rather than once per store (compiled statements are immutable)."""
+    cache_key = (*_dialect_key(dialect), key)
+    found = _SHARED.get(cache_key)
+    if found is None:
+        found = _SHARED[cache_key] = build(dialect)
+    return found
 
 
 def prepared(conn, key: str, build) -> Prepared:
     """The :class:`Prepared` ``build()`` for ``conn``'s dialect, compiled on first use and then shared
     (for module-level writers such as the event log, which have no store instance to keep it on)."""
-    dialect = conn.dialect
-    cache_key = (dialect.name, dialect.driver, key)
-    found = _SHARED.get(cache_key)
-    if found is None:
-        found = _SHARED[cache_key] = Prepared(build(), dialect)
-    return found
+    return shared(conn.dialect, key, lambda dialect: Prepared(build(), dialect))

@@ -42,7 +42,7 @@ from podium.store.sql.filters import KeyedTable, Target, compile_filter, tags_to
 from podium.store.sql.gc import remember_version_files
 from podium.store.sql.keyset import KeysetOrder, keyset_page
 from podium.store.sql.manifests import insert_manifest
-from podium.store.sql.prepared import Prepared
+from podium.store.sql.prepared import Prepared, shared
 from podium.store.sql.tables import (
     STAGE,
     model_version_tags,
@@ -74,6 +74,129 @@ def _model_not_found(name: str) -> ResourceDoesNotExist:
 
 def _version_not_found(name: str, version: int) -> ResourceDoesNotExist:
     return ResourceDoesNotExist(f"Model Version (name={name}, version={version}) not found")
+
+
+class _Statements:
+    """The store's frequent statements, compiled for one dialect: built once per dialect and shared by
+    every store on it (:func:`~podium.store.sql.prepared.shared`; building them costs ~30 ms, and a
+    process may open many stores, the test suite one per test)."""
+
+    def __init__(self, dialect) -> None:
+        t, a = model_version_tags, registered_model_aliases
+        expanding_models = bindparam("m", expanding=True)
+        # Rows of (model, version) pairs are read as "model IN (<literals>) AND version IN (<params>)" (the
+        # cross product; callers pick their pairs). The model keys are rendered into the SQL: a prepared,
+        # generic plan of "model IN ($1)" on PostgreSQL is planned for an average model and then probes
+        # (model) only, filtering all of a big model's versions (225 ms for a page of a model with
+        # 100,000 versions); with the keys in the text the planner knows the model's size and probes
+        # (model, version). (Exact pair lists, "(model, version) IN (...)", cost ~3 ms of planning
+        # for 300 pairs.)
+        literal_models = bindparam("lm", expanding=True, literal_execute=True)
+        versions = bindparam("v", expanding=True)
+        # (the readers of many entities' rows are compiled once and run on the driver's cursor, their key
+        # lists written in as integers per call: podium.store.sql.prepared)
+        self.version_tags = Prepared(select(t).where(t.c.model.in_(literal_models), t.c.version.in_(versions)),
+                                      dialect)
+        self.aliases_of_models = Prepared(select(a).where(a.c.model.in_(expanding_models)).order_by(a.c.alias),
+                                           dialect)
+        self.model_tags = Prepared(
+            select(registered_model_tags).where(registered_model_tags.c.model.in_(expanding_models)), dialect)
+        # Latest version per (model, stage): one probe of the (model, current_stage, version) index per
+        # pair, so a model with 100,000 versions costs what a model with 3 costs (a GROUP BY would read
+        # every version of the model). The (model, version) keys come first, then the rows by primary
+        # key: joined in one statement, PostgreSQL cannot estimate the computed keys and hash-joins a
+        # scan of all model_versions (35 ms at 10k models).
+        probe, newest = rm.alias("probe"), mv.alias("newest")
+        stages = union_all(*(select(literal_column(f"'{s}'", STAGE).label("stage")) for s in STAGES)).subquery("stages")
+        latest = (
+            select(
+                probe.c.id.label("model"),
+                select(func.max(newest.c.version))
+                .where(newest.c.model == probe.c.id, newest.c.current_stage == stages.c.stage)
+                .scalar_subquery()
+                .label("version"),
+            )
+            .select_from(probe.join(stages, true()))
+            .where(probe.c.id.in_(expanding_models))
+            .subquery("latest")
+        )
+        self.latest_version_keys = Prepared(
+            select(latest.c.model, latest.c.version).where(latest.c.version.is_not(None)), dialect)
+        owner_name = select(rm.c.name).where(rm.c.id == mv.c.model).scalar_subquery().label("name")
+        self.versions_by_key = Prepared(
+            select(mv, owner_name).where(mv.c.model.in_(literal_models), mv.c.version.in_(versions)), dialect)
+        self._hot_reads(dialect)
+        self._hot_writes(dialect)
+
+    def _hot_reads(self, dialect) -> None:
+        """The single-entity reads (get model, get version, by alias, latest versions), compiled once and
+        run on the driver's cursor (:mod:`podium.store.sql.prepared`): two to four statements a read."""
+        b, a, t, rt = bindparam, registered_model_aliases, model_version_tags, registered_model_tags
+        versions = select(mv, rm.c.name).join(rm, rm.c.id == mv.c.model)
+        self.model = Prepared(select(rm).where(rm.c.name == b("name")), dialect)
+        self.model_by_key = Prepared(select(rm).where(rm.c.id == b("model")), dialect)
+        self.version = Prepared(versions.where(rm.c.name == b("name"), mv.c.version == b("version")), dialect)
+        self.version_by_key = Prepared(versions.where(mv.c.model == b("model"), mv.c.version == b("version")),
+                                          dialect)
+        self.version_by_alias = Prepared(
+            versions.join(a, (a.c.model == mv.c.model) & (a.c.version == mv.c.version))
+            .where(rm.c.name == b("name"), a.c.alias == b("alias")), dialect)
+        # the newest version in each stage (one probe of (model, current_stage, version) per stage)
+        newest, owner = mv.alias("newest"), rm.alias("owner")
+
+        def latest(model_key):
+            tops = [select(func.max(newest.c.version))
+                    .where(newest.c.model == model_key, newest.c.current_stage == literal_column(f"'{stage}'"))
+                    .scalar_subquery() for stage in STAGES]
+            return versions.where(mv.c.model == model_key, mv.c.version.in_(tops))
+
+        self.latest = Prepared(latest(select(owner.c.id).where(owner.c.name == b("name")).scalar_subquery()),
+                                  dialect)
+        self.latest_by_key = Prepared(latest(b("model")), dialect)
+        # tags and aliases of up to len(STAGES) versions of one model (fewer: repeat one), in one statement
+        few = [b(f"v{i}") for i in range(len(STAGES))]
+        self.version_extras = Prepared(union_all(
+            select(literal_column("'t'").label("kind"), t.c.version, t.c.key, t.c.value)
+            .where(t.c.model == b("model"), t.c.version.in_(few)),
+            select(literal_column("'a'"), a.c.version, a.c.alias, null()).where(a.c.model == b("model"),
+                                                                                 a.c.version.in_(few)),
+        ), dialect)
+        # a model's tags and aliases, in one statement
+        self.model_extras = Prepared(union_all(
+            select(literal_column("'t'").label("kind"), rt.c.key, rt.c.value, null().label("version"))
+            .where(rt.c.model == b("model")),
+            select(literal_column("'a'"), a.c.alias, null(), a.c.version).where(a.c.model == b("model")),
+        ), dialect)
+
+    def _hot_writes(self, dialect) -> None:
+        """The statements of the frequent writes (new version, transition, alias), compiled once."""
+        b, a = bindparam, registered_model_aliases
+        by_name = rm.c.name == b("name")
+        self.bump = self.touch = None
+        if dialect.update_returning:  # one statement takes the next number (or locks the model) and returns the key
+            self.bump = Prepared(update(rm).where(by_name).values(
+                last_version=rm.c.last_version + 1, last_updated_timestamp=b("now"))
+                .returning(rm.c.id, rm.c.last_version), dialect)
+            self.touch = Prepared(update(rm).where(by_name).values(last_updated_timestamp=b("now"))
+                                     .returning(rm.c.id), dialect)
+        self.insert_version = Prepared(insert(mv).inline().values({name: b(name) for name in (
+            "model", "version", "current_stage", "description", "user_id", "source", "run_id", "model_id",
+            "run_link", "status", "status_message", "storage_location", "creation_timestamp",
+            "last_updated_timestamp")}), dialect)
+        one = (mv.c.model == b("model")) & (mv.c.version == b("version"))
+        self.version_exists = Prepared(select(mv.c.version).where(one), dialect)
+        self.stages = Prepared(select(mv.c.version, mv.c.current_stage).where(
+            mv.c.model == b("model"), or_(mv.c.version == b("version"), mv.c.current_stage == b("stage"))), dialect)
+        self.move = Prepared(update(mv).where(one).values(
+            current_stage=b("stage"), last_updated_timestamp=b("now")), dialect)
+        self.archive = Prepared(update(mv).where(
+            mv.c.model == b("model"), mv.c.current_stage == b("stage"), mv.c.version != b("version"))
+            .values(current_stage="Archived", last_updated_timestamp=b("now")), dialect)
+        alias = (a.c.model == b("model")) & (a.c.alias == b("alias"))
+        self.alias = Prepared(select(a.c.version).where(alias), dialect)
+        self.alias_delete = Prepared(delete(a).where(alias), dialect)
+        self.alias_insert = Prepared(insert(a).inline().values(model=b("model"), alias=b("alias"),
+                                                                  version=b("version")), dialect)
 
 
 class SqlRegistryStore:
@@ -116,123 +239,7 @@ class SqlRegistryStore:
             dialect=db.dialect,
             indexed=frozenset({"name"}),
         )
-        self._returning = db.engine.dialect.update_returning
-        t, a = model_version_tags, registered_model_aliases
-        expanding_models = bindparam("m", expanding=True)
-        # Rows of (model, version) pairs are read as "model IN (<literals>) AND version IN (<params>)" (the
-        # cross product; callers pick their pairs). The model keys are rendered into the SQL: a prepared,
-        # generic plan of "model IN ($1)" on PostgreSQL is planned for an average model and then probes
-        # (model) only, filtering all of a big model's versions (225 ms for a page of a model with
-        # 100,000 versions); with the keys in the text the planner knows the model's size and probes
-        # (model, version). (Exact pair lists, "(model, version) IN (...)", cost ~3 ms of planning
-        # for 300 pairs.)
-        literal_models = bindparam("lm", expanding=True, literal_execute=True)
-        versions = bindparam("v", expanding=True)
-        # (the readers of many entities' rows are compiled once and run on the driver's cursor, their key
-        # lists written in as integers per call: podium.store.sql.prepared)
-        dialect = db.engine.dialect
-        self._version_tags = Prepared(select(t).where(t.c.model.in_(literal_models), t.c.version.in_(versions)),
-                                      dialect)
-        self._aliases_of_models = Prepared(select(a).where(a.c.model.in_(expanding_models)).order_by(a.c.alias),
-                                           dialect)
-        self._model_tags = Prepared(
-            select(registered_model_tags).where(registered_model_tags.c.model.in_(expanding_models)), dialect)
-        # Latest version per (model, stage): one probe of the (model, current_stage, version) index per
-        # pair, so a model with 100,000 versions costs what a model with 3 costs (a GROUP BY would read
-        # every version of the model). The (model, version) keys come first, then the rows by primary
-        # key: joined in one statement, PostgreSQL cannot estimate the computed keys and hash-joins a
-        # scan of all model_versions (35 ms at 10k models).
-        probe, newest = rm.alias("probe"), mv.alias("newest")
-        stages = union_all(*(select(literal_column(f"'{s}'", STAGE).label("stage")) for s in STAGES)).subquery("stages")
-        latest = (
-            select(
-                probe.c.id.label("model"),
-                select(func.max(newest.c.version))
-                .where(newest.c.model == probe.c.id, newest.c.current_stage == stages.c.stage)
-                .scalar_subquery()
-                .label("version"),
-            )
-            .select_from(probe.join(stages, true()))
-            .where(probe.c.id.in_(expanding_models))
-            .subquery("latest")
-        )
-        self._latest_version_keys = Prepared(
-            select(latest.c.model, latest.c.version).where(latest.c.version.is_not(None)), dialect)
-        owner_name = select(rm.c.name).where(rm.c.id == mv.c.model).scalar_subquery().label("name")
-        self._versions_by_key = Prepared(
-            select(mv, owner_name).where(mv.c.model.in_(literal_models), mv.c.version.in_(versions)), dialect)
-        self._prepare_hot_reads(dialect)
-        self._prepare_hot_writes(dialect)
-
-    def _prepare_hot_reads(self, dialect) -> None:
-        """The single-entity reads (get model, get version, by alias, latest versions), compiled once and
-        run on the driver's cursor (:mod:`podium.store.sql.prepared`): two to four statements a read."""
-        b, a, t, rt = bindparam, registered_model_aliases, model_version_tags, registered_model_tags
-        versions = select(mv, rm.c.name).join(rm, rm.c.id == mv.c.model)
-        self._q_model = Prepared(select(rm).where(rm.c.name == b("name")), dialect)
-        self._q_model_by_key = Prepared(select(rm).where(rm.c.id == b("model")), dialect)
-        self._q_version = Prepared(versions.where(rm.c.name == b("name"), mv.c.version == b("version")), dialect)
-        self._q_version_by_key = Prepared(versions.where(mv.c.model == b("model"), mv.c.version == b("version")),
-                                          dialect)
-        self._q_version_by_alias = Prepared(
-            versions.join(a, (a.c.model == mv.c.model) & (a.c.version == mv.c.version))
-            .where(rm.c.name == b("name"), a.c.alias == b("alias")), dialect)
-        # the newest version in each stage (one probe of (model, current_stage, version) per stage)
-        newest, owner = mv.alias("newest"), rm.alias("owner")
-
-        def latest(model_key):
-            tops = [select(func.max(newest.c.version))
-                    .where(newest.c.model == model_key, newest.c.current_stage == literal_column(f"'{stage}'"))
-                    .scalar_subquery() for stage in STAGES]
-            return versions.where(mv.c.model == model_key, mv.c.version.in_(tops))
-
-        self._q_latest = Prepared(latest(select(owner.c.id).where(owner.c.name == b("name")).scalar_subquery()),
-                                  dialect)
-        self._q_latest_by_key = Prepared(latest(b("model")), dialect)
-        # tags and aliases of up to len(STAGES) versions of one model (fewer: repeat one), in one statement
-        few = [b(f"v{i}") for i in range(len(STAGES))]
-        self._q_version_extras = Prepared(union_all(
-            select(literal_column("'t'").label("kind"), t.c.version, t.c.key, t.c.value)
-            .where(t.c.model == b("model"), t.c.version.in_(few)),
-            select(literal_column("'a'"), a.c.version, a.c.alias, null()).where(a.c.model == b("model"),
-                                                                                 a.c.version.in_(few)),
-        ), dialect)
-        # a model's tags and aliases, in one statement
-        self._q_model_extras = Prepared(union_all(
-            select(literal_column("'t'").label("kind"), rt.c.key, rt.c.value, null().label("version"))
-            .where(rt.c.model == b("model")),
-            select(literal_column("'a'"), a.c.alias, null(), a.c.version).where(a.c.model == b("model")),
-        ), dialect)
-
-    def _prepare_hot_writes(self, dialect) -> None:
-        """The statements of the frequent writes (new version, transition, alias), compiled once."""
-        b, a = bindparam, registered_model_aliases
-        by_name = rm.c.name == b("name")
-        self._q_bump = self._q_touch = None
-        if self._returning:  # one statement takes the next number (or locks the model) and returns the key
-            self._q_bump = Prepared(update(rm).where(by_name).values(
-                last_version=rm.c.last_version + 1, last_updated_timestamp=b("now"))
-                .returning(rm.c.id, rm.c.last_version), dialect)
-            self._q_touch = Prepared(update(rm).where(by_name).values(last_updated_timestamp=b("now"))
-                                     .returning(rm.c.id), dialect)
-        self._q_insert_version = Prepared(insert(mv).inline().values({name: b(name) for name in (
-            "model", "version", "current_stage", "description", "user_id", "source", "run_id", "model_id",
-            "run_link", "status", "status_message", "storage_location", "creation_timestamp",
-            "last_updated_timestamp")}), dialect)
-        one = (mv.c.model == b("model")) & (mv.c.version == b("version"))
-        self._q_version_exists = Prepared(select(mv.c.version).where(one), dialect)
-        self._q_stages = Prepared(select(mv.c.version, mv.c.current_stage).where(
-            mv.c.model == b("model"), or_(mv.c.version == b("version"), mv.c.current_stage == b("stage"))), dialect)
-        self._q_move = Prepared(update(mv).where(one).values(
-            current_stage=b("stage"), last_updated_timestamp=b("now")), dialect)
-        self._q_archive = Prepared(update(mv).where(
-            mv.c.model == b("model"), mv.c.current_stage == b("stage"), mv.c.version != b("version"))
-            .values(current_stage="Archived", last_updated_timestamp=b("now")), dialect)
-        alias = (a.c.model == b("model")) & (a.c.alias == b("alias"))
-        self._q_alias = Prepared(select(a.c.version).where(alias), dialect)
-        self._q_alias_delete = Prepared(delete(a).where(alias), dialect)
-        self._q_alias_insert = Prepared(insert(a).inline().values(model=b("model"), alias=b("alias"),
-                                                                  version=b("version")), dialect)
+        self._q = shared(db.engine.dialect, "registry", _Statements)
 
     # ------------------------------------------------------------------ registered models
     def create_registered_model(
@@ -264,13 +271,13 @@ class SqlRegistryStore:
                     )
                 record_event(conn, "model_created", model_pk, name, timestamp=now,
                              after=_present(description=description, tags=tags or None))
-                return self._registered_model(conn, self._q_model_by_key.rows(conn, model=model_pk)[0])
+                return self._registered_model(conn, self._q.model_by_key.rows(conn, model=model_pk)[0])
         except IntegrityError:  # a concurrent writer on a non-SQLite backend got there first
             raise ResourceAlreadyExists(f"Registered Model (name={name}) already exists.") from None
 
     def get_registered_model(self, name: str) -> RegisteredModel:
         with self.db.read() as conn:
-            rows = self._q_model.rows(conn, name=name)
+            rows = self._q.model.rows(conn, name=name)
             if not rows:
                 raise _model_not_found(name)
             return self._registered_model(conn, rows[0])
@@ -285,7 +292,7 @@ class SqlRegistryStore:
             )
             if new_name != name:
                 record_event(conn, "model_renamed", row.id, new_name, before={"name": name}, after={"name": new_name})
-            return self._registered_model(conn, self._q_model_by_key.rows(conn, model=row.id)[0])
+            return self._registered_model(conn, self._q.model_by_key.rows(conn, model=row.id)[0])
 
     def update_registered_model(self, name: str, description: str | None) -> RegisteredModel:
         with self.db.write() as conn:
@@ -298,7 +305,7 @@ class SqlRegistryStore:
             if (row.description or None) != (description or None):
                 record_event(conn, "model_description_changed", row.id, name,
                              before=_present(description=row.description), after=_present(description=description))
-            return self._registered_model(conn, self._q_model_by_key.rows(conn, model=row.id)[0])
+            return self._registered_model(conn, self._q.model_by_key.rows(conn, model=row.id)[0])
 
     def delete_registered_model(self, name: str) -> None:
         with self.db.write() as conn:
@@ -358,9 +365,9 @@ class SqlRegistryStore:
     def get_latest_versions(self, name: str, stages: Sequence[str] | None = None) -> list[ModelVersion]:
         wanted = list(stages) if stages else list(STAGES)
         with self.db.read() as conn:
-            rows = [r for r in self._q_latest.rows(conn, name=name) if r.current_stage in wanted]
+            rows = [r for r in self._q.latest.rows(conn, name=name) if r.current_stage in wanted]
             if not rows:
-                if not self._q_model.rows(conn, name=name):
+                if not self._q.model.rows(conn, name=name):
                     raise _model_not_found(name)  # a model without versions is not an error
                 return []
             by_stage = {v.current_stage: v for v in self._few_versions(conn, rows)}
@@ -404,7 +411,7 @@ class SqlRegistryStore:
         tags = dict(tags or {})
         with self.db.write() as conn:
             model_pk, version = self._next_version(conn, name, now)
-            self._q_insert_version.run(
+            self._q.insert_version.run(
                 conn, model=model_pk, version=version, current_stage="None", description=description,
                 user_id=user_id, source=source, run_id=run_id, model_id=model_id, run_link=run_link,
                 status="READY", status_message=None, storage_location=storage_location,
@@ -437,8 +444,8 @@ class SqlRegistryStore:
 
     def _next_version(self, conn, name: str, now: int) -> tuple[int, int]:
         """Take the model's next version number inside this transaction (and lock the model row)."""
-        if self._q_bump is not None:
-            rows = self._q_bump.rows(conn, name=name, now=now)
+        if self._q.bump is not None:
+            rows = self._q.bump.rows(conn, name=name, now=now)
             if not rows:
                 raise _model_not_found(name)
             return rows[0].id, rows[0].last_version
@@ -457,8 +464,8 @@ class SqlRegistryStore:
         Every write to a model's versions, tags or aliases goes through here first, so writers to one
         model queue up (a row lock on PostgreSQL/MySQL, the write lock on SQLite).
         """
-        if self._q_touch is not None:
-            rows = self._q_touch.rows(conn, name=name, now=now)
+        if self._q.touch is not None:
+            rows = self._q.touch.rows(conn, name=name, now=now)
             if not rows:
                 raise missing or _model_not_found(name)
             return rows[0].id
@@ -469,15 +476,15 @@ class SqlRegistryStore:
         return row.id
 
     def _require_version(self, conn, model_pk: int, name: str, version: int) -> None:
-        if not self._q_version_exists.rows(conn, model=model_pk, version=version):
+        if not self._q.version_exists.rows(conn, model=model_pk, version=version):
             raise _version_not_found(name, version)
 
     def _version(self, conn, model_pk: int, version: int) -> ModelVersion:
-        return self._few_versions(conn, self._q_version_by_key.rows(conn, model=model_pk, version=version))[0]
+        return self._few_versions(conn, self._q.version_by_key.rows(conn, model=model_pk, version=version))[0]
 
     def get_model_version(self, name: str, version: int) -> ModelVersion:
         with self.db.read() as conn:
-            rows = self._q_version.rows(conn, name=name, version=version)
+            rows = self._q.version.rows(conn, name=name, version=version)
             if not rows:
                 raise _version_not_found(name, version)
             return self._few_versions(conn, rows)[0]
@@ -519,6 +526,13 @@ class SqlRegistryStore:
     def transition_model_version_stage(
         self, name: str, version: int, stage: str, archive_existing_versions: bool = False
     ) -> ModelVersion:
+        return self.transition_reporting_aliases(name, version, stage, archive_existing_versions)[0]
+
+    def transition_reporting_aliases(
+        self, name: str, version: int, stage: str, archive_existing_versions: bool = False
+    ) -> tuple[ModelVersion, dict[str, int]]:
+        """The transition, and the aliases (alias -> version) left on versions it newly archived, read in
+        its transaction (only when it archived one), for the service's warnings."""
         if archive_existing_versions and stage not in _ACTIVE_STAGES:
             raise InvalidParameterValue(
                 f"Model version transition cannot archive existing model versions because "
@@ -527,22 +541,27 @@ class SqlRegistryStore:
         now = now_ms()
         with self.db.write() as conn:
             model_pk = self.lock_model(conn, name, now, _version_not_found(name, version))
-            self.apply_transition(conn, model_pk, name, version, stage, archive_existing_versions, now)
-            return self._version(conn, model_pk, version)
+            archived = self.apply_transition(conn, model_pk, name, version, stage, archive_existing_versions, now)
+            aliases = {}
+            if archived:
+                aliases = {r.alias: r.version for r in self._q.aliases_of_models.rows(conn, m=[model_pk])
+                           if r.version in archived}
+            return self._version(conn, model_pk, version), aliases
 
     def apply_transition(self, conn, model_pk: int, name: str, version: int, stage: str,
-                         archive_existing_versions: bool, now: int | None = None) -> None:
+                         archive_existing_versions: bool, now: int | None = None) -> set[int]:
         """Move ``version`` into ``stage`` (archiving the stage's other versions if asked) and record it,
-        inside the caller's transaction, which has locked the model (:meth:`lock_model`)."""
+        inside the caller's transaction, which has locked the model (:meth:`lock_model`); the versions it
+        moved into Archived from another stage."""
         now = now if now is not None else now_ms()
         # the version, and the stage's current holders (read always: one statement either way)
-        before = dict(self._q_stages.rows(conn, model=model_pk, version=version, stage=stage))
+        before = dict(self._q.stages.rows(conn, model=model_pk, version=version, stage=stage))
         if version not in before:
             raise _version_not_found(name, version)  # rolls back: nothing changed
-        self._q_move.run(conn, model=model_pk, version=version, stage=stage, now=now)
+        self._q.move.run(conn, model=model_pk, version=version, stage=stage, now=now)
         archived = sorted(v for v, s in before.items() if v != version and s == stage) if archive_existing_versions else []
         if archived:
-            self._q_archive.run(conn, model=model_pk, version=version, stage=stage, now=now)
+            self._q.archive.run(conn, model=model_pk, version=version, stage=stage, now=now)
         events = []
         if before[version] != stage:
             events.append(("stage_transitioned", model_pk, name, {
@@ -553,6 +572,10 @@ class SqlRegistryStore:
                 "version": v, "target": "Archived", "timestamp": now, "cause": "archive_existing_versions",
                 "before": {"stage": stage}, "after": {"stage": "Archived", "replaced_by": version}}))
         record_events(conn, events)
+        newly_archived = set(archived)
+        if stage == "Archived" and before[version] != "Archived":
+            newly_archived.add(version)
+        return newly_archived
 
     def delete_model_version(self, name: str, version: int) -> None:
         with self.db.write() as conn:
@@ -611,7 +634,7 @@ class SqlRegistryStore:
         with self.db.read() as conn:
             model_pk = None
             if name is not None:
-                found = self._q_model.rows(conn, name=name)
+                found = self._q.model.rows(conn, name=name)
                 if not found:
                     return PagedList([], None)
                 model_pk = found[0].id
@@ -656,15 +679,15 @@ class SqlRegistryStore:
         transaction, which has locked the model (:meth:`lock_model`)."""
         if version is not None:
             self._require_version(conn, model_pk, name, version)
-        held = self._q_alias.rows(conn, model=model_pk, alias=alias)
+        held = self._q.alias.rows(conn, model=model_pk, alias=alias)
         old = held[0].version if held else None
         if old == version:
             return
-        self._q_alias_delete.run(conn, model=model_pk, alias=alias)
+        self._q.alias_delete.run(conn, model=model_pk, alias=alias)
         if version is None:
             record_event(conn, "alias_deleted", model_pk, name, version=old, target=alias, before={"version": old})
             return
-        self._q_alias_insert.run(conn, model=model_pk, alias=alias, version=version)
+        self._q.alias_insert.run(conn, model=model_pk, alias=alias, version=version)
         record_event(conn, "alias_set", model_pk, name, version=version, target=alias,
                      before=None if old is None else {"version": old}, after={"version": version})
 
@@ -675,9 +698,9 @@ class SqlRegistryStore:
 
     def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion:
         with self.db.read() as conn:
-            rows = self._q_version_by_alias.rows(conn, name=name, alias=alias)
+            rows = self._q.version_by_alias.rows(conn, name=name, alias=alias)
             if not rows:
-                if not self._q_model.rows(conn, name=name):
+                if not self._q.model.rows(conn, name=name):
                     raise _model_not_found(name)
                 raise InvalidParameterValue(f"Registered model alias {alias} not found.")
             return self._few_versions(conn, rows)[0]
@@ -701,7 +724,7 @@ class SqlRegistryStore:
         tags: dict[int, dict[str, str]] = defaultdict(dict)
         aliases: dict[int, list[str]] = defaultdict(list)
         params = {f"v{i}": v for i, v in enumerate(keys)}
-        for kind, version, key, value in self._q_version_extras.rows(conn, model=rows[0].model, **params):
+        for kind, version, key, value in self._q.version_extras.rows(conn, model=rows[0].model, **params):
             if kind == "t":
                 tags[version][key] = value
             else:
@@ -712,12 +735,12 @@ class SqlRegistryStore:
         """The entity of one model row: its tags and aliases, latest versions and their tags (3 statements)."""
         tags: dict[str, str] = {}
         aliases: list[tuple[str, int]] = []
-        for kind, key, value, version in self._q_model_extras.rows(conn, model=row.id):
+        for kind, key, value, version in self._q.model_extras.rows(conn, model=row.id):
             if kind == "t":
                 tags[key] = value
             else:
                 aliases.append((key, version))
-        latest = self._few_versions(conn, self._q_latest_by_key.rows(conn, model=row.id))
+        latest = self._few_versions(conn, self._q.latest_by_key.rows(conn, model=row.id))
         return _model_entity(row, latest, tags, dict(sorted(aliases)))
 
     def _model_versions(self, conn, rows: Sequence, aliases: dict | None = None) -> list[ModelVersion]:
@@ -732,10 +755,10 @@ class SqlRegistryStore:
         aliases = defaultdict(list) if aliases is None else aliases
         for chunk in _chunks(rows):
             models = sorted({r.model for r in chunk})
-            for tr in self._version_tags.rows(conn, **_key_params({(r.model, r.version) for r in chunk})):
+            for tr in self._q.version_tags.rows(conn, **_key_params({(r.model, r.version) for r in chunk})):
                 tags[(tr.model, tr.version)][tr.key] = tr.value
             if fetch_aliases:
-                for ar in self._aliases_of_models.rows(conn, m=models):
+                for ar in self._q.aliases_of_models.rows(conn, m=models):
                     aliases[(ar.model, ar.version)].append(ar.alias)
         return [_version_entity(r, tags.get((r.model, r.version), {}), aliases.get((r.model, r.version), []))
                 for r in rows]
@@ -748,14 +771,14 @@ class SqlRegistryStore:
         latest_by_model: dict[int, list[ModelVersion]] = defaultdict(list)
         for chunk in _chunks(rows):
             ids = [r.id for r in chunk]
-            for tr in self._model_tags.rows(conn, m=ids):
+            for tr in self._q.model_tags.rows(conn, m=ids):
                 tags[tr.model][tr.key] = tr.value
-            for ar in self._aliases_of_models.rows(conn, m=ids):
+            for ar in self._q.aliases_of_models.rows(conn, m=ids):
                 aliases[ar.model][ar.alias] = ar.version
                 version_aliases[(ar.model, ar.version)].append(ar.alias)
-            keys = {(k.model, k.version) for k in self._latest_version_keys.rows(conn, m=ids)}
+            keys = {(k.model, k.version) for k in self._q.latest_version_keys.rows(conn, m=ids)}
             version_rows = [
-                row for row in self._versions_by_key.rows(conn, **_key_params(keys))
+                row for row in self._q.versions_by_key.rows(conn, **_key_params(keys))
                 if (row.model, row.version) in keys
             ] if keys else []
             for vrow, version in zip(version_rows, self._model_versions(conn, version_rows, version_aliases)):

@@ -37,7 +37,7 @@ from podium.store.sql.engine import Database
 from podium.store.sql.filters import KeyedTable, Target, compile_filter, compile_order_by
 from podium.store.sql.keyset import KeysetOrder, keyset_page
 from podium.store.sql.logged_models import LoggedModelsMixin
-from podium.store.sql.prepared import Prepared
+from podium.store.sql.prepared import Prepared, shared
 from podium.store.sql.tables import (
     experiment_tags,
     experiments,
@@ -72,6 +72,23 @@ RUN_NAME_TAG = "mlflow.runName"
 
 
 
+def _run_by_id(dialect) -> Prepared:
+    return Prepared(select(runs).where(runs.c.run_id == bindparam("run_id")), dialect)
+
+
+def _run_source(dialect) -> Prepared:
+    lm = logged_models
+    newest_model = (
+        select(lm.c.artifact_location)
+        .where(lm.c.source_run_id == runs.c.run_id, lm.c.name == bindparam("name"), lm.c.lifecycle_stage == "active")
+        .order_by(lm.c.creation_timestamp.desc())
+        .limit(1)
+        .scalar_subquery()
+        .label("logged_model_location")
+    )
+    return Prepared(select(runs, newest_model).where(runs.c.run_id == bindparam("run_id")), dialect)
+
+
 class SqlTrackingStore(LoggedModelsMixin):
     """Experiments, runs and logged models on a :class:`~podium.store.sql.engine.Database`."""
 
@@ -80,20 +97,11 @@ class SqlTrackingStore(LoggedModelsMixin):
         self.default_artifact_root = default_artifact_root
         self._ensure_default_experiment()
         # a run's row: read by every run write and by each model version registered from a run
-        self._q_run = Prepared(select(runs).where(runs.c.run_id == bindparam("run_id")), db.engine.dialect)
-        # a version registered from runs:/<run>/<name>: the run's row and where the newest logged model
-        # <name> of that run keeps its files, in one statement (find_logged_model's rule; decision 0027)
-        lm = logged_models
-        newest_model = (
-            select(lm.c.artifact_location)
-            .where(lm.c.source_run_id == runs.c.run_id, lm.c.name == bindparam("name"), lm.c.lifecycle_stage == "active")
-            .order_by(lm.c.creation_timestamp.desc())
-            .limit(1)
-            .scalar_subquery()
-            .label("logged_model_location")
-        )
-        self._q_run_source = Prepared(select(runs, newest_model).where(runs.c.run_id == bindparam("run_id")),
-                                      db.engine.dialect)
+        # a run's row: read by every run write and by each model version registered from a run; and, for a
+        # version registered from runs:/<run>/<name>, the run's row with where the newest logged model
+        # <name> of that run keeps its files (find_logged_model's rule; decision 0027): compiled once
+        self._q_run = shared(db.engine.dialect, "tracking.run", _run_by_id)
+        self._q_run_source = shared(db.engine.dialect, "tracking.run_source", _run_source)
         dialect = db.dialect
         self._run_target = Target(
             attributes={
