@@ -29,12 +29,19 @@ def test_an_in_list_of_keys_is_written_per_call(conn):
     assert [r.name for r in q.rows(conn, ids=[1, 2, 3, 5, 99])] == ["m1", "m2", "m3", "m5"]
 
 
-@pytest.mark.parametrize("ids", [[], ["1) OR (1=1"], [1.5], [True], "12"])
-def test_an_in_list_takes_integers_only(conn, ids):
-    """The list is written into the SQL: anything but a non-empty list of ints is refused."""
+@pytest.mark.parametrize("ids", [[], ["1) OR (1=1"], [1.5], [True], "12", [1, "ab"], ["ab'", "cd"], ["AB"], [""]])
+def test_an_in_list_takes_integers_or_hex_digests_only(conn, ids):
+    """The list is written into the SQL: anything but a non-empty list of ints or of lowercase hex
+    digests (nothing that could close a quoted literal) is refused."""
     q = Prepared(select(rm.c.name).where(rm.c.id.in_(bindparam("ids", expanding=True))), conn.dialect)
-    with pytest.raises(ValueError, match="non-empty list of int"):
+    with pytest.raises(ValueError, match="non-empty list of int or of hex digests"):
         q.rows(conn, ids=ids)
+
+
+def test_an_in_list_of_hex_digests_is_written_quoted(conn):
+    conn.execute(rm.update().where(rm.c.id == 3).values(description="beef01"))
+    q = Prepared(select(rm.c.name).where(rm.c.description.in_(bindparam("digests", expanding=True))), conn.dialect)
+    assert [r.name for r in q.rows(conn, digests=["00ff", "beef01"])] == ["m3"]
 
 
 def test_a_bound_statement_carries_its_values(conn):

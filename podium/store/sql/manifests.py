@@ -54,6 +54,16 @@ def _insert_file():
     return insert(files).inline().values({c.name: bindparam(c.name) for c in files.c})
 
 
+def _protected_at():
+    return (
+        select(rm.c.name, mf.c.version, mf.c.location)
+        .join(rm, rm.c.id == mf.c.model)
+        .where(mf.c.location_hash.in_(bindparam("hashes", expanding=True)))
+        .order_by(rm.c.name, mf.c.version)
+        .limit(50)
+    )
+
+
 def _like_prefix(key: str) -> str:
     """``key/%`` for LIKE, with ``!`` as the escape character (a backslash means different things
     in MySQL's and PostgreSQL's string literals)."""
@@ -90,20 +100,20 @@ class SqlManifestStore:
         below one of ``below`` (for deletes of a directory); None when nothing is protected there."""
         if not keys and not below:
             return None
-        conditions = []
-        if keys:
-            conditions.append(mf.c.location_hash.in_(sorted({location_hash(k) for k in keys})))
-        for key in below:
-            conditions.append(mf.c.location.like(_like_prefix(key), escape="!"))
-        wanted = set(keys)
+        wanted, hashes = set(keys), sorted({location_hash(k) for k in keys})
         with self.db.read() as conn:
-            rows = conn.execute(
-                select(rm.c.name, mf.c.version, mf.c.location)
-                .join(rm, rm.c.id == mf.c.model)
-                .where(or_(*conditions))
-                .order_by(rm.c.name, mf.c.version)
-                .limit(50)
-            ).all()
+            if below:
+                conditions = [mf.c.location_hash.in_(hashes)] if hashes else []
+                conditions += [mf.c.location.like(_like_prefix(key), escape="!") for key in below]
+                rows = conn.execute(
+                    select(rm.c.name, mf.c.version, mf.c.location)
+                    .join(rm, rm.c.id == mf.c.model)
+                    .where(or_(*conditions))
+                    .order_by(rm.c.name, mf.c.version)
+                    .limit(50)
+                ).all()
+            else:  # a write's check (every upload, twice): compiled once, on the driver's cursor
+                rows = prepared(conn, "model_version_manifests.protected_at", _protected_at).rows(conn, hashes=hashes)
         for row in rows:  # a hash match is confirmed on the key itself
             if row.location in wanted or any(row.location.startswith(b.rstrip("/") + "/") for b in below):
                 return row.name, int(row.version), row.location

@@ -8,9 +8,10 @@ statement compiled once for the database's dialect at start-up; :meth:`Prepared.
 the DBAPI cursor of an SQLAlchemy connection, inside that connection's transaction (so the read
 keeps :meth:`~podium.store.sql.engine.Database.read`'s snapshot and isolation level). It serves
 only statements whose columns need no type conversion (integers and strings) and whose
-parameters are plain values, or lists of integers for an expanding ``IN`` (``bindparam(name,
-expanding=True)``): those are written into the SQL as integer literals at each call (keys the store
-read itself, never user text), so the planner sees them as a literal ``IN (...)`` list would show
+parameters are plain values, or lists of integers (or of lowercase hex digests, such as a
+location's hash) for an expanding ``IN`` (``bindparam(name, expanding=True)``): those are written
+into the SQL as literals at each call (keys the store read or computed itself; nothing else passes
+the check), so the planner sees them as a literal ``IN (...)`` list would show
 them (PostgreSQL's most-common-values statistics: see ``SqlRegistryStore``). ``before_cursor_execute``
 listeners on the engine still see each statement (the tests count statements that way).
 """
@@ -43,13 +44,20 @@ class Prepared:
         self._row = namedtuple("Row", columns, rename=True)._make if columns else None
 
     def _sql(self, params: dict) -> str:
-        """The SQL with each expanding list written out (a non-empty list of ints: anything else is refused)."""
+        """The SQL with each expanding list written out: a non-empty list of ints, or of lowercase hex
+        digests (written as quoted literals); anything else is refused."""
         sql = self.sql
         for name in self._lists:
             values = params.pop(name)
-            if not values or any(type(v) is not int for v in values):
-                raise ValueError(f"{name!r} must be a non-empty list of int, not {values!r}")
-            sql = sql.replace(f"__[POSTCOMPILE_{name}]", ", ".join(map(str, values)))
+            if not isinstance(values, (list, tuple)):
+                values = None  # a string is not a list of its characters
+            if values and all(type(v) is int for v in values):
+                text = ", ".join(map(str, values))
+            elif values and all(type(v) is str and _HEX.fullmatch(v) for v in values):
+                text = ", ".join(f"'{v}'" for v in values)
+            else:
+                raise ValueError(f"{name!r} must be a non-empty list of int or of hex digests, not {values!r}")
+            sql = sql.replace(f"__[POSTCOMPILE_{name}]", text)
         return sql
 
     def _args(self, params: dict):
@@ -94,6 +102,7 @@ class Prepared:
 
 
 _EXPANDING = re.compile(r"__\[POSTCOMPILE_(\w+)\]")
+_HEX = re.compile(r"[0-9a-f]{1,128}")  # a digest (location_hash): nothing that could end a quoted literal
 _SHARED: dict[tuple, object] = {}
 
 
