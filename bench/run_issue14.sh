@@ -8,6 +8,8 @@
 #      the server's CPU time and memory per scenario (compare.py --resources)
 #   3. bench/cpu_per_request.py: Podium's server CPU per request against the calibration, before
 #      (BEFORE, a git ref; default: none) and after
+#   3b. bench/sql_floor.py: the SQL of one get-model / create-version / transition replayed on the
+#      driver alone (the database's share of a request's CPU), beside the calibration
 #   4. bench/workers.sh: read-hot c=1/c=64 at --workers 1 and 2 (SQLite; PostgreSQL with PG_URL=...)
 #   5. bench/embedded_bench.py: create_model_version / get_model_version_by_alias in process, from
 #      an empty runs:/ source and (--real-model, the target) from a logged sklearn model whose
@@ -47,6 +49,9 @@ note "cpu per request"
 before=(); [ -n "${BEFORE:-}" ] && before=(--before "$BEFORE")
 $PY bench/cpu_per_request.py "${before[@]}" --scenarios "read-hot create-version transition" \
     --duration "${DURATION:-10}" --json "$OUT/cpu-per-request.json" | tee "$OUT/cpu-per-request.md"
+
+note "sql floor"
+$PY bench/sql_floor.py --json "$OUT/sql-floor.json" | tee "$OUT/sql-floor.md"
 
 note "workers (SQLite)"
 bench/workers.sh | tee "$OUT/workers-sqlite.txt"

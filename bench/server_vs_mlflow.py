@@ -1122,7 +1122,7 @@ def report(args, hpy: str, out: Path) -> tuple[str, str, str]:
     parts += ["", "## Targets", "",
               "`MLflow best` is the best of the MLflow variants for that metric (ka = 4 workers keep-alive, "
               "noka = 4 workers, new connection per request, w1 = `--workers 1` keep-alive). "
-              "`ratio` = Podium / MLflow best. Podium = default workers (1); w2 = `--workers 2`.", "", tmd, ""]
+              "`ratio` = Podium / MLflow best. Podium = `--workers 1`; w2 = `--workers 2` (the default since decision 0028: min(2, available cores)).", "", tmd, ""]
     parts += ["## All variants (req/s or it/s, p50 and p99 ms; artifacts MB/s up / down)", "",
               variants_table(tables, mcfgs + pcfgs), ""]
     parts += ["## compare.py --md mlflow-best podium", "", "A = MLflow best (per metric), B = Podium (default workers)", "",
