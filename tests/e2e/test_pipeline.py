@@ -178,15 +178,28 @@ def test_the_documented_pipeline_promotes_and_rolls_back_without_a_failed_reques
         assert "request 1 waits for a reviewer" in outputs["promote"]
         assert "registered fraud-detector version 2" in outputs["train"]  # (the second training run)
 
-        os.environ["PODIUM_TRACKING_TOKEN"] = registry.tokens["admin"]
-        try:
-            events = list(client.get_model_history(NAME, max_results=1000))
-        finally:
-            del os.environ["PODIUM_TRACKING_TOKEN"]
+        def history():
+            os.environ["PODIUM_TRACKING_TOKEN"] = registry.tokens["admin"]
+            try:
+                return list(client.get_model_history(NAME, max_results=1000))
+            finally:
+                del os.environ["PODIUM_TRACKING_TOKEN"]
+
+        def swaps_of(events):
+            return [(e.version, e.target) for e in events if e.action == "serving.swapped"]
+
+        # the scorer records a swap after it starts serving the new version (serving first, the
+        # history best effort): the swap back to version 1 may reach the registry a moment after the
+        # load saw version 1 answer
+        deadline = time.monotonic() + 30
+        events = history()
+        while swaps_of(events).count((1, "Production")) == 0 and time.monotonic() < deadline:
+            time.sleep(0.2)
+            events = history()
         actors = {(e.action, e.actor) for e in events}
         assert {("version_created", "ci"), ("request_created", "ci"), ("request_approved", "reviewer"),
                 ("rollback", "admin")} <= actors
-        swaps = [(e.version, e.target) for e in events if e.action == "serving.swapped"]
+        swaps = swaps_of(events)
         assert (2, "Production") in swaps and (1, "Production") in swaps  # the Staging scorer started on v2
         assert all(e.actor == "scorer" for e in events if e.action.startswith("serving."))
         rollback = next(e for e in events if e.action == "rollback")
