@@ -208,3 +208,32 @@ def test_podium_client_errors_over_http(unique):
     with pytest.raises(mlflow.MlflowException) as e:
         client.get_model_version_by_alias(name, "nope")
     assert e.value.error_code == "INVALID_PARAMETER_VALUE"
+
+
+def test_a_big_download_reads_a_mebibyte_at_a_time_and_only_while_it_lasts(unique, tmp_path, monkeypatch):
+    """A body over 1 MiB is received up to 1 MiB per read (httpcore asks for 64 KiB); the file is
+    whole, and the connection's next answer is read as httpcore reads it."""
+    import os
+
+    from httpcore._backends.sync import SyncStream
+
+    asked: list[int] = []
+    read = SyncStream.read
+
+    def counting(self, max_bytes, timeout=None):
+        asked.append(max_bytes)
+        return read(self, max_bytes, timeout)
+
+    monkeypatch.setattr(SyncStream, "read", counting)
+    client = mlflow.MlflowClient()
+    run = client.create_run(client.create_experiment(unique("downloads"))).info.run_id
+    source = tmp_path / "big.bin"
+    source.write_bytes(os.urandom(3 << 20) + b"end")
+    client.log_artifact(run, str(source), "data")
+    asked.clear()
+    local = client.download_artifacts(run, "data/big.bin", str(tmp_path / "out"))
+    assert open(local, "rb").read() == source.read_bytes()
+    assert max(asked) == 1 << 20
+    asked.clear()
+    client.list_artifacts(run, "data")  # the same pooled connection, back to its own reads
+    assert asked and max(asked) == 64 << 10
