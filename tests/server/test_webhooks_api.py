@@ -9,6 +9,7 @@ addresses stay refused) and retries after 50-200 ms, so nothing waits for long.
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import httpx
@@ -202,8 +203,6 @@ def test_failures_back_off_honour_retry_after_and_then_succeed(api, receiver):
 
 
 def _poll(api, webhook_id: str, condition, timeout: float = 30.0) -> dict:
-    import time
-
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         deliveries = _deliveries(api, webhook_id)
@@ -262,8 +261,12 @@ def test_private_addresses_are_refused_at_connect_time(tmp_path, receiver):
             metadata = _hook(api, "http://169.254.169.254/latest/meta-data", [("REGISTERED_MODEL", "CREATED")])
             result = ok(api.post(f"{A2}/webhooks/{metadata['webhook_id']}/test", json={}))["result"]
             assert "metadata" in result["error_message"]
-            metrics = api.get("/metrics").text
-            assert 'podium_webhook_deliveries_total{event="registered_model.created",result="failed"}' in metrics
+            # the worker counts an attempt just after recording its result: wait for the count too
+            failed_count = 'podium_webhook_deliveries_total{event="registered_model.created",result="failed"}'
+            deadline = time.monotonic() + 10
+            while failed_count not in (metrics := api.get("/metrics").text) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert failed_count in metrics
             assert "podium_webhook_deliveries_pending" in metrics
     finally:
         stop_server(strict)
