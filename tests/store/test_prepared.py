@@ -4,7 +4,7 @@ expanding ``IN`` lists of integer keys written into the SQL per call."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import bindparam, create_engine, select
+from sqlalchemy import bindparam, create_engine, event, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from podium.compose import build
@@ -77,3 +77,43 @@ def test_stores_on_one_database_share_their_compiled_statements(db_url, registry
         assert other.registry.registry.get_registered_model("shared").name == mv.name
     finally:
         other.close()
+
+
+def test_on_sqlite_a_list_is_bound_and_its_text_depends_only_on_its_padded_size(conn):
+    """SQLite binds the list as ``?`` placeholders padded to a power of two, so lists of 3 and 4 keys
+    run the same text (the driver's statement cache serves it), with the same answers as literals."""
+    seen = []
+
+    def record(c, cursor, statement, parameters, context, executemany):
+        seen.append((statement, parameters))
+
+    event.listen(conn.engine, "before_cursor_execute", record)
+    try:
+        q = Prepared(select(rm.c.name).where(rm.c.id.in_(bindparam("ids", expanding=True)), rm.c.name != bindparam("x"))
+                     .order_by(rm.c.id), conn.dialect)
+        assert [r.name for r in q.rows(conn, ids=[5, 1, 3], x="m3")] == ["m1", "m5"]
+        assert [r.name for r in q.rows(conn, ids=[2, 4, 1, 99], x="none")] == ["m1", "m2", "m4"]
+        assert [r.name for r in q.rows(conn, ids=[2], x="none")] == ["m2"]
+    finally:
+        event.remove(conn.engine, "before_cursor_execute", record)
+    (first, first_args), (second, second_args), (third, _) = seen
+    assert first == second and first.count("?") == 5 and third.count("?") == 2
+    assert first_args == (5, 1, 3, 3, "m3") and second_args == (2, 4, 1, 99, "none")
+
+
+def test_a_list_used_twice_is_bound_at_each_place(conn):
+    both = bindparam("ids", expanding=True)
+    q = Prepared(select(rm.c.name).where(rm.c.id.in_(both), rm.c.id.in_(both), rm.c.name != bindparam("x"))
+                 .order_by(rm.c.id), conn.dialect)
+    assert [r.name for r in q.rows(conn, ids=[1, 2, 3], x="m2")] == ["m1", "m3"]
+
+
+def test_a_list_too_long_to_bind_on_an_old_sqlite_is_written_out(conn):
+    """SQLite before 3.32 takes at most 999 parameters: a longer list goes into the SQL as literals."""
+    seen = []
+    event.listen(conn.engine, "before_cursor_execute", lambda c, cur, statement, *rest: seen.append(statement))
+    q = Prepared(select(rm.c.name).where(rm.c.id.in_(bindparam("ids", expanding=True))).order_by(rm.c.id),
+                 conn.dialect)
+    assert [r.name for r in q.rows(conn, ids=list(range(1000)))] == ["m1", "m2", "m3", "m4", "m5"]
+    assert [r.name for r in q.rows(conn, ids=list(range(500)))] == ["m1", "m2", "m3", "m4", "m5"]
+    assert "?" not in seen[0] and "999" in seen[0] and seen[1].count("?") == 512
