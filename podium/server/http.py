@@ -355,7 +355,7 @@ class FileResponse:
                     break
                 remaining -= len(chunk)
                 await send({"type": "http.response.body", "body": chunk, "more_body": remaining > 0})
-            if remaining > 0:
+            if remaining > 0 or size == 0:  # an empty file's response ends with an empty body too
                 await send({"type": "http.response.body", "body": b""})
         finally:
             handle.close()

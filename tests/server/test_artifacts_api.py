@@ -41,6 +41,18 @@ def test_upload_list_download_delete(api, unique):
           f"No such artifact: '{base}/notes/readme.txt'")
 
 
+def test_an_empty_file_downloads_as_a_complete_empty_answer(api, server, unique):
+    """Its response ends like any other (an empty final body), so the connection stays usable: the
+    server once left it unfinished and uvicorn closed the connection under the next request."""
+    path = f"{unique('empty')}/empty.txt"
+    assert api.put(f"{ART}/{path}", content=b"").status_code == 200
+    for _ in range(3):  # one keep-alive connection
+        response = api.get(f"{ART}/{path}")
+        assert response.status_code == 200 and response.content == b""
+        assert response.headers["content-length"] == "0"
+    assert "ASGI callable returned without completing response" not in server.log()
+
+
 def test_upload_overwrites_and_ajax_prefix_works(api, unique):
     path = f"{unique('ow')}/file.bin"
     api.put(f"{ART}/{path}", content=b"one")
